@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test tiers use (real redis-server, lua for
+# the Argo CD health check, shellcheck for the kind scripts). Idempotent: does
+# nothing when every tool is already present.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v lua5.4 >/dev/null 2>&1 || need+=(lua5.4)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system deps: all present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system deps missing (${need[*]}); run as root or install them: apt-get install ${need[*]}" >&2
+  exit 1
+fi
+
+echo "system deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
