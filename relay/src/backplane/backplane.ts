@@ -63,3 +63,46 @@ export interface Backplane {
   /** close stops delivery and releases connections; bounded in time. */
   close(): Promise<void>;
 }
+
+/** BackplaneLog is how adapters report notable events; the relay core supplies a redacting logger. */
+export type BackplaneLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  event: string,
+  details?: Record<string, unknown>,
+) => void;
+
+/** BackplaneOptions is the frozen subset of relay config an adapter needs; main maps config to it. */
+export interface BackplaneOptions {
+  readonly mode: BackplaneMode;
+  readonly relayId: string;
+  readonly relayWsBaseUrl: string;
+  /** Trimmed RELAY_BUS_HMAC_KEY; required in redis and server modes. */
+  readonly busHmacKey?: string | undefined;
+  readonly busSignatureMaxSkewMs: number;
+  readonly busFreshnessTrackMax: number;
+  readonly maxFrameBytes: number;
+  readonly presenceTtlMs: number;
+  readonly presenceResolveCacheMax: number;
+  readonly redis?: {
+    readonly url: string;
+    readonly keyPrefix: string;
+    readonly connectTimeoutMs: number;
+    readonly queueMax: number;
+  };
+  readonly server?: {
+    readonly baseUrl: string;
+    readonly internalKey: string;
+    readonly timeoutMs: number;
+    readonly maxResponseBytes: number;
+    readonly pullLimit: number;
+    readonly pullWaitMs: number;
+    readonly pollIntervalMs: number;
+  };
+}
+
+/** BackplaneDeps are the relay's shared services, injected so tests can control them. */
+export interface BackplaneDeps {
+  readonly registry: import('prom-client').Registry;
+  readonly log: BackplaneLog;
+  readonly now: () => number;
+}
