@@ -1,0 +1,9 @@
+// The frame layer: pure parsing of inbound frames and building of outbound
+// ones. No I/O; safe to call on the hot path.
+export * from './frame.js';
+export { isProfile, isStrongerOrEqualProfile } from './profile.js';
+export { parseClientFrame, PAIRING_TTL_RANGE, PRESENCE_USER_ID_MAX, PRESENCE_DISPLAY_NAME_MAX } from './parse-client.js';
+export { parseDaemonFrame } from './parse-daemon.js';
+export { parseWorkerFrame, WORKER_PATH_PREFIX } from './parse-worker.js';
+export * from './outbound.js';
+export * from './close-codes.js';

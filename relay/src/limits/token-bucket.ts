@@ -1,0 +1,73 @@
+// Token bucket per key (spec §5.7): the runtime, workspace and daemon/worker
+// limiters. Continuous refill lets short bursts through while bounding the
+// sustained rate.
+import { assertPositive, evictOldest, sweepIdle } from './recency-map.js';
+
+/** TokenBucketOptions configures a TokenBucketLimiter; now is injected so tests control time. */
+export interface TokenBucketOptions {
+  /** Bucket size, and tokens refilled per minute (>= 1). */
+  readonly capacityPerMinute: number;
+  /** Most keys kept; the least recently used key is dropped beyond it (>= 1). */
+  readonly maxKeys: number;
+  readonly now: () => number;
+}
+
+interface BucketState {
+  tokens: number;
+  lastSeen: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * TokenBucketLimiter: a new key starts at capacity-1 (its first take is
+ * allowed); tokens refill continuously at capacity/60000 per ms up to
+ * capacity; a take is denied when fewer than 1 token is left. O(1) per call.
+ */
+export class TokenBucketLimiter {
+  // Recency-ordered like FixedWindowLimiter: the first key is the least recently used.
+  private readonly buckets = new Map<string, BucketState>();
+  private readonly capacity: number;
+  private readonly refillPerMs: number;
+  private readonly maxKeys: number;
+  private readonly now: () => number;
+
+  constructor(options: TokenBucketOptions) {
+    assertPositive('capacityPerMinute', options.capacityPerMinute);
+    assertPositive('maxKeys', options.maxKeys);
+    this.capacity = options.capacityPerMinute;
+    this.refillPerMs = options.capacityPerMinute / MINUTE_MS;
+    this.maxKeys = options.maxKeys;
+    this.now = options.now;
+  }
+
+  /** take spends one token of key's bucket and returns true, or returns false when under one token is left. */
+  take(key: string): boolean {
+    const now = this.now();
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      this.buckets.set(key, { tokens: this.capacity - 1, lastSeen: now });
+      if (this.buckets.size > this.maxKeys) evictOldest(this.buckets);
+      return this.capacity >= 1;
+    }
+    this.buckets.delete(key);
+    this.buckets.set(key, bucket);
+    // A clock step backwards must not drain the bucket, so elapsed is clamped at 0.
+    const elapsed = now > bucket.lastSeen ? now - bucket.lastSeen : 0;
+    bucket.tokens = Math.min(this.capacity, bucket.tokens + elapsed * this.refillPerMs);
+    bucket.lastSeen = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** sweep drops keys idle for two minutes or more; such buckets are full again, so nothing is lost. */
+  sweep(): void {
+    sweepIdle(this.buckets, this.now() - 2 * MINUTE_MS);
+  }
+
+  /** size is the number of keys currently tracked. */
+  get size(): number {
+    return this.buckets.size;
+  }
+}
