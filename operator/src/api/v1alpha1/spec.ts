@@ -1,0 +1,295 @@
+// ViewportRelay spec: the single source of truth. The TypeScript types, the
+// runtime validation in the reconciler and the CRD's openAPIV3Schema are all
+// derived from these zod schemas. Defaults live in desired/defaults.ts, not
+// here, so the CRD carries no defaults (GitOps tools diff on them).
+import { z } from 'zod';
+
+// Kubernetes-specific markers copied verbatim into the generated CRD.
+const intOrString = { 'x-kubernetes-int-or-string': true } as const;
+const preserveUnknown = { 'x-kubernetes-preserve-unknown-fields': true } as const;
+
+const dnsLabel = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label');
+const secretName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS-1123 subdomain');
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lower-case DNS name');
+const httpUrl = z.url({ protocol: /^https?$/ });
+const stringMap = z.record(z.string(), z.string());
+const quantity = z.union([z.number().int(), z.string().min(1)]).meta(intOrString);
+
+/** SecretKeyRef points at one key of a Secret in the relay's namespace. */
+export const SecretKeyRef = z
+  .strictObject({
+    name: secretName.describe('Secret name, in the ViewportRelay namespace.'),
+    key: z.string().min(1).max(253).describe('Key inside the Secret.'),
+  })
+  .describe('A key of a Secret in the same namespace.');
+export type SecretKeyRef = z.infer<typeof SecretKeyRef>;
+
+const Resources = z
+  .strictObject({
+    limits: z.record(z.string(), quantity).optional().describe('Resource limits, e.g. {cpu: "1", memory: 512Mi}.'),
+    requests: z.record(z.string(), quantity).optional().describe('Resource requests.'),
+  })
+  .describe('Container resources (core/v1 ResourceRequirements, limits and requests only).');
+export type Resources = z.infer<typeof Resources>;
+
+const Platform = z
+  .strictObject({
+    validateUrl: httpUrl.describe(
+      'Admission endpoint of the Viewport platform (RELAY_VALIDATE_URL), e.g. https://api.example.com/api/runtime/internal/relay/validate.',
+    ),
+    jwksUrl: httpUrl.optional().describe('JWKS of the platform (RELAY_JWKS_URL), for an optional local token pre-check.'),
+    internalKeySecretRef: SecretKeyRef.describe('Shared secret between relay and platform (RELAY_INTERNAL_KEY); at least 24 characters.'),
+    authMode: z
+      .enum(['sharedSecret', 'mtls'])
+      .optional()
+      .describe('How the relay authenticates to the platform. sharedSecret (default) = private_network_shared_secret.'),
+    mtlsSecretName: secretName
+      .optional()
+      .describe('kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt) mounted for authMode mtls.'),
+  })
+  .describe('Link to the Viewport platform.');
+
+const Admin = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Serve /metrics /state /logs behind a bearer token (default true).'),
+    tokenSecretRef: SecretKeyRef.optional().describe('Admin bearer token. Generated into <name>-generated when absent.'),
+  })
+  .describe('Relay admin HTTP endpoints.');
+
+const ManagedRedis = z
+  .strictObject({
+    image: z.string().min(1).optional().describe('Redis-compatible image (default a Valkey release).'),
+    resources: Resources.optional(),
+  })
+  .describe('The operator runs a single Redis/Valkey Deployment and Service; no persistence (it is a bus, not a store).');
+
+const ExternalRedis = z
+  .strictObject({
+    urlSecretRef: SecretKeyRef.describe('redis:// or rediss:// URL, credentials included (RELAY_REDIS_URL).'),
+  })
+  .describe('A Redis you run.');
+
+const RedisBackplane = z
+  .strictObject({
+    managed: ManagedRedis.optional(),
+    external: ExternalRedis.optional(),
+    keyPrefix: z.string().min(1).max(128).optional().describe('RELAY_REDIS_KEY_PREFIX (default viewport:relay).'),
+  })
+  .describe('Redis backplane: exactly one of managed or external.');
+
+const ServerBackplane = z
+  .strictObject({
+    url: httpUrl.optional().describe('Platform base URL for presence and bus calls (default: origin of platform.validateUrl).'),
+  })
+  .describe('Platform (server) backplane.');
+
+const Backplane = z
+  .strictObject({
+    mode: z.enum(['single', 'redis', 'server']).describe('single: one relay, no bus. redis or server: several relays share presence and a bus.'),
+    redis: RedisBackplane.optional(),
+    server: ServerBackplane.optional(),
+    busHmacKeySecretRef: SecretKeyRef.optional().describe('Bus frame HMAC key. Generated into <name>-generated when absent.'),
+  })
+  .describe('How relay replicas find each other.');
+
+const ClientRedirect = z
+  .strictObject({
+    enabled: z.boolean().describe('Tell clients to reconnect to the relay that holds their daemon (RELAY_CLIENT_REDIRECT_ENABLED).'),
+  })
+  .describe('Client redirect; needs a redis or server backplane.');
+
+const IssuerRef = z
+  .strictObject({
+    name: z.string().min(1),
+    kind: z.enum(['Issuer', 'ClusterIssuer']).optional().describe('Default ClusterIssuer.'),
+    group: z.string().min(1).optional().describe('Default cert-manager.io.'),
+  })
+  .describe('cert-manager issuer; the operator annotates the Ingress or requests a Certificate for the Gateway listener.');
+
+const Tls = z
+  .strictObject({
+    secretName: secretName.optional().describe('TLS Secret for the public host (and per-pod hosts in pinned routing). Default <name>-tls with issuerRef.'),
+    issuerRef: IssuerRef.optional(),
+  })
+  .describe('TLS at the ingress or gateway. The relay itself runs with RELAY_TLS_TERMINATION=platform.');
+
+const Ingress = z
+  .strictObject({
+    className: z.string().min(1).optional().describe('IngressClass name.'),
+    annotations: stringMap.optional().describe('Annotations for the Ingress (timeouts for long-lived WebSockets belong here).'),
+  })
+  .describe('Expose through a networking.k8s.io/v1 Ingress.');
+
+const ParentRef = z
+  .strictObject({
+    name: z.string().min(1),
+    namespace: z.string().min(1).optional(),
+    sectionName: z.string().min(1).optional(),
+    group: z.string().optional(),
+    kind: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .describe('Gateway API parentRef.');
+
+const HttpRoute = z
+  .strictObject({
+    parentRefs: z.array(ParentRef).min(1).max(32).describe('Gateways that serve the relay host(s).'),
+    annotations: stringMap.optional(),
+  })
+  .describe('Expose through a gateway.networking.k8s.io/v1 HTTPRoute.');
+
+const Exposure = z
+  .strictObject({
+    host: hostname.optional().describe('Public host; clients connect to wss://<host>/ws.'),
+    tls: Tls.optional(),
+    ingress: Ingress.optional(),
+    httpRoute: HttpRoute.optional(),
+  })
+  .describe('How clients and daemons reach the relay from outside the cluster: ingress or httpRoute, not both.');
+
+const Routing = z
+  .strictObject({
+    mode: z
+      .enum(['shared', 'pinned'])
+      .describe('shared: any replica serves any client via the backplane. pinned: StatefulSet, one Service and host per pod.'),
+    podHostPattern: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9{}.-]+$/, 'must be a lower-case DNS name containing {pod}')
+      .optional()
+      .describe('Per-pod host for pinned routing; must contain {pod}, e.g. "{pod}.relay.example.com".'),
+  })
+  .describe('How a client reaches the replica that holds its daemon.');
+
+const Autoscaling = z
+  .strictObject({
+    minReplicas: z.number().int().min(1).describe('Lower bound.'),
+    maxReplicas: z.number().int().min(1).max(1000).describe('Upper bound. Pinned routing pre-creates this many per-pod Services and hosts.'),
+    targetCPUUtilizationPercentage: z.number().int().min(1).max(100).optional(),
+    targetConnectionsPerPod: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Average relay_connections_total per pod (Pods metric, needs a custom metrics adapter).'),
+  })
+  .describe('HorizontalPodAutoscaler (autoscaling/v2) on the relay workload. Mutually exclusive with replicas.');
+
+const PodDisruptionBudget = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Default true when more than one replica can run.'),
+    minAvailable: quantity.optional(),
+    maxUnavailable: quantity.optional().describe('Default 1.'),
+  })
+  .describe('policy/v1 PodDisruptionBudget.');
+
+const TopologySpread = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Default true.'),
+    topologyKey: z.string().min(1).optional().describe('Default topology.kubernetes.io/zone.'),
+    maxSkew: z.number().int().min(1).optional().describe('Default 1.'),
+    whenUnsatisfiable: z.enum(['DoNotSchedule', 'ScheduleAnyway']).optional().describe('Default ScheduleAnyway.'),
+  })
+  .describe('Spread relay pods across zones (and nodes, always ScheduleAnyway).');
+
+const NetworkPolicy = z
+  .strictObject({
+    enabled: z.boolean().describe('Relay accepts traffic only from ingressFrom (plus metrics scrapers); Redis only from relays.'),
+    ingressFrom: z
+      .array(z.record(z.string(), z.unknown()).meta(preserveUnknown))
+      .max(32)
+      .optional()
+      .describe('NetworkPolicyPeer list allowed to reach the relay port (your ingress controller or gateway).'),
+  })
+  .describe('networking.k8s.io/v1 NetworkPolicy.');
+
+const ServiceMonitor = z
+  .strictObject({
+    enabled: z.boolean(),
+    interval: z
+      .string()
+      .regex(/^[0-9]+(ms|s|m|h)$/)
+      .optional()
+      .describe('Scrape interval, default 30s.'),
+    labels: stringMap.optional().describe('Labels your Prometheus selects ServiceMonitors by.'),
+  })
+  .describe('monitoring.coreos.com/v1 ServiceMonitor scraping /metrics with the admin token.');
+
+const EnvVar = z
+  .strictObject({
+    name: z.string().min(1).regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+    value: z.string().optional(),
+    valueFrom: z.record(z.string(), z.unknown()).meta(preserveUnknown).optional().describe('core/v1 EnvVarSource.'),
+  })
+  .describe('Extra environment variable; names the operator sets cannot be overridden.');
+
+const Pod = z
+  .strictObject({
+    labels: stringMap.optional(),
+    annotations: stringMap.optional(),
+    nodeSelector: stringMap.optional(),
+    tolerations: z.array(z.record(z.string(), z.unknown()).meta(preserveUnknown)).max(64).optional(),
+    affinity: z.record(z.string(), z.unknown()).meta(preserveUnknown).optional(),
+    priorityClassName: z.string().min(1).optional(),
+    env: z.array(EnvVar).max(64).optional(),
+  })
+  .describe('Relay pod overrides.');
+
+const Drain = z
+  .strictObject({
+    gracePeriodSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .optional()
+      .describe('Time the relay spreads reconnect hints over on shutdown (RELAY_DRAIN_GRACE_MS). Default 30.'),
+    preStopDelaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .optional()
+      .describe('Sleep before SIGTERM so endpoints drop the pod first. Default 5.'),
+  })
+  .describe('Graceful shutdown. terminationGracePeriodSeconds = preStop + grace + 10s margin.');
+
+/** ViewportRelaySpec is the desired state of one relay deployment. */
+export const ViewportRelaySpec = z
+  .strictObject({
+    replicas: z.number().int().min(0).max(1000).optional().describe('Relay replicas (default 1). Leave unset with autoscaling.'),
+    image: z.string().min(1).optional().describe('Relay image (default: the operator --relay-image).'),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    imagePullSecrets: z.array(z.strictObject({ name: secretName })).max(16).optional(),
+    resources: Resources.optional(),
+    relayMode: z.enum(['prod', 'staging', 'dev']).optional().describe('RELAY_MODE (default prod).'),
+    platform: Platform,
+    admin: Admin.optional(),
+    backplane: Backplane.optional().describe('Default {mode: single}.'),
+    clientRedirect: ClientRedirect.optional(),
+    exposure: Exposure.optional(),
+    routing: Routing.optional().describe('Default {mode: shared}.'),
+    autoscaling: Autoscaling.optional(),
+    podDisruptionBudget: PodDisruptionBudget.optional(),
+    topologySpread: TopologySpread.optional(),
+    networkPolicy: NetworkPolicy.optional(),
+    serviceMonitor: ServiceMonitor.optional(),
+    pod: Pod.optional(),
+    drain: Drain.optional(),
+  })
+  .describe('Desired state of a Viewport relay deployment.');
+/** ViewportRelaySpec (type) is the parsed spec, before defaults. */
+export type ViewportRelaySpec = z.infer<typeof ViewportRelaySpec>;

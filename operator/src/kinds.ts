@@ -1,0 +1,99 @@
+// Every Kubernetes kind the operator touches, with the REST facts the kube
+// adapter needs and the verbs RBAC must grant. Single source for the client's
+// URL mapping, the informers, the child inventory and rbac-rules.yaml.
+
+/** KindInfo describes one resource type on the API server. */
+export interface KindInfo {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /** Children are labelled, owned and pruned by the operator. */
+  readonly child: boolean;
+  /** Optional kinds come from add-on CRDs (Gateway API, Prometheus Operator, cert-manager). */
+  readonly optional: boolean;
+  readonly verbs: readonly string[];
+}
+
+const CHILD_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
+
+const child = (apiVersion: string, kind: string, plural: string, optional = false): KindInfo => ({
+  apiVersion,
+  kind,
+  plural,
+  namespaced: true,
+  child: true,
+  optional,
+  verbs: CHILD_VERBS,
+});
+
+/** KINDS lists every resource type; children first, in apply order. */
+export const KINDS: readonly KindInfo[] = [
+  child('v1', 'ServiceAccount', 'serviceaccounts'),
+  child('v1', 'Secret', 'secrets'),
+  child('v1', 'Service', 'services'),
+  child('apps/v1', 'Deployment', 'deployments'),
+  child('apps/v1', 'StatefulSet', 'statefulsets'),
+  child('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
+  child('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'),
+  child('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies'),
+  child('networking.k8s.io/v1', 'Ingress', 'ingresses'),
+  child('gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes', true),
+  child('cert-manager.io/v1', 'Certificate', 'certificates', true),
+  child('monitoring.coreos.com/v1', 'ServiceMonitor', 'servicemonitors', true),
+  {
+    apiVersion: 'relay.getviewport.com/v1alpha1',
+    kind: 'ViewportRelay',
+    plural: 'viewportrelays',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['get', 'list', 'watch'],
+  },
+  {
+    apiVersion: 'relay.getviewport.com/v1alpha1',
+    kind: 'ViewportRelay/status',
+    plural: 'viewportrelays/status',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['get', 'patch', 'update'],
+  },
+  {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    plural: 'events',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['create', 'patch'],
+  },
+  {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    plural: 'leases',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['get', 'create', 'update'],
+  },
+];
+
+/** CHILD_KINDS are the kinds a ViewportRelay owns. */
+export const CHILD_KINDS: readonly KindInfo[] = KINDS.filter((k) => k.child);
+
+/** kindKey is "apiVersion/Kind", the lookup key into KINDS. */
+export const kindKey = (apiVersion: string, kind: string): string => `${apiVersion}/${kind}`;
+
+const BY_KEY = new Map(KINDS.map((k) => [kindKey(k.apiVersion, k.kind), k]));
+
+/** findKind returns the KindInfo for an apiVersion and kind, or undefined. */
+export function findKind(apiVersion: string, kind: string): KindInfo | undefined {
+  return BY_KEY.get(kindKey(apiVersion, kind));
+}
+
+/** apiGroupOf returns the group of an apiVersion ("" for core). */
+export function apiGroupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
