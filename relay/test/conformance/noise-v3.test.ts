@@ -1,0 +1,67 @@
+// Replays every relay-noise-v3.json vector byte for byte (noise-v3.md §10.1):
+// client message 1, daemon message 2 and session key, then client finish.
+import { describe, expect, it } from 'vitest';
+import {
+  finishHandshakeV3,
+  importKeyPair,
+  respondHandshakeV3,
+  startHandshakeV3,
+  toBase64Url,
+  type KeyPair,
+} from '../../src/e2ee/index.js';
+import { b64, loadV3, scriptedRandom } from './vectors.js';
+
+const file = loadV3();
+
+function keyPair(privateKey: string): KeyPair {
+  const imported = importKeyPair(privateKey);
+  if (!imported.ok) throw new Error(imported.error.code);
+  return imported.keyPair;
+}
+
+describe('noise v3 conformance vectors', () => {
+  const daemonStatic = keyPair(file.daemonIdentity.privateKey);
+  const clientStatic = keyPair(file.clientDeterministicKeys.staticPrivateKey);
+
+  it('derives the published daemon identity', () => {
+    expect(toBase64Url(daemonStatic.publicKey)).toBe(file.daemonIdentity.publicKey);
+  });
+
+  it.each(file.vectors.map((v) => [v.id, v] as const))('vector %s replays byte for byte', (id, v) => {
+    const pairingSecret = v.pairingSecret ? b64(v.pairingSecret) : undefined;
+    const psk = pairingSecret ? { pairingSecret, pairingPeerId: 'vector-peer' } : {};
+
+    const started = startHandshakeV3({
+      profile: v.profile,
+      requestId: v.requestId,
+      clientStatic,
+      daemonStaticPublicKey: daemonStatic.publicKey,
+      random: scriptedRandom(b64(file.clientDeterministicKeys.ephemeralPrivateKey)),
+      ...psk,
+    });
+    if (!started.ok) throw new Error(started.error.message);
+    expect(started.frame.clientEphemeralPublicKey).toBe(v.init.clientEphemeralPublicKey);
+    expect(started.frame.encryptedClientStatic).toBe(v.init.encryptedClientStatic);
+
+    const answered = respondHandshakeV3(started.frame, {
+      daemonStatic,
+      sessionId: v.sessionId,
+      epoch: v.epoch,
+      random: scriptedRandom(b64(file.daemonDeterministicEphemeralPrivateKey)),
+      ...(pairingSecret ? { pairingSecret } : {}),
+    });
+    if (!answered.ok) throw new Error(answered.error.message);
+    expect(answered.frame.daemonEphemeralPublicKey).toBe(v.response.daemonEphemeralPublicKey);
+    expect(answered.frame.encryptedMetadata).toBe(v.response.encryptedMetadata);
+    expect(answered.frame.proof).toBe(v.response.proof);
+    expect(toBase64Url(answered.session.key)).toBe(v.sessionKey);
+    expect(toBase64Url(answered.clientStaticPublicKey)).toBe(toBase64Url(clientStatic.publicKey));
+
+    const finished = finishHandshakeV3(started.pending, answered.frame);
+    if (!finished.ok) throw new Error(finished.error.message);
+    expect(finished.session.sessionId).toBe(v.sessionId);
+    expect(finished.session.epoch).toBe(v.epoch);
+    expect(toBase64Url(finished.session.key)).toBe(v.sessionKey);
+    console.log(`vector ${id}: ok`);
+  });
+});

@@ -1,0 +1,77 @@
+// Loads the published conformance vectors (copied verbatim into fixtures) and
+// provides a scripted random source so deterministic keys and nonces replay.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { fromBase64Url, type RandomSource } from '../../src/e2ee/index.js';
+
+const dir = fileURLToPath(new URL('../fixtures/vectors/', import.meta.url));
+
+export interface V3Vector {
+  id: string;
+  profile: 'noise-ik' | 'noise-ikpsk2';
+  requestId: string;
+  pairingSecret?: string;
+  sessionId: string;
+  epoch: number;
+  init: { clientEphemeralPublicKey: string; encryptedClientStatic: string };
+  response: { daemonEphemeralPublicKey: string; encryptedMetadata: string; proof: string };
+  sessionKey: string;
+}
+
+export interface V3File {
+  daemonIdentity: { publicKey: string; privateKey: string };
+  clientDeterministicKeys: { staticPrivateKey: string; ephemeralPrivateKey: string };
+  daemonDeterministicEphemeralPrivateKey: string;
+  vectors: V3Vector[];
+}
+
+export interface V2Vector {
+  id: string;
+  profile: 'noise-ik' | 'noise-ikpsk2';
+  requestId: string;
+  clientPrivateKey: string;
+  clientPublicKey: string;
+  daemonPrivateKey: string;
+  daemonPublicKey: string;
+  pairingSecret?: string;
+  clientNonce: string;
+  daemonNonce: string;
+  sessionId: string;
+  previousSessionId?: string;
+  epoch: number;
+  expectedClientProof: string;
+  expectedSessionKey: string;
+  expectedDaemonProof: string;
+}
+
+export interface V2File {
+  vectors: V2Vector[];
+}
+
+/** loadV3 reads relay-noise-v3.json. */
+export function loadV3(): V3File {
+  return JSON.parse(readFileSync(`${dir}relay-noise-v3.json`, 'utf8')) as V3File;
+}
+
+/** loadV2 reads relay-noise-v2.json. */
+export function loadV2(): V2File {
+  return JSON.parse(readFileSync(`${dir}relay-noise-v2.json`, 'utf8')) as V2File;
+}
+
+/** b64 decodes base64url fixture text, throwing on malformed fixtures. */
+export function b64(text: string): Uint8Array {
+  const decoded = fromBase64Url(text);
+  if (!decoded.ok) throw new Error(`bad fixture base64url: ${decoded.error.code}`);
+  return decoded.bytes;
+}
+
+/** scriptedRandom hands out the given byte strings in order; a size mismatch or overrun throws. */
+export function scriptedRandom(...chunks: Uint8Array[]): RandomSource {
+  const queue = [...chunks];
+  return (length) => {
+    const next = queue.shift();
+    if (!next) throw new Error(`scripted random exhausted (wanted ${length} bytes)`);
+    if (next.length !== length) throw new Error(`scripted random: wanted ${length} bytes, next chunk has ${next.length}`);
+    return next.slice();
+  };
+}
