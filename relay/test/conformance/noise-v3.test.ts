@@ -3,21 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   finishHandshakeV3,
-  importKeyPair,
   respondHandshakeV3,
   startHandshakeV3,
   toBase64Url,
-  type KeyPair,
 } from '../../src/e2ee/index.js';
-import { b64, loadV3, scriptedRandom } from './vectors.js';
+import { b64, keyPair, loadV3, scriptedRandom } from './vectors.js';
 
 const file = loadV3();
-
-function keyPair(privateKey: string): KeyPair {
-  const imported = importKeyPair(privateKey);
-  if (!imported.ok) throw new Error(imported.error.code);
-  return imported.keyPair;
-}
 
 describe('noise v3 conformance vectors', () => {
   const daemonStatic = keyPair(file.daemonIdentity.privateKey);

@@ -2,7 +2,7 @@
 // provides a scripted random source so deterministic keys and nonces replay.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fromBase64Url, type RandomSource } from '../../src/e2ee/index.js';
+import { fromBase64Url, importKeyPair, type KeyPair, type RandomSource } from '../../src/e2ee/index.js';
 
 const dir = fileURLToPath(new URL('../fixtures/vectors/', import.meta.url));
 
@@ -74,4 +74,11 @@ export function scriptedRandom(...chunks: Uint8Array[]): RandomSource {
     if (next.length !== length) throw new Error(`scripted random: wanted ${length} bytes, next chunk has ${next.length}`);
     return next.slice();
   };
+}
+
+/** keyPair imports a fixture private key, throwing on malformed fixtures. */
+export function keyPair(privateKey: string): KeyPair {
+  const imported = importKeyPair(privateKey);
+  if (!imported.ok) throw new Error(`bad fixture key: ${imported.error.code}`);
+  return imported.keyPair;
 }
