@@ -1,0 +1,140 @@
+// npm run bench [-- --quick] [-- --json] [-- --only=traffic,connect,memory,cross] [-- --cpu-prof]
+// Starts the fake platform, the load generator, the relay and the bare
+// forwarder as separate processes on 127.0.0.1, runs the scenarios, prints
+// the table (or JSON), and exits non-zero if any scenario failed. Every child
+// is killed on exit, on SIGINT/SIGTERM, on an uncaught error, and when the
+// profile's deadline passes.
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { forkTracked, killAll } from './procs.js';
+import { FULL, QUICK, type Profile } from './profiles.js';
+import { formatTable, type ScenarioResult, toJson } from './results.js';
+import { RpcClient } from './rpc.js';
+import { runConnectRate, runCrossRelay, runIdleMemory, runTraffic, type Harness } from './scenarios.js';
+import { type Platform, startBare, startRelay } from './servers.js';
+
+const SCENARIO_GROUPS = ['traffic', 'connect', 'memory', 'cross'] as const;
+type Group = (typeof SCENARIO_GROUPS)[number];
+
+interface Options {
+  profile: Profile;
+  json: boolean;
+  only: Set<Group>;
+  cpuProfDir: string | undefined;
+  selfTest: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  let profile = FULL;
+  let json = false;
+  let only = new Set<Group>(SCENARIO_GROUPS);
+  let cpuProfDir: string | undefined;
+  let selfTest = false;
+  for (const arg of argv) {
+    if (arg === '--quick') profile = QUICK;
+    else if (arg === '--full') profile = FULL;
+    else if (arg === '--json') json = true;
+    else if (arg === '--self-test') selfTest = true;
+    else if (arg === '--cpu-prof') cpuProfDir = fileURLToPath(new URL('../profiles/', import.meta.url));
+    else if (arg.startsWith('--only=')) {
+      const names = arg.slice('--only='.length).split(',');
+      const unknown = names.filter((n) => !(SCENARIO_GROUPS as readonly string[]).includes(n));
+      if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
+      only = new Set(names as Group[]);
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--cpu-prof] [--self-test]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  return { profile, json, only, cpuProfDir, selfTest };
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function installCleanup(deadlineMs: number): void {
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      log(`${signal}: stopping every child`);
+      killAll();
+      process.exit(130);
+    });
+  }
+  const die = (err: unknown): void => {
+    log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    killAll();
+    process.exit(1);
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
+  setTimeout(() => die(new Error(`run exceeded its ${deadlineMs / 1000} s deadline`)), deadlineMs).unref();
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  installCleanup(opts.profile.deadlineMs);
+  if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
+  const started = Date.now();
+  log(`profile ${opts.profile.name}: ${[...opts.only].join(', ')}`);
+
+  const dist = fileURLToPath(new URL('.', import.meta.url));
+  const platformRpc = new RpcClient(forkTracked(dist + 'fake-platform.js', [], { PATH: process.env.PATH ?? '' }), 'fake-platform');
+  const platformInfo = await platformRpc.ready();
+  const loadgenChild = forkTracked(dist + 'loadgen.js', [], { PATH: process.env.PATH ?? '' });
+  const loadgen = new RpcClient(loadgenChild, 'loadgen');
+  await loadgen.ready();
+  await loadgen.call('init', platformInfo, 10_000);
+  const platform = platformInfo as unknown as Platform;
+  const cpuProf = opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {};
+  // --self-test runs the harness with the bare forwarder in the relay's place (and no redis path), to test the harness itself.
+  const startRelayUnderTest: Harness['startRelay'] = (o) =>
+    opts.selfTest ? (o.redis ? Promise.reject(new Error('self-test has no backplane')) : startBare(`${o.label}(bare)`, 'relay')) : startRelay({ ...o, ...(o.label === 'relay' ? cpuProf : {}), platform });
+  const h: Harness = { loadgen, loadgenPid: loadgenChild.pid!, platform, profile: opts.profile, startRelay: startRelayUnderTest, log };
+
+  const results: ScenarioResult[] = [];
+  const relay = await h.startRelay({ label: 'relay', admission: 'jwks' });
+  const bare = await startBare();
+  log(`relay pid ${relay.pid} on ${relay.port}, bare forwarder pid ${bare.pid} on ${bare.port}, load generator pid ${h.loadgenPid}`);
+  try {
+    if (opts.only.has('traffic')) results.push(...(await runTraffic(h, relay, bare)));
+    if (opts.only.has('connect')) results.push(...(await runConnectRate(h, relay, bare)));
+    if (opts.only.has('memory')) results.push(await runIdleMemory(h));
+    if (opts.only.has('cross')) results.push(...(await runCrossRelay(h, relay)));
+  } finally {
+    await relay.stop();
+    await bare.stop();
+  }
+
+  const meta = {
+    profile: opts.profile.name,
+    node: process.version,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    elapsedSeconds: Math.round((Date.now() - started) / 1000),
+    date: new Date().toISOString(),
+  };
+  const failed = results.filter((r) => r.status === 'failed');
+  const table = `viewport relay benchmark: profile ${meta.profile}, ${meta.node}, ${meta.cpus}, ${meta.elapsedSeconds} s\n` + formatTable(results);
+  if (opts.json) {
+    process.stderr.write(table + '\n');
+    process.stdout.write(JSON.stringify(toJson(results, meta), null, 2) + '\n');
+  } else {
+    process.stdout.write(table + '\n');
+  }
+  if (failed.length) log(`FAILED: ${failed.length} scenario(s): ${failed.map((f) => f.name).join('; ')}`);
+  return failed.length ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    killAll();
+    process.exit(code);
+  },
+  (err: unknown) => {
+    log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    killAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,104 @@
+// Child processes of a benchmark run: every child is registered here so one
+// call (also from exit, signal and exception handlers) kills them all.
+import { type ChildProcess, fork, spawn, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+
+const children = new Set<ChildProcess>();
+
+/** track registers a child so killAll reaches it; it unregisters itself on exit. */
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** spawnTracked starts a command as a tracked child. */
+export function spawnTracked(cmd: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  return track(spawn(cmd, args, options));
+}
+
+/** forkTracked starts a Node module as a tracked child with an IPC channel. */
+export function forkTracked(modulePath: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return track(fork(modulePath, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+}
+
+/** killAll sends SIGKILL to every child still running; safe to call from a synchronous exit handler. */
+export function killAll(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+}
+
+/** stopChild asks a child to exit with SIGTERM and escalates to SIGKILL after graceMs. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** freePort asks the kernel for an unused loopback port. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** waitForHttp polls until something answers HTTP on the port (any status), the child dies, or the deadline passes. */
+export async function waitForHttp(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`process ${child.pid ?? '?'} exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`);
+    }
+    if (await answersHttp(port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing answered HTTP on 127.0.0.1:${port} within ${deadlineMs} ms`);
+}
+
+function answersHttp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/health', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.once('error', () => resolve(false));
+    req.once('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** ProcSample is one reading of a process's CPU time (ms) and resident memory (bytes). */
+export interface ProcSample {
+  cpuMs: number;
+  rssBytes: number;
+  atMs: number;
+}
+
+const TICK_MS = 10; // CLK_TCK is 100 on Linux
+
+/** sampleProc reads /proc/<pid>/stat (utime+stime) and /proc/<pid>/status (VmRSS). Linux only. */
+export function sampleProc(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuMs = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  return { cpuMs, rssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN, atMs: performance.now() };
+}

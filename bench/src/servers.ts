@@ -1,0 +1,168 @@
+// The servers under test and their helpers, each started as its own process
+// on 127.0.0.1: the relay (built, from relay/dist), the bare forwarder, and
+// redis-server for the cross-relay path. The relay is configured through its
+// environment (spec §10) with every rate and connection limit raised far
+// above what the load generator produces, so the harness measures forwarding
+// rather than throttling.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { freePort, spawnTracked, stopChild, waitForHttp } from './procs.js';
+
+const DIST = fileURLToPath(new URL('.', import.meta.url));
+/** RELAY_CLI is the built relay entry point the harness runs. */
+export const RELAY_CLI = fileURLToPath(new URL('../../relay/dist/cli.js', import.meta.url));
+const PARENT_WATCH = new URL('./parent-watch.js', import.meta.url).href;
+const HUGE = '1000000000';
+
+/** BENCH_LIMITS lifts the relay's limits out of the benchmark's way (values far above any load the harness makes). */
+export const BENCH_LIMITS: Readonly<Record<string, string>> = {
+  RELAY_MAX_TOTAL_CONNECTIONS: '1000000',
+  RELAY_MAX_CONNECTIONS_PER_IP: '1000000',
+  RELAY_MAX_CLIENTS_PER_WORKSPACE: '1000',
+  RELAY_UPGRADE_RATE_PER_MINUTE: HUGE,
+  RELAY_KEX_INIT_RATE_PER_MINUTE: HUGE,
+  RELAY_RUNTIME_RATE_PER_MINUTE: HUGE,
+  RELAY_RUNTIME_RATE_PER_MINUTE_WORKSPACE: HUGE,
+  RELAY_DAEMON_RUNTIME_RATE_PER_MINUTE: HUGE,
+  RELAY_PAIRING_REQUEST_TRACK_MAX: '1000000',
+  RELAY_SESSION_OWNER_TRACK_MAX: '1000000',
+};
+
+/** Server is one running process under test. */
+export interface Server {
+  readonly kind: 'relay' | 'bare';
+  readonly label: string;
+  readonly pid: number;
+  readonly port: number;
+  readonly wsUrl: string;
+  readonly child: ChildProcess;
+  /** tail returns the last lines the process wrote, for error reports (tokens never reach these logs). */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+/** Platform is what the fake platform told the harness at start. */
+export interface Platform {
+  url: string;
+  validateUrl: string;
+  jwksUrl: string;
+}
+
+/** RelayOptions choose admission, backplane and profiling for one relay process. */
+export interface RelayOptions {
+  label: string;
+  platform: Platform;
+  admission: 'jwks' | 'remote';
+  redis?: { url: string; relayId: string; prefix: string };
+  cpuProfDir?: string;
+}
+
+function keepTail(child: ChildProcess): () => string {
+  const lines: string[] = [];
+  const push = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      lines.push(line.length > 400 ? line.slice(0, 400) + '…' : line);
+      if (lines.length > 15) lines.shift();
+    }
+  };
+  child.stdout?.on('data', push);
+  child.stderr?.on('data', push);
+  return () => lines.join('\n');
+}
+
+async function startServer(kind: Server['kind'], label: string, script: string, env: Record<string, string>, nodeFlags: string[], port: number): Promise<Server> {
+  const args = [...nodeFlags, '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
+  const child = spawnTracked(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail = keepTail(child);
+  try {
+    await waitForHttp(port, child, 20000);
+  } catch (err) {
+    await stopChild(child, 1000);
+    throw new Error(`${label} did not start: ${err instanceof Error ? err.message : String(err)}\n${tail()}`);
+  }
+  return { kind, label, pid: child.pid!, port, wsUrl: `ws://127.0.0.1:${port}/ws`, child, tail, stop: () => stopChild(child) };
+}
+
+/** startBare runs the bare forwarder; kind 'relay' makes it stand in for the relay when the harness tests itself. */
+export async function startBare(label = 'bare', kind: Server['kind'] = 'bare'): Promise<Server> {
+  return startServer(kind, label, DIST + 'bare-forwarder.js', {}, [], await freePort());
+}
+
+/** startRelay runs the built relay in dev mode with benchmark limits and the chosen admission and backplane. */
+export async function startRelay(opts: RelayOptions): Promise<Server> {
+  if (!existsSync(RELAY_CLI)) throw new Error(`${RELAY_CLI} not found: build the relay first (npm run build -w relay)`);
+  const port = await freePort();
+  const env: Record<string, string> = {
+    ...BENCH_LIMITS,
+    RELAY_MODE: 'dev',
+    SERVER_URL: opts.platform.url,
+    RELAY_VALIDATE_URL: opts.platform.validateUrl,
+    RELAY_JWKS_URL: opts.platform.jwksUrl,
+    RELAY_ADMISSION_MODE: opts.admission,
+    RELAY_PUBLIC_WS_BASE_URL: `ws://127.0.0.1:${port}/ws`,
+    RELAY_ID: opts.redis?.relayId ?? `bench-${opts.label}`,
+  };
+  if (opts.redis) {
+    Object.assign(env, {
+      RELAY_BACKPLANE_MODE: 'redis',
+      RELAY_REDIS_URL: opts.redis.url,
+      RELAY_BACKPLANE_URL: opts.redis.url,
+      RELAY_REDIS_KEY_PREFIX: opts.redis.prefix,
+      RELAY_BUS_ENABLED: '1',
+      RELAY_BUS_HMAC_KEY: 'bench-bus-hmac-key-not-a-secret',
+      RELAY_INTERNAL_KEY: 'bench-internal-key-not-a-secret',
+      RELAY_CLIENT_REDIRECT_ENABLED: '0',
+    });
+  } else {
+    env.RELAY_BACKPLANE_MODE = 'single';
+  }
+  const flags = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  return startServer('relay', opts.label, RELAY_CLI, env, flags, port);
+}
+
+/** Redis is a private redis-server for the cross-relay scenario. */
+export interface Redis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** startRedis runs redis-server on a free loopback port with persistence off, and waits for PONG. */
+export async function startRedis(): Promise<Redis> {
+  const port = await freePort();
+  const child = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  const until = Date.now() + 10000;
+  while (!(await Promise.race([pong(port), spawnError]))) {
+    if (Date.now() > until || child.exitCode !== null) {
+      await stopChild(child, 1000);
+      throw new Error(`redis-server did not answer PING on port ${port}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
+
+function pong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(500);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
