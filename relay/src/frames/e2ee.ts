@@ -1,5 +1,5 @@
-import type { FrameError, Profile } from './frame.js';
-import { type JsonObject, everyField, integerAtLeast, isFieldError, nonEmptyString, profileField, versionField } from './fields.js';
+import type { Profile } from './frame.js';
+import { type JsonObject, type Rejection, everyField, integerAtLeast, isFieldError, nonEmptyString, profileField, versionField } from './fields.js';
 
 /** E2eeView is what routing needs from an e2ee envelope; it is both a ClientFrame and a DaemonFrame. */
 export interface E2eeView {
@@ -18,7 +18,7 @@ const OPAQUE_FIELDS = ['iv', 'tag', 'ciphertext'] as const;
  * daemons): version 2, profile, sessionId, epoch and seq >= 1, and non-empty
  * iv, tag and ciphertext. The ciphertext itself is never inspected.
  */
-export function checkE2ee(obj: JsonObject): E2eeView | FrameError {
+export function checkE2ee(obj: JsonObject): E2eeView | Rejection {
   const version = versionField(obj, LABEL, VERSIONS);
   if (isFieldError(version)) return version;
   const profile = profileField(obj, LABEL);

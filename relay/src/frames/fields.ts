@@ -1,27 +1,42 @@
 // Field checks shared by the frame parsers. Each check returns the checked
-// value, or a FrameError; error objects and detail strings are only built on
+// value, or a Rejection; error objects and detail strings are only built on
 // the failure path, so a valid frame costs no allocations here.
-import type { FrameError, ParseResult, Profile } from './frame.js';
+import type { FrameError, FrameRejectReason, ParseResult, Profile } from './frame.js';
 import { isProfile } from './profile.js';
 
 /** JsonObject is a parsed JSON object whose fields are still unchecked. */
 export type JsonObject = Record<string, unknown>;
 
-/** FieldResult is a checked value or the error that rejects the frame. */
-export type FieldResult<T> = T | FrameError;
+/**
+ * Rejection is the FrameError the parsers produce. It is a class so a check's
+ * failure can be told from a checked value by identity: a peer's JSON object
+ * may itself have `reason` and `detail` fields.
+ */
+export class Rejection implements FrameError {
+  // The private brand makes the type nominal, so a plain object literal cannot pose as one.
+  readonly #brand = true;
+  readonly reason: FrameRejectReason;
+  readonly detail: string;
 
-// FrameError is the only object a check returns, so `typeof === 'object'` on
-// string/number/boolean results tells success from failure.
+  constructor(reason: FrameRejectReason, detail: string) {
+    this.reason = reason;
+    this.detail = detail;
+  }
+}
+
+/** FieldResult is a checked value or the rejection of the frame. */
+export type FieldResult<T> = T | Rejection;
+
 /** isFieldError tells a failed check from a checked value. */
-export function isFieldError<T>(r: FieldResult<T>): r is FrameError {
-  return typeof r === 'object' && r !== null && 'reason' in r;
+export function isFieldError<T>(r: FieldResult<T>): r is Rejection {
+  return r instanceof Rejection;
 }
 
 /** fieldError builds the rejection for one field; missing when undefined, invalid otherwise. */
-export function fieldError(value: unknown, label: string, key: string, rule: string): FrameError {
+export function fieldError(value: unknown, label: string, key: string, rule: string): Rejection {
   return value === undefined
-    ? { reason: 'missing_field', detail: `${label}.${key} is required` }
-    : { reason: 'invalid_field', detail: `${label}.${key} must be ${rule}` };
+    ? new Rejection('missing_field', `${label}.${key} is required`)
+    : new Rejection('invalid_field', `${label}.${key} must be ${rule}`);
 }
 
 /** rejected wraps an error as a failed ParseResult. */
@@ -35,10 +50,10 @@ export function parseObject(text: string): FieldResult<JsonObject> {
   try {
     value = JSON.parse(text);
   } catch {
-    return { reason: 'not_json', detail: 'frame is not valid JSON' };
+    return new Rejection('not_json', 'frame is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { reason: 'not_object', detail: 'frame must be a JSON object' };
+    return new Rejection('not_object', 'frame must be a JSON object');
   }
   return value as JsonObject;
 }
@@ -60,11 +75,11 @@ export function anyString(obj: JsonObject, key: string, label: string): FieldRes
 }
 
 /** optionalString accepts an absent field, or a string of at most maxLength characters when a limit is given. */
-export function optionalString(obj: JsonObject, key: string, label: string, maxLength?: number): FrameError | undefined {
+export function optionalString(obj: JsonObject, key: string, label: string, maxLength?: number): Rejection | undefined {
   const v = obj[key];
   if (v === undefined || (typeof v === 'string' && (maxLength === undefined || v.length <= maxLength))) return undefined;
   const rule = maxLength === undefined ? 'a string' : `a string of at most ${maxLength} characters`;
-  return { reason: 'invalid_field', detail: `${label}.${key} must be ${rule}` };
+  return new Rejection('invalid_field', `${label}.${key} must be ${rule}`);
 }
 
 /** integerAtLeast returns a required integer that is >= min. */
@@ -106,8 +121,8 @@ export function typeField(obj: JsonObject): FieldResult<string> {
   const type = obj.type;
   if (typeof type === 'string') return type;
   return type === undefined
-    ? { reason: 'missing_field', detail: 'type is required' }
-    : { reason: 'invalid_field', detail: 'type must be a string' };
+    ? new Rejection('missing_field', 'type is required')
+    : new Rejection('invalid_field', 'type must be a string');
 }
 
 /** booleanField returns a required boolean. */
@@ -120,7 +135,7 @@ export function booleanField(obj: JsonObject, key: string, label: string): Field
 export type FieldCheck = (obj: JsonObject, key: string, label: string) => FieldResult<unknown>;
 
 /** everyField runs check on each key and returns the first error, if any. */
-export function everyField(obj: JsonObject, keys: readonly string[], label: string, check: FieldCheck): FrameError | undefined {
+export function everyField(obj: JsonObject, keys: readonly string[], label: string, check: FieldCheck): Rejection | undefined {
   for (const key of keys) {
     const r = check(obj, key, label);
     if (isFieldError(r)) return r;

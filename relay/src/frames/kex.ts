@@ -1,5 +1,5 @@
-import type { FrameError, Profile } from './frame.js';
-import { type JsonObject, anyString, everyField, isFieldError, profileField, versionField } from './fields.js';
+import type { Profile } from './frame.js';
+import { type JsonObject, type Rejection, anyString, everyField, isFieldError, profileField, versionField } from './fields.js';
 
 /** KexHead is what both kex directions share: version 2 or 3, profile and a (possibly empty) trimmed requestId. */
 export interface KexHead {
@@ -19,7 +19,7 @@ export function checkKexHead(
   label: string,
   v3Fields: readonly string[],
   v2Fields: readonly string[],
-): KexHead | FrameError {
+): KexHead | Rejection {
   const version = versionField(obj, label, KEX_VERSIONS);
   if (isFieldError(version)) return version;
   const profile = profileField(obj, label);

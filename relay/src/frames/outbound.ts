@@ -41,7 +41,7 @@ const RETRYABLE: Partial<Record<RelayStatusCode, boolean>> = {
   RELAY_SHUTTING_DOWN: true,
 };
 
-type ExtrasArgs<C extends RelayStatusCode> = object extends RelayStatusExtras[C]
+type ExtrasArgs<C extends RelayStatusCode> = Record<never, never> extends RelayStatusExtras[C]
   ? [extras?: RelayStatusExtras[C]]
   : [extras: RelayStatusExtras[C]];
 

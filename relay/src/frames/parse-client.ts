@@ -5,6 +5,7 @@ import { checkE2ee } from './e2ee.js';
 import { checkKexHead } from './kex.js';
 import {
   type JsonObject,
+  Rejection,
   everyField,
   fieldError,
   integerAtLeast,
@@ -18,7 +19,6 @@ import {
 } from './fields.js';
 import {
   type ClientFrame,
-  type FrameError,
   type ParseResult,
   type PresenceAction,
   FrameType,
@@ -35,7 +35,7 @@ const KEX_V3_FIELDS = ['clientEphemeralPublicKey', 'encryptedClientStatic'] as c
 const KEX_V2_FIELDS = ['clientPublicKey', 'clientNonce', 'clientProof'] as const;
 const REDEEM_FIELDS = ['offerId', 'encIv', 'encTag', 'encCiphertext'] as const;
 
-type Outcome = ClientFrame | FrameError;
+type Outcome = ClientFrame | Rejection;
 
 /** parseClientFrame validates one client frame's text; it never throws. */
 export function parseClientFrame(text: string): ParseResult<ClientFrame> {
@@ -64,7 +64,7 @@ function dispatch(obj: JsonObject, type: string): Outcome {
     case FrameType.viewerPresence:
       return checkPresence(obj);
     default:
-      return { reason: 'unknown_type', detail: 'type is not a client frame type' };
+      return new Rejection('unknown_type', 'type is not a client frame type');
   }
 }
 

@@ -1,9 +1,10 @@
 // Daemon → relay frame validation (spec §4.2). Invalid daemon frames are
-// dropped silently by the caller; the FrameError is for metrics and debug logs.
+// dropped silently by the caller; the Rejection is for metrics and debug logs.
 import { checkE2ee } from './e2ee.js';
 import { checkKexHead } from './kex.js';
 import {
   type JsonObject,
+  Rejection,
   anyString,
   booleanField,
   everyField,
@@ -17,13 +18,13 @@ import {
   sessionChannel,
   typeField,
 } from './fields.js';
-import { type DaemonFrame, type FrameError, type ParseResult, FrameType, SESSION_CHANNEL_PREFIX } from './frame.js';
+import { type DaemonFrame, type ParseResult, FrameType, SESSION_CHANNEL_PREFIX } from './frame.js';
 
 const KEX_V3_FIELDS = ['daemonPublicKey', 'daemonEphemeralPublicKey', 'encryptedMetadata', 'proof'] as const;
 const KEX_V2_FIELDS = ['daemonNonce', 'proof'] as const;
 const OFFER_OK_FIELDS = ['daemonChannelPublicKey', 'encIv', 'encTag', 'encCiphertext'] as const;
 
-type Outcome = DaemonFrame | FrameError;
+type Outcome = DaemonFrame | Rejection;
 
 /**
  * parseDaemonFrame validates one daemon frame's text; it never throws.
@@ -51,7 +52,7 @@ function dispatch(obj: JsonObject): Outcome {
     case FrameType.pairingRedeemResponse:
       return checkPairingResponse(obj, FrameType.pairingRedeemResponse);
     default:
-      return { reason: 'unknown_type', detail: 'type is not a daemon frame type' };
+      return new Rejection('unknown_type', 'type is not a daemon frame type');
   }
 }
 

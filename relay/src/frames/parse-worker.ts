@@ -1,6 +1,6 @@
 // Worker → relay frame validation (spec §4.3). Path authorisation is a
 // separate step (worker/path.ts); this only checks the frame's shape.
-import { fieldError, isFieldError, nonEmptyString, optionalString, parseObject, rejected, typeField } from './fields.js';
+import { Rejection, fieldError, isFieldError, nonEmptyString, optionalString, parseObject, rejected, typeField } from './fields.js';
 import { type ParseResult, type WorkerMethod, type WorkerRequest, FrameType } from './frame.js';
 
 /** WORKER_PATH_PREFIX starts every path a worker may tunnel. */
@@ -17,7 +17,7 @@ export function parseWorkerFrame(text: string): ParseResult<WorkerRequest> {
   if (isFieldError(obj)) return rejected(obj);
   const type = typeField(obj);
   if (isFieldError(type)) return rejected(type);
-  if (type !== label) return rejected({ reason: 'unknown_type', detail: 'type is not a worker frame type' });
+  if (type !== label) return rejected(new Rejection('unknown_type', 'type is not a worker frame type'));
   const checked = nonEmptyString(obj, 'requestId', label);
   if (isFieldError(checked)) return rejected(checked);
   const method = obj.method;

@@ -1,0 +1,208 @@
+// Worker forwarding (spec §5.3, G-18): one HTTP call to the platform per
+// worker request, bounded in time and response size, using the platform TLS
+// settings. Every outcome, including failures, is a ready-to-send reply frame;
+// nothing here throws or logs request contents.
+import http from 'node:http';
+import https from 'node:https';
+import type { WorkerRequest } from '../frames/frame.js';
+import { workerForwardFailed, workerResponse } from '../frames/outbound.js';
+import { filterResponseHeaders, pickRequestHeaders } from './headers.js';
+
+/** WorkerTlsOptions are the platform TLS settings (CA, mTLS client certificate, verification). */
+export interface WorkerTlsOptions {
+  ca?: string | Buffer | undefined;
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
+  passphrase?: string | undefined;
+  rejectUnauthorized?: boolean | undefined;
+}
+
+/** WorkerForwardOptions configures forwardWorkerRequest. */
+export interface WorkerForwardOptions {
+  /** Platform base URL; only its origin is used, the worker path replaces its path. */
+  serverUrl: string;
+  /** Deadline for the whole exchange, response body included. */
+  timeoutMs: number;
+  /** Largest response body accepted, in bytes. */
+  maxResponseBytes: number;
+  /** Use this fetch instead of node:http; `tls` and `agent` are then ignored. */
+  fetchImpl?: typeof fetch | undefined;
+  /** Applied to https targets. */
+  tls?: WorkerTlsOptions | undefined;
+  /** Connection pool to reuse; by default each request opens its own connection. */
+  agent?: http.Agent | undefined;
+}
+
+/** WorkerForwardFailure is the stable cause of a 502 reply, used as its `detail` and as a metric label. */
+export type WorkerForwardFailure =
+  | 'invalid_target'
+  | 'invalid_request'
+  | 'timeout'
+  | 'response_too_large'
+  | 'network_error';
+
+/** WorkerForwardOutcome says whether the platform answered, plus the reply frame to send either way. */
+export type WorkerForwardOutcome =
+  | { ok: true; status: number; frame: string }
+  | { ok: false; failure: WorkerForwardFailure; frame: string };
+
+interface PlatformReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Exchange = PlatformReply | WorkerForwardFailure;
+
+/**
+ * forwardWorker sends one worker request to the platform and reports the
+ * outcome. The caller has already authorised req.path (worker/path.ts).
+ */
+export async function forwardWorker(req: WorkerRequest, opts: WorkerForwardOptions): Promise<WorkerForwardOutcome> {
+  const target = resolveTarget(req.path, opts.serverUrl);
+  const result: Exchange =
+    target === null
+      ? 'invalid_target'
+      : opts.fetchImpl
+        ? await exchangeWithFetch(opts.fetchImpl, target, req, opts)
+        : await exchangeWithHttp(target, req, opts);
+  if (typeof result === 'string') {
+    return { ok: false, failure: result, frame: workerForwardFailed(req.requestId, result) };
+  }
+  return { ok: true, status: result.status, frame: workerResponse(req.requestId, result.status, result.headers, result.body) };
+}
+
+/** forwardWorkerRequest is forwardWorker returning only the reply frame text. It never rejects. */
+export async function forwardWorkerRequest(req: WorkerRequest, opts: WorkerForwardOptions): Promise<string> {
+  return (await forwardWorker(req, opts)).frame;
+}
+
+// The target must stay on the platform's origin whatever the path says; the
+// path check already refuses `//host` forms, this is the second fence.
+function resolveTarget(path: string, serverUrl: string): URL | null {
+  if (!URL.canParse(serverUrl) || !path.startsWith('/')) return null;
+  const base = new URL(serverUrl);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') return null;
+  if (!URL.canParse(path, serverUrl)) return null;
+  const target = new URL(path, base);
+  return target.origin === base.origin ? target : null;
+}
+
+function requestBody(req: WorkerRequest): string | undefined {
+  return req.method === 'GET' ? undefined : (req.body ?? '');
+}
+
+function exchangeWithHttp(target: URL, req: WorkerRequest, opts: WorkerForwardOptions): Promise<Exchange> {
+  return new Promise<Exchange>((resolve) => {
+    let settled = false;
+    let outgoing: http.ClientRequest | undefined;
+    const finish = (result: Exchange): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (typeof result === 'string') outgoing?.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish('timeout'), opts.timeoutMs);
+
+    const body = requestBody(req);
+    const headers = pickRequestHeaders(req.headers);
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const isHttps = target.protocol === 'https:';
+    const options: https.RequestOptions = { method: req.method, headers, agent: opts.agent ?? false };
+    if (isHttps && opts.tls) {
+      const { ca, cert, key, passphrase, rejectUnauthorized } = opts.tls;
+      Object.assign(options, { ca, cert, key, passphrase, rejectUnauthorized: rejectUnauthorized ?? true });
+    }
+    try {
+      // Throws synchronously on header values node refuses (CR/LF, non-Latin-1).
+      outgoing = (isHttps ? https : http).request(target, options, (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > opts.maxResponseBytes) {
+          finish('response_too_large');
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > opts.maxResponseBytes) finish('response_too_large');
+          else chunks.push(chunk);
+        });
+        res.on('end', () =>
+          finish({
+            status: res.statusCode ?? 502,
+            headers: filterResponseHeaders(Object.entries(res.headers)),
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', () => finish('network_error'));
+        res.on('close', () => {
+          if (!res.complete) finish('network_error');
+        });
+      });
+    } catch {
+      finish('invalid_request');
+      return;
+    }
+    outgoing.on('error', () => finish('network_error'));
+    outgoing.end(body);
+  });
+}
+
+async function exchangeWithFetch(
+  fetchImpl: typeof fetch,
+  target: URL,
+  req: WorkerRequest,
+  opts: WorkerForwardOptions,
+): Promise<Exchange> {
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, opts.timeoutMs);
+  try {
+    const res = await fetchImpl(target, {
+      method: req.method,
+      headers: pickRequestHeaders(req.headers),
+      body: requestBody(req),
+      redirect: 'manual',
+      signal: abort.signal,
+    });
+    const body = await readCapped(res, opts.maxResponseBytes);
+    if (body === null) {
+      abort.abort();
+      return 'response_too_large';
+    }
+    return { status: res.status, headers: filterResponseHeaders(res.headers.entries()), body };
+  } catch (error) {
+    // The error text may carry URL or header details, so only its kind is kept.
+    return timedOut || abort.signal.aborted || isAbortError(error) ? 'timeout' : 'network_error';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Reads the body as UTF-8, or returns null as soon as it exceeds maxBytes.
+async function readCapped(res: Response, maxBytes: number): Promise<string | null> {
+  if (res.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
