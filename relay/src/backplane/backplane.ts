@@ -58,6 +58,12 @@ export interface Backplane {
   resolvePresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /** publish sends a frame to another relay; resolves false when it could not be handed to the bus. */
   publish(frame: BusFrame): Promise<boolean>;
+  /**
+   * readDaemonGeneration returns the highest daemonIssueGeneration the backplane
+   * keeps for the scope, even after the daemon left or its relay restarted (G-5);
+   * null when none is kept, on error, or in single mode. Call it before admitting a daemon.
+   */
+  readDaemonGeneration?(scope: ScopeRef): Promise<number | null>;
   /** isHealthy is false while the adapter cannot reach its store; readiness reads it. */
   isHealthy(): boolean;
   /** close stops delivery and releases connections; bounded in time. */
@@ -83,11 +89,24 @@ export interface BackplaneOptions {
   readonly maxFrameBytes: number;
   readonly presenceTtlMs: number;
   readonly presenceResolveCacheMax: number;
+  /** How long a positive resolve is reused; default 2000, capped by presenceTtlMs, 0 disables. */
+  readonly presenceResolveCacheTtlMs?: number | undefined;
   readonly redis?: {
+    /** redis:// or rediss:// (TLS); user and password may sit in the URL. */
     readonly url: string;
     readonly keyPrefix: string;
     readonly connectTimeoutMs: number;
+    /** Approximate cap of each relay's bus stream (XADD MAXLEN ~). */
     readonly queueMax: number;
+    /** Overrides any password in the URL. */
+    readonly password?: string | undefined;
+    /** TLS settings for rediss:// (PEM text, not paths; main reads the files once). */
+    readonly tls?: BackplaneTlsOptions | undefined;
+    /** Reconnect backoff: min(base * 2^attempt, max) ms; defaults 250 and 10000. */
+    readonly reconnectBaseMs?: number | undefined;
+    readonly reconnectMaxMs?: number | undefined;
+    /** How long a presence entry's daemon generation is kept after the last write; default 30 days. */
+    readonly generationTtlMs?: number | undefined;
   };
   readonly server?: {
     readonly baseUrl: string;
@@ -97,7 +116,20 @@ export interface BackplaneOptions {
     readonly pullLimit: number;
     readonly pullWaitMs: number;
     readonly pollIntervalMs: number;
+    /** TLS / mTLS settings for an https:// platform (PEM text, read once by main). */
+    readonly tls?: BackplaneTlsOptions | undefined;
   };
+}
+
+/** BackplaneTlsOptions are PEM contents, never paths, so adapters do no file I/O. */
+export interface BackplaneTlsOptions {
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  readonly passphrase?: string | undefined;
+  /** Defaults to true; false only for development against self-signed stores. */
+  readonly rejectUnauthorized?: boolean | undefined;
+  readonly servername?: string | undefined;
 }
 
 /** BackplaneDeps are the relay's shared services, injected so tests can control them. */

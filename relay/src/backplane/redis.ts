@@ -1,0 +1,356 @@
+// Redis backplane store. Presence: one key per scope with a TTL, written and
+// compare-deleted by Lua scripts; the daemon generation in a sibling key that
+// outlives the presence entry (G-5). Bus: one Redis Stream per relay, read with
+// XREAD BLOCK on a dedicated connection from the last id seen, so a reader
+// reconnect resumes exactly where it stopped (docs/backplane.md has the figures).
+import { Redis, type RedisOptions } from 'ioredis';
+import type { BackplaneDeps, BackplaneOptions, Backplane, PresenceRecord, ScopeRef } from './backplane.js';
+import type { BusReceiver } from './bus-receiver.js';
+import { backplaneMetrics } from './metrics.js';
+import { createRemoteBackplane } from './remote.js';
+import { scopeKey } from './scope-key.js';
+import type { BackplaneStore } from './store.js';
+
+type RedisBackplaneOptions = NonNullable<BackplaneOptions['redis']>;
+
+const DEFAULT_GENERATION_TTL_MS = 30 * 24 * 3600 * 1000;
+const READ_BLOCK_MS = 2000;
+const READ_COUNT = 200;
+/** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
+const MIN_STREAM_TTL_MS = 60_000;
+
+// KEYS: presence, generation. ARGV: json, ttlMs, generation|'' , generationTtlMs.
+const UPSERT_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[2]) or '-1') or -1
+  if tonumber(ARGV[3]) > current then
+    redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  else
+    redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  end
+end
+return 1`;
+
+// KEYS: presence, generation. ARGV: relayId, generation|'', generationTtlMs.
+// Deletes only while the entry still names relayId (G-7).
+const REMOVE_SCRIPT = `
+if ARGV[2] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[2]) or '-1') or -1
+  if tonumber(ARGV[2]) > current then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+end
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, record = pcall(cjson.decode, raw)
+if ok and type(record) == 'table' and record.relayId == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;
+
+type ScriptedRedis = Redis & {
+  presenceUpsert(presence: string, generation: string, ...args: string[]): Promise<number>;
+  presenceRemove(presence: string, generation: string, ...args: string[]): Promise<number>;
+};
+
+/**
+ * redisConnectionOptions maps the backplane's Redis settings to ioredis options
+ * for one connection. Pure, so URL, TLS and password handling are unit-tested.
+ */
+export function redisConnectionOptions(redis: RedisBackplaneOptions, connectionName: string): RedisOptions {
+  const url = new URL(redis.url);
+  const isTls = url.protocol === 'rediss:';
+  const db = Number.parseInt(url.pathname.replace(/^\//, '') || '0', 10);
+  const base = redis.reconnectBaseMs ?? 250;
+  const max = redis.reconnectMaxMs ?? 10_000;
+  const password = redis.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const tls = redis.tls;
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : 6379,
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password,
+    db: Number.isInteger(db) ? db : 0,
+    connectionName,
+    connectTimeout: redis.connectTimeoutMs,
+    keepAlive: 5000,
+    lazyConnect: true,
+    // Fail fast while disconnected: a publish then returns false and the relay
+    // answers DAEMON_UNAVAILABLE instead of queueing frames without bound.
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt: number) => Math.min(base * 2 ** Math.max(0, attempt - 1), max),
+    tls: isTls
+      ? {
+          servername: tls?.servername ?? url.hostname,
+          ca: tls?.ca,
+          cert: tls?.cert,
+          key: tls?.key,
+          passphrase: tls?.passphrase,
+          rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+        }
+      : undefined,
+  };
+}
+
+/** redisKeys are the key names of one relay's backplane under prefix. */
+export function redisKeys(prefix: string) {
+  return {
+    presence: (scope: ScopeRef) => `${prefix}:presence:${scopeKey(scope)}`,
+    generation: (scope: ScopeRef) => `${prefix}:generation:${scopeKey(scope)}`,
+    stream: (relayId: string) => `${prefix}:stream:${encodeURIComponent(relayId)}`,
+  };
+}
+
+/** compareStreamIds orders Redis stream ids "ms-seq" numerically. */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map((part) => BigInt(part));
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map((part) => BigInt(part));
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+function parseStoredPresence(raw: string | null, scope: ScopeRef): PresenceRecord | null {
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof value.relayId !== 'string' || typeof value.relayWsBaseUrl !== 'string') return null;
+    return {
+      workspaceId: scope.workspaceId,
+      runtimeTargetId: scope.runtimeTargetId,
+      relayId: value.relayId,
+      relayWsBaseUrl: value.relayWsBaseUrl,
+      daemonConnected: value.daemonConnected === true,
+      machineId: typeof value.machineId === 'string' ? value.machineId : undefined,
+      updatedAtMs: typeof value.updatedAtMs === 'number' ? value.updatedAtMs : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function parseGeneration(raw: string | null): number | null {
+  if (raw === null) return null;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
+
+function entryValue(fields: string[]): unknown {
+  const index = fields.indexOf('f');
+  const raw = index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** createRedisBackplane builds the redis-mode Backplane (options.redis must be set). */
+export function createRedisBackplane(options: BackplaneOptions, deps: BackplaneDeps): Backplane {
+  return createRemoteBackplane('redis', createRedisStore(options, deps), options, deps);
+}
+
+function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): BackplaneStore {
+  if (!options.redis) throw new Error('redis backplane needs options.redis');
+  const redis: RedisBackplaneOptions = options.redis;
+  const metrics = backplaneMetrics(deps.registry);
+  const keys = redisKeys(redis.keyPrefix);
+  const ownStream = keys.stream(options.relayId);
+  const generationTtlMs = redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS;
+  const streamTtlMs = Math.max(MIN_STREAM_TTL_MS, 2 * options.busSignatureMaxSkewMs);
+  const commands = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`)) as ScriptedRedis;
+  const reader = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:bus`));
+  commands.defineCommand('presenceUpsert', { numberOfKeys: 2, lua: UPSERT_SCRIPT });
+  commands.defineCommand('presenceRemove', { numberOfKeys: 2, lua: REMOVE_SCRIPT });
+
+  let closed = false;
+  let loop: Promise<void> | undefined;
+  // Last stream id handed to the receiver; undefined until the first connect.
+  let lastId: string | undefined;
+  let needsResync = true;
+  const wakeups = new Set<() => void>();
+
+  function refreshHealth(): void {
+    metrics.healthy.set(isHealthy() ? 1 : 0);
+  }
+
+  function isHealthy(): boolean {
+    return !closed && commands.status === 'ready' && reader.status === 'ready';
+  }
+
+  for (const [name, connection] of [
+    ['commands', commands],
+    ['bus', reader],
+  ] as const) {
+    let wasReady = false;
+    connection.on('ready', () => {
+      if (wasReady) {
+        metrics.reconnects.inc();
+        deps.log('info', 'backplane_reconnected', { mode: 'redis', connection: name });
+      }
+      wasReady = true;
+      if (connection === reader) needsResync = true;
+      refreshHealth();
+      for (const wake of [...wakeups]) wake();
+    });
+    connection.on('close', () => {
+      refreshHealth();
+      if (!closed) deps.log('warn', 'backplane_disconnected', { mode: 'redis', connection: name });
+    });
+    // ioredis retries by itself; the listener keeps errors from becoming unhandled.
+    connection.on('error', (error: Error) => {
+      deps.log('debug', 'backplane_connection_error', { mode: 'redis', connection: name, error: error.message });
+    });
+  }
+
+  /** Waits for the reader to be ready, a reconnect, or close; capped so the loop re-checks. */
+  function waitForChange(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wakeups.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      wakeups.add(done);
+    });
+  }
+
+  // Decide where to resume after (re)connecting: the stream tail on first
+  // start; the beginning if the stream vanished (Redis restarted empty or the
+  // stream expired) or went backwards; otherwise keep lastId.
+  async function resync(): Promise<void> {
+    if (lastId === undefined) {
+      const tail = (await reader.xrevrange(ownStream, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      lastId = tail[0]?.[0] ?? '0-0';
+      return;
+    }
+    const info = (await reader.call('XINFO', 'STREAM', ownStream).catch((error: unknown) => {
+      if (String(error).includes('no such key')) return null;
+      throw error;
+    })) as unknown[] | null;
+    if (!info) {
+      lastId = '0-0';
+      return;
+    }
+    const at = info.indexOf('last-generated-id');
+    const lastGenerated = at >= 0 ? String(info[at + 1]) : '0-0';
+    if (compareStreamIds(lastGenerated, lastId) < 0) lastId = '0-0';
+  }
+
+  async function readLoop(receive: BusReceiver): Promise<void> {
+    while (!closed) {
+      if (reader.status !== 'ready') {
+        await waitForChange(1000);
+        continue;
+      }
+      try {
+        if (needsResync) {
+          await resync();
+          needsResync = false;
+        }
+        const result = (await reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', ownStream, lastId ?? '$')) as
+          | [string, [string, string[]][]][]
+          | null;
+        metrics.pullOk.inc();
+        for (const [, entries] of result ?? []) {
+          for (const [id, fields] of entries) {
+            lastId = id;
+            receive(entryValue(fields));
+          }
+        }
+      } catch (error) {
+        if (closed) break;
+        metrics.pullFailed.inc();
+        deps.log('warn', 'bus_read_failed', { mode: 'redis', error: String(error) });
+        needsResync = true;
+        // Avoid a hot loop when Redis answers with an error while connected.
+        await waitForChange(reader.status === 'ready' ? 250 : 1000);
+      }
+    }
+  }
+
+  async function connect(connection: Redis, name: string): Promise<void> {
+    try {
+      await connection.connect();
+    } catch (error) {
+      // ioredis keeps retrying with the backoff; start does not fail the relay.
+      deps.log('warn', 'backplane_connect_failed', { mode: 'redis', connection: name, error: String(error) });
+    }
+  }
+
+  return {
+    async start(receive) {
+      await Promise.all([connect(commands, 'commands'), connect(reader, 'bus')]);
+      refreshHealth();
+      loop = readLoop(receive).catch((error: unknown) => {
+        deps.log('error', 'bus_read_loop_failed', { mode: 'redis', error: String(error) });
+      });
+    },
+    async writePresence(record) {
+      const value = JSON.stringify({
+        relayId: record.relayId,
+        relayWsBaseUrl: record.relayWsBaseUrl,
+        daemonConnected: true,
+        runtimeTargetId: record.runtimeTargetId,
+        machineId: record.machineId,
+        updatedAtMs: record.updatedAtMs,
+      });
+      await commands.presenceUpsert(
+        keys.presence(record),
+        keys.generation(record),
+        value,
+        String(options.presenceTtlMs),
+        record.daemonIssueGeneration === undefined ? '' : String(record.daemonIssueGeneration),
+        String(generationTtlMs),
+      );
+    },
+    async deletePresence(scope, relayId, generation) {
+      await commands.presenceRemove(
+        keys.presence(scope),
+        keys.generation(scope),
+        relayId,
+        generation === undefined ? '' : String(generation),
+        String(generationTtlMs),
+      );
+    },
+    async readPresence(scope) {
+      const [raw, generation] = await commands.mget(keys.presence(scope), keys.generation(scope));
+      const record = parseStoredPresence(raw ?? null, scope);
+      if (!record) return null;
+      const kept = parseGeneration(generation ?? null);
+      return kept === null ? record : { ...record, daemonIssueGeneration: kept };
+    },
+    async readGeneration(scope) {
+      return parseGeneration(await commands.get(keys.generation(scope)));
+    },
+    async append(frame) {
+      // Redis has no broadcast stream: a frame must name the relay it is for.
+      if (!frame.targetRelayId) throw new Error('bus frame has no targetRelayId');
+      const stream = keys.stream(frame.targetRelayId);
+      const replies = await commands
+        .multi()
+        .xadd(stream, 'MAXLEN', '~', String(redis.queueMax), '*', 'f', JSON.stringify(frame))
+        .pexpire(stream, streamTtlMs)
+        .exec();
+      const failure = replies?.find(([error]) => error !== null);
+      if (!replies || failure) throw failure?.[0] ?? new Error('transaction aborted');
+    },
+    isHealthy,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const wake of [...wakeups]) wake();
+      reader.disconnect();
+      await Promise.race([
+        commands.quit().catch(() => commands.disconnect()),
+        new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
+      commands.disconnect();
+      await loop;
+      refreshHealth();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+// The shared shell of the redis and server adapters: signing, verification,
+// counters, presence bookkeeping and the resolve cache live here once, and a
+// BackplaneStore supplies only the transport.
+import type {
+  Backplane,
+  BackplaneDeps,
+  BackplaneMode,
+  BackplaneOptions,
+  BusFrame,
+  PresenceRecord,
+  ScopeRef,
+} from './backplane.js';
+import { createBusReceiver } from './bus-receiver.js';
+import { signBusFrame } from './bus-signing.js';
+import { backplaneMetrics } from './metrics.js';
+import { scopeKey } from './scope-key.js';
+import type { BackplaneStore } from './store.js';
+
+/** DEFAULT_RESOLVE_CACHE_TTL_MS is how long a positive presence answer is reused (spec §7.2). */
+export const DEFAULT_RESOLVE_CACHE_TTL_MS = 2000;
+
+/** createRemoteBackplane wraps a store into the Backplane the relay core uses. */
+export function createRemoteBackplane(
+  mode: Exclude<BackplaneMode, 'single'>,
+  store: BackplaneStore,
+  options: BackplaneOptions,
+  deps: BackplaneDeps,
+): Backplane {
+  const metrics = backplaneMetrics(deps.registry);
+  const key = options.busHmacKey ?? '';
+  const cacheTtlMs = Math.min(options.presenceResolveCacheTtlMs ?? DEFAULT_RESOLVE_CACHE_TTL_MS, options.presenceTtlMs);
+  // scopeKey -> record and expiry; Map order doubles as LRU order.
+  const cache = new Map<string, { record: PresenceRecord; expiresAtMs: number }>();
+  // Scopes whose presence this relay wrote and has not removed: the presence-entries gauge.
+  const held = new Set<string>();
+
+  function setHeld(scope: ScopeRef, holding: boolean): void {
+    const id = scopeKey(scope);
+    const changed = holding ? !held.has(id) : held.has(id);
+    if (!changed) return;
+    if (holding) held.add(id);
+    else held.delete(id);
+    metrics.presenceEntries.inc(holding ? 1 : -1);
+  }
+
+  function cacheGet(id: string): PresenceRecord | null {
+    const hit = cache.get(id);
+    if (!hit) return null;
+    cache.delete(id);
+    if (hit.expiresAtMs <= deps.now()) return null;
+    cache.set(id, hit);
+    return hit.record;
+  }
+
+  function cachePut(id: string, record: PresenceRecord): void {
+    if (cacheTtlMs <= 0 || options.presenceResolveCacheMax <= 0) return;
+    cache.delete(id);
+    cache.set(id, { record, expiresAtMs: deps.now() + cacheTtlMs });
+    while (cache.size > options.presenceResolveCacheMax) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  async function removeOwn(scope: ScopeRef, relayId: string, generation: number | undefined): Promise<boolean> {
+    cache.delete(scopeKey(scope));
+    try {
+      await store.deletePresence(scope, relayId, generation);
+      if (relayId === options.relayId) setHeld(scope, false);
+      metrics.presenceUpsertOk.inc();
+      return true;
+    } catch (error) {
+      metrics.presenceUpsertFailed.inc();
+      deps.log('warn', 'presence_remove_failed', { mode, error: String(error) });
+      return false;
+    }
+  }
+
+  return {
+    mode,
+    async start(onFrame) {
+      await store.start(createBusReceiver(options, deps, metrics, onFrame));
+    },
+    async upsertPresence(record) {
+      if (!record.daemonConnected) return removeOwn(record, record.relayId, record.daemonIssueGeneration);
+      cache.delete(scopeKey(record));
+      try {
+        await store.writePresence({ ...record, updatedAtMs: deps.now() });
+        setHeld(record, record.relayId === options.relayId);
+        metrics.presenceUpsertOk.inc();
+        return true;
+      } catch (error) {
+        metrics.presenceUpsertFailed.inc();
+        deps.log('warn', 'presence_upsert_failed', { mode, error: String(error) });
+        return false;
+      }
+    },
+    removePresence: (scope, relayId) => removeOwn(scope, relayId, undefined),
+    async resolvePresence(scope) {
+      const id = scopeKey(scope);
+      const cached = cacheGet(id);
+      if (cached) return cached;
+      try {
+        const record = await store.readPresence(scope);
+        metrics.presenceResolveOk.inc();
+        // Spec §7.2: only a connected daemon with a usable relay counts as an answer.
+        if (!record || !record.daemonConnected || !record.relayId || !record.relayWsBaseUrl) return null;
+        cachePut(id, record);
+        return record;
+      } catch (error) {
+        metrics.presenceResolveFailed.inc();
+        deps.log('warn', 'presence_resolve_failed', { mode, error: String(error) });
+        return null;
+      }
+    },
+    async readDaemonGeneration(scope) {
+      try {
+        const generation = await store.readGeneration(scope);
+        metrics.presenceResolveOk.inc();
+        return generation;
+      } catch (error) {
+        metrics.presenceResolveFailed.inc();
+        deps.log('warn', 'presence_generation_read_failed', { mode, error: String(error) });
+        return null;
+      }
+    },
+    async publish(frame: BusFrame) {
+      const signed = signBusFrame({ ...frame, sourceRelayId: options.relayId }, key, deps.now());
+      try {
+        await store.append(signed);
+        metrics.publishOk.inc();
+        return true;
+      } catch (error) {
+        metrics.publishFailed.inc();
+        deps.log('warn', 'bus_publish_failed', { mode, error: String(error) });
+        return false;
+      }
+    },
+    isHealthy: () => store.isHealthy(),
+    close: () => store.close(),
+  };
+}

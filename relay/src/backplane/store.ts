@@ -1,0 +1,24 @@
+import type { BusFrame, PresenceRecord, ScopeRef } from './backplane.js';
+import type { BusReceiver } from './bus-receiver.js';
+
+/**
+ * BackplaneStore is the transport-specific half of a multi-relay adapter
+ * (Redis, platform HTTP). Methods reject on I/O failure; the shared shell in
+ * remote.ts turns that into counted false/null results for the relay core.
+ */
+export interface BackplaneStore {
+  /** start connects and begins feeding this relay's bus entries to receive. */
+  start(receive: BusReceiver): Promise<void>;
+  /** writePresence stores a connected-daemon record (TTL per store) and raises the kept generation. */
+  writePresence(record: PresenceRecord): Promise<void>;
+  /** deletePresence removes the entry only while it names relayId (G-7); the generation is kept. */
+  deletePresence(scope: ScopeRef, relayId: string, daemonIssueGeneration: number | undefined): Promise<void>;
+  /** readPresence returns the stored record, with the kept generation, or null. */
+  readPresence(scope: ScopeRef): Promise<PresenceRecord | null>;
+  /** readGeneration returns the highest generation kept for the scope, even with no daemon connected. */
+  readGeneration(scope: ScopeRef): Promise<number | null>;
+  /** append hands an already signed frame to the bus for targetRelayId. */
+  append(frame: BusFrame): Promise<void>;
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}

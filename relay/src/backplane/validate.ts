@@ -1,0 +1,75 @@
+// Start-up checks for backplane options, pure. Main refuses to start on any
+// error, so cross-relay forwarding can never be silently off (G-2).
+import type { BackplaneOptions } from './backplane.js';
+
+/** BackplaneOptionCode is a stable reason for a refused backplane configuration. */
+export type BackplaneOptionCode =
+  | 'RELAY_ID_REQUIRED'
+  | 'PUBLIC_WS_URL_INVALID'
+  | 'BUS_HMAC_KEY_REQUIRED'
+  | 'REDIS_OPTIONS_REQUIRED'
+  | 'REDIS_URL_INVALID'
+  | 'SERVER_OPTIONS_REQUIRED'
+  | 'SERVER_URL_INVALID'
+  | 'INTERNAL_KEY_REQUIRED'
+  | 'NUMBER_INVALID';
+
+/** BackplaneOptionError explains one refused setting; messages never contain secret values. */
+export interface BackplaneOptionError {
+  readonly code: BackplaneOptionCode;
+  readonly message: string;
+}
+
+function hasScheme(value: string, schemes: readonly string[]): boolean {
+  try {
+    return schemes.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** validateBackplaneOptions returns every problem with options; an empty list means usable. */
+export function validateBackplaneOptions(options: BackplaneOptions): BackplaneOptionError[] {
+  const errors: BackplaneOptionError[] = [];
+  const fail = (code: BackplaneOptionCode, message: string) => errors.push({ code, message });
+  const positive = (name: string, value: number | undefined) => {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) fail('NUMBER_INVALID', `${name} must be a positive number`);
+  };
+  positive('busSignatureMaxSkewMs', options.busSignatureMaxSkewMs);
+  positive('busFreshnessTrackMax', options.busFreshnessTrackMax);
+  positive('maxFrameBytes', options.maxFrameBytes);
+  positive('presenceTtlMs', options.presenceTtlMs);
+  if (options.mode === 'single') return errors;
+
+  if (!options.relayId.trim()) fail('RELAY_ID_REQUIRED', `backplane mode ${options.mode} needs a relay id (RELAY_ID)`);
+  if (!hasScheme(options.relayWsBaseUrl, ['ws:', 'wss:'])) {
+    fail('PUBLIC_WS_URL_INVALID', `backplane mode ${options.mode} needs a ws:// or wss:// public URL (RELAY_PUBLIC_WS_BASE_URL)`);
+  }
+  if (!options.busHmacKey?.trim()) {
+    fail('BUS_HMAC_KEY_REQUIRED', `backplane mode ${options.mode} forwards frames between relays and needs RELAY_BUS_HMAC_KEY`);
+  }
+  if (options.mode === 'redis') {
+    if (!options.redis) {
+      fail('REDIS_OPTIONS_REQUIRED', 'backplane mode redis needs RELAY_REDIS_URL');
+    } else {
+      if (!hasScheme(options.redis.url, ['redis:', 'rediss:'])) {
+        fail('REDIS_URL_INVALID', 'RELAY_REDIS_URL must be a redis:// or rediss:// URL');
+      }
+      positive('redis.connectTimeoutMs', options.redis.connectTimeoutMs);
+      positive('redis.queueMax', options.redis.queueMax);
+    }
+  }
+  if (options.mode === 'server') {
+    if (!options.server) {
+      fail('SERVER_OPTIONS_REQUIRED', 'backplane mode server needs SERVER_URL and RELAY_INTERNAL_KEY');
+    } else {
+      if (!hasScheme(options.server.baseUrl, ['http:', 'https:'])) fail('SERVER_URL_INVALID', 'SERVER_URL must be an http:// or https:// URL');
+      if (!options.server.internalKey.trim()) fail('INTERNAL_KEY_REQUIRED', 'backplane mode server needs RELAY_INTERNAL_KEY');
+      positive('server.timeoutMs', options.server.timeoutMs);
+      positive('server.maxResponseBytes', options.server.maxResponseBytes);
+      positive('server.pullLimit', options.server.pullLimit);
+      positive('server.pollIntervalMs', options.server.pollIntervalMs);
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,419 @@
+// One contract suite for every backplane adapter: redis against a real
+// redis-server, server against the fake platform's bus, single where it applies.
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createBackplane } from '../../src/backplane/index.js';
+import type { Backplane, BackplaneOptions, BusFrame, PresenceRecord } from '../../src/backplane/index.js';
+import { computeBusSignature, signBusFrame } from '../../src/backplane/bus-signing.js';
+import { redisKeys } from '../../src/backplane/redis.js';
+import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
+import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
+import { startRedisServer, type TestRedisServer } from '../redis-server.js';
+
+const HMAC_KEY = 'contract-bus-hmac-key-0123456789';
+const INTERNAL_KEY = 'contract-internal-key-0123456789';
+const REDIS_PASSWORD = 'contract-redis-password';
+const PREFIX = 'contract';
+
+interface Relay {
+  readonly id: string;
+  readonly backplane: Backplane;
+  readonly registry: Registry;
+  readonly received: BusFrame[];
+}
+
+/** Harness hides how each adapter's store is run, faulted and written to directly. */
+interface Harness {
+  readonly mode: 'redis' | 'server';
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  options(relayId: string): BackplaneOptions;
+  /** inject writes a raw frame to targetRelayId's bus, bypassing any relay. */
+  inject(targetRelayId: string, frame: object): Promise<void>;
+  /** breakStore makes the store unreachable; healStore brings it back. */
+  breakStore(): Promise<void>;
+  healStore(): Promise<void>;
+  /** expireAll makes every presence entry outlive its TTL. */
+  expireAll(): Promise<void>;
+}
+
+const logs: unknown[] = [];
+const deps = (registry: Registry) => ({
+  registry,
+  now: Date.now,
+  log: (level: string, event: string, details?: Record<string, unknown>) => logs.push({ level, event, details }),
+});
+
+const common = {
+  relayWsBaseUrl: 'ws://127.0.0.1:1/ws',
+  busHmacKey: HMAC_KEY,
+  busSignatureMaxSkewMs: 15_000,
+  busFreshnessTrackMax: 1000,
+  maxFrameBytes: 65_536,
+  presenceTtlMs: 45_000,
+  presenceResolveCacheMax: 100,
+  presenceResolveCacheTtlMs: 0,
+};
+
+function redisHarness(): Harness {
+  let server: TestRedisServer;
+  let direct: Redis;
+  let ttlMs = common.presenceTtlMs;
+  return {
+    mode: 'redis',
+    async setup() {
+      server = await startRedisServer({ password: REDIS_PASSWORD });
+      direct = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      direct.on('error', () => {});
+      await direct.connect();
+    },
+    async teardown() {
+      direct.disconnect();
+      await server.close();
+    },
+    options: (relayId) => ({
+      ...common,
+      presenceTtlMs: ttlMs,
+      mode: 'redis',
+      relayId,
+      relayWsBaseUrl: `ws://${relayId}.test/ws`,
+      redis: { url: server.url, keyPrefix: PREFIX, connectTimeoutMs: 2000, queueMax: 1000, reconnectBaseMs: 50, reconnectMaxMs: 400 },
+    }),
+    async inject(target, frame) {
+      await direct.xadd(redisKeys(PREFIX).stream(target), '*', 'f', JSON.stringify(frame));
+    },
+    breakStore: () => server.stop(),
+    async healStore() {
+      await server.start();
+      await waitFor(async () => (await direct.ping().catch(() => null)) === 'PONG', 'direct client to reconnect');
+    },
+    async expireAll() {
+      // Real Redis TTLs: shrink every presence key's TTL to 1 ms.
+      ttlMs = common.presenceTtlMs;
+      for (const key of await direct.keys(`${PREFIX}:presence:*`)) await direct.pexpire(key, 1);
+    },
+  };
+}
+
+function serverHarness(): Harness {
+  let platform: FakePlatform;
+  let bus: FakePlatformBus;
+  let clockOffsetMs = 0;
+  return {
+    mode: 'server',
+    async setup() {
+      platform = await startFakePlatform();
+      bus = installPlatformBus(platform, { internalKey: INTERNAL_KEY, presenceTtlMs: 45_000, now: () => Date.now() + clockOffsetMs });
+    },
+    async teardown() {
+      bus.close();
+      await platform.close();
+    },
+    options: (relayId) => ({
+      ...common,
+      mode: 'server',
+      relayId,
+      relayWsBaseUrl: `ws://${relayId}.test/ws`,
+      server: {
+        baseUrl: platform.url,
+        internalKey: INTERNAL_KEY,
+        timeoutMs: 2000,
+        maxResponseBytes: 262_144,
+        pullLimit: 50,
+        pullWaitMs: 1000,
+        pollIntervalMs: 50,
+      },
+    }),
+    async inject(target, frame) {
+      bus.inject({ ...frame, targetRelayId: (frame as BusFrame).targetRelayId ?? target });
+    },
+    async breakStore() {
+      bus.setAvailable(false);
+    },
+    async healStore() {
+      bus.setAvailable(true);
+    },
+    async expireAll() {
+      clockOffsetMs += 46_000;
+    },
+  };
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function metric(registry: Registry, name: string): Promise<number> {
+  const found = registry.getSingleMetric(name);
+  if (!found) return 0;
+  const data = await found.get();
+  const values = data.values as { value: number; metricName?: string }[];
+  // A histogram reports its observation count under <name>_count.
+  const count = values.find((v) => v.metricName === `${name}_count`);
+  return (count ?? values[0])?.value ?? 0;
+}
+
+let seq = 0;
+const unique = (name: string) => `${name}-${process.pid}-${++seq}`;
+
+describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (harness) => {
+  const open: Relay[] = [];
+
+  async function relay(id = unique('relay'), options?: Partial<BackplaneOptions>, start = true): Promise<Relay> {
+    const registry = new Registry();
+    const received: BusFrame[] = [];
+    const backplane = createBackplane({ ...harness.options(id), ...options }, deps(registry));
+    if (start) await backplane.start((frame) => received.push(frame));
+    const r = { id, backplane, registry, received };
+    open.push(r);
+    return r;
+  }
+
+  const frameFor = (from: Relay, to: Relay, payload: string, patch: Partial<BusFrame> = {}): BusFrame => ({
+    workspaceId: 'ws_1',
+    runtimeTargetId: 'rt_1',
+    sourceRelayId: from.id,
+    targetRelayId: to.id,
+    direction: 'client_to_daemon',
+    payload,
+    ...patch,
+  });
+
+  const presence = (r: Relay, patch: Partial<PresenceRecord> = {}): PresenceRecord => ({
+    workspaceId: 'ws',
+    runtimeTargetId: 'rt',
+    relayId: r.id,
+    relayWsBaseUrl: `ws://${r.id}.test/ws`,
+    daemonConnected: true,
+    updatedAtMs: 0,
+    ...patch,
+  });
+
+  beforeAll(() => harness.setup());
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((r) => r.backplane.close()));
+  });
+  afterAll(async () => {
+    await harness.teardown();
+    const text = JSON.stringify(logs);
+    for (const secret of [HMAC_KEY, INTERNAL_KEY, REDIS_PASSWORD]) expect(text).not.toContain(secret);
+  });
+
+  it('is healthy after start and reports its mode', async () => {
+    const a = await relay();
+    expect(a.backplane.mode).toBe(harness.mode);
+    await waitFor(() => a.backplane.isHealthy(), 'healthy');
+  });
+
+  it('upserts and resolves presence, with machine id and generation', async () => {
+    const a = await relay();
+    const b = await relay();
+    const workspaceId = unique('ws');
+    expect(await b.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'rt' })).toBeNull();
+    expect(await a.backplane.upsertPresence(presence(a, { workspaceId, machineId: 'm-1', daemonIssueGeneration: 4 }))).toBe(true);
+    expect(await b.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'rt' })).toMatchObject({
+      workspaceId,
+      runtimeTargetId: 'rt',
+      relayId: a.id,
+      relayWsBaseUrl: `ws://${a.id}.test/ws`,
+      daemonConnected: true,
+      machineId: 'm-1',
+      daemonIssueGeneration: 4,
+    });
+    // The scope is the pair of ids (G-12): another target, or none, is another scope.
+    expect(await b.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'other' })).toBeNull();
+    expect(await b.backplane.resolvePresence({ workspaceId })).toBeNull();
+    expect(await metric(a.registry, 'relay_presence_entries')).toBe(1);
+    expect(await metric(a.registry, 'relay_presence_upsert_ok_total')).toBe(1);
+  });
+
+  it('keeps "a:b" without a target apart from "a" with target "b"', async () => {
+    const a = await relay();
+    const workspaceId = unique('ws');
+    await a.backplane.upsertPresence(presence(a, { workspaceId: `${workspaceId}:b`, runtimeTargetId: undefined }));
+    expect(await a.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'b' })).toBeNull();
+    expect(await a.backplane.resolvePresence({ workspaceId: `${workspaceId}:b` })).not.toBeNull();
+  });
+
+  it('lets an entry expire when its relay stops refreshing it', async () => {
+    const a = await relay();
+    const workspaceId = unique('ws');
+    await a.backplane.upsertPresence(presence(a, { workspaceId }));
+    expect(await a.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'rt' })).not.toBeNull();
+    await harness.expireAll();
+    await waitFor(async () => (await a.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'rt' })) === null, 'expiry');
+  });
+
+  it('never lets a stale relay delete a newer relay’s entry (compare-and-delete)', async () => {
+    const a = await relay();
+    const c = await relay();
+    const scope = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
+    await a.backplane.upsertPresence(presence(a, scope));
+    await c.backplane.upsertPresence(presence(c, scope));
+    expect(await a.backplane.removePresence(scope, a.id)).toBe(true);
+    expect(await a.backplane.upsertPresence(presence(a, { ...scope, daemonConnected: false }))).toBe(true);
+    expect((await a.backplane.resolvePresence(scope))?.relayId).toBe(c.id);
+    expect(await c.backplane.removePresence(scope, c.id)).toBe(true);
+    expect(await a.backplane.resolvePresence(scope)).toBeNull();
+    expect(await metric(c.registry, 'relay_presence_entries')).toBe(0);
+  });
+
+  it('keeps the highest daemon generation across a relay restart and daemon departure', async () => {
+    const id = unique('relay');
+    const scope = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
+    const first = await relay(id);
+    await first.backplane.upsertPresence(presence(first, { ...scope, daemonIssueGeneration: 7 }));
+    await first.backplane.upsertPresence(presence(first, { ...scope, daemonIssueGeneration: 3 }));
+    await first.backplane.close();
+    const restarted = await relay(id);
+    expect(await restarted.backplane.readDaemonGeneration!(scope)).toBe(7);
+    expect((await restarted.backplane.resolvePresence(scope))?.daemonIssueGeneration).toBe(7);
+    await restarted.backplane.upsertPresence(presence(restarted, { ...scope, daemonConnected: false, daemonIssueGeneration: 8 }));
+    expect(await restarted.backplane.resolvePresence(scope)).toBeNull();
+    expect(await restarted.backplane.readDaemonGeneration!(scope)).toBe(8);
+    expect(await restarted.backplane.readDaemonGeneration!({ workspaceId: unique('ws') })).toBeNull();
+  });
+
+  it('delivers a published frame, signed, to its target relay only', async () => {
+    const a = await relay();
+    const b = await relay();
+    const c = await relay();
+    const payload = JSON.stringify({ type: 'e2ee', sessionId: 's', data: 'ü'.repeat(10) });
+    expect(await a.backplane.publish(frameFor(a, b, payload, { machineId: 'm-1' }))).toBe(true);
+    await waitFor(() => b.received.length === 1, 'b to receive');
+    const got = b.received[0]!;
+    expect(got).toMatchObject({ payload, sourceRelayId: a.id, targetRelayId: b.id, machineId: 'm-1' });
+    expect(got.signature).toBe(computeBusSignature({ ...got, signature: undefined }, HMAC_KEY));
+    // Published after the first from the same relay: had the first leaked to c, c would see it first.
+    expect(await a.backplane.publish(frameFor(a, c, 'second'))).toBe(true);
+    expect(await b.backplane.publish(frameFor(b, a, 'reply', { direction: 'daemon_to_clients' }))).toBe(true);
+    await waitFor(() => c.received.length === 1 && a.received.length === 1, 'c and a to receive');
+    expect(c.received.map((f) => f.payload)).toEqual(['second']);
+    expect(a.received.map((f) => [f.payload, f.direction])).toEqual([['reply', 'daemon_to_clients']]);
+    expect(b.received).toHaveLength(1);
+    expect(await metric(a.registry, 'relay_bus_publish_ok_total')).toBe(2);
+    expect(await metric(b.registry, 'relay_bus_frames_received_total')).toBe(1);
+    expect(await metric(b.registry, 'relay_bus_latency_seconds')).toBe(1);
+  });
+
+  it('drops forged, stale and replayed frames, counting each, and tolerates out-of-order arrival', async () => {
+    const a = await relay();
+    const b = await relay();
+    const now = Date.now();
+    const valid = signBusFrame(frameFor(a, b, 'valid'), HMAC_KEY, now);
+    const older = signBusFrame(frameFor(a, b, 'older'), HMAC_KEY, now - 5000);
+    await harness.inject(b.id, signBusFrame(frameFor(a, b, 'forged'), 'not-the-key', now));
+    await harness.inject(b.id, { ...valid, payload: 'tampered' });
+    await harness.inject(b.id, signBusFrame(frameFor(a, b, 'stale'), HMAC_KEY, now - 60_000));
+    await harness.inject(b.id, frameFor(a, b, 'unsigned'));
+    await harness.inject(b.id, valid);
+    await harness.inject(b.id, older);
+    await harness.inject(b.id, valid);
+    await harness.inject(b.id, { not: 'a frame' });
+    await harness.inject(b.id, signBusFrame(frameFor(a, b, 'sentinel'), HMAC_KEY, now));
+    await waitFor(() => b.received.some((f) => f.payload === 'sentinel'), 'sentinel');
+    expect(b.received.map((f) => f.payload)).toEqual(['valid', 'older', 'sentinel']);
+    expect(await metric(b.registry, 'relay_bus_pull_invalid_signature_total')).toBe(3);
+    expect(await metric(b.registry, 'relay_bus_pull_stale_signature_total')).toBe(1);
+    expect(await metric(b.registry, 'relay_bus_pull_replayed_signature_total')).toBe(1);
+    expect(await metric(b.registry, 'relay_bus_pull_malformed_total')).toBe(1);
+  });
+
+  it('flips unhealthy while the store is down, then delivers again without a restart', async () => {
+    const a = await relay();
+    const b = await relay();
+    expect(await a.backplane.publish(frameFor(a, b, 'before'))).toBe(true);
+    await waitFor(() => b.received.length === 1, 'first frame');
+    await harness.breakStore();
+    try {
+      await waitFor(() => !a.backplane.isHealthy() && !b.backplane.isHealthy(), 'both unhealthy');
+      expect(await a.backplane.publish(frameFor(a, b, 'during'))).toBe(false);
+      expect(await metric(a.registry, 'relay_bus_publish_failed_total')).toBe(1);
+      expect(await a.backplane.resolvePresence({ workspaceId: 'ws', runtimeTargetId: 'rt' })).toBeNull();
+    } finally {
+      await harness.healStore();
+    }
+    await waitFor(() => a.backplane.isHealthy() && b.backplane.isHealthy(), 'both healthy again');
+    expect(await a.backplane.publish(frameFor(a, b, 'after'))).toBe(true);
+    await waitFor(() => b.received.length === 2, 'frame after recovery');
+    expect(b.received.map((f) => f.payload)).toEqual(['before', 'after']);
+    expect(await metric(b.registry, 'relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('backplane contract: redis specifics', () => {
+  const harness = redisHarness();
+  const relays: Backplane[] = [];
+  beforeAll(() => harness.setup());
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.close()));
+    await harness.teardown();
+  });
+
+  it('loses nothing across a reader reconnect: frames published meanwhile are read on return', async () => {
+    const received: string[] = [];
+    const a = createBackplane(harness.options('reader-a'), deps(new Registry()));
+    const registryB = new Registry();
+    const b = createBackplane(harness.options('reader-b'), deps(registryB));
+    relays.push(a, b);
+    await a.start(() => {});
+    await b.start((frame) => received.push(frame.payload));
+    const url = new URL(harness.options('x').redis!.url);
+    const admin = new Redis({ host: url.hostname, port: Number(url.port), password: REDIS_PASSWORD });
+    try {
+      const clients = String(await admin.call('CLIENT', 'LIST'));
+      const busId = /id=(\d+) .*name=viewport-relay:reader-b:bus/.exec(clients)?.[1];
+      expect(busId).toBeDefined();
+      await admin.call('CLIENT', 'KILL', 'ID', busId!);
+      const frame = (payload: string): BusFrame => ({
+        workspaceId: 'w',
+        runtimeTargetId: 'r',
+        sourceRelayId: 'reader-a',
+        targetRelayId: 'reader-b',
+        direction: 'client_to_daemon',
+        payload,
+      });
+      // Published right after the kill, typically while b is still reconnecting.
+      for (const payload of ['m1', 'm2', 'm3']) expect(await a.publish(frame(payload))).toBe(true);
+      await waitFor(() => received.length === 3, 'all three frames');
+      expect(received).toEqual(['m1', 'm2', 'm3']);
+      await waitFor(async () => (await metric(registryB, 'relay_backplane_reconnects_total')) >= 1, 'reconnect counted');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('refuses to publish a frame that names no target relay', async () => {
+    const a = createBackplane(harness.options('no-target'), deps(new Registry()));
+    relays.push(a);
+    await a.start(() => {});
+    const frame: BusFrame = {
+      workspaceId: 'w',
+      runtimeTargetId: 'r',
+      sourceRelayId: 'no-target',
+      targetRelayId: null,
+      direction: 'daemon_to_clients',
+      payload: '{}',
+    };
+    expect(await a.publish(frame)).toBe(false);
+  });
+});
+
+describe('backplane contract: single', () => {
+  it('has no presence and no bus, and is always healthy', async () => {
+    const single = createBackplane({ ...common, mode: 'single', relayId: 'solo' }, deps(new Registry()));
+    await single.start(() => {});
+    expect(single.mode).toBe('single');
+    expect(await single.upsertPresence({ workspaceId: 'w', relayId: 'solo', relayWsBaseUrl: '', daemonConnected: true, updatedAtMs: 0 })).toBe(true);
+    expect(await single.resolvePresence({ workspaceId: 'w' })).toBeNull();
+    expect(await single.publish({ workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'solo', targetRelayId: 'x', direction: 'client_to_daemon', payload: '' })).toBe(false);
+    expect(single.isHealthy()).toBe(true);
+    await single.close();
+  });
+});

@@ -1,0 +1,111 @@
+// Test helper: a real redis-server on a free 127.0.0.1 port in a temp dir,
+// without persistence, that a test can stop and start again on the same port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestRedisServer {
+  readonly port: number;
+  /** redis://127.0.0.1:port (with the password, when one was set). */
+  readonly url: string;
+  /** stop kills the server (SIGKILL, like a crash) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** start launches it again on the same port and waits until it answers PING. */
+  start(): Promise<void>;
+  isRunning(): boolean;
+  /** close stops it and removes its temp dir. */
+  close(): Promise<void>;
+}
+
+export interface TestRedisOptions {
+  readonly password?: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Sends one inline command and resolves with the first reply line, or null on any failure. */
+function ask(port: number, command: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (value: string | null) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(1000, () => done(null));
+    socket.on('error', () => done(null));
+    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      if (reply.includes('\r\n')) done(reply.split('\r\n')[0] ?? null);
+    });
+  });
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** startRedisServer launches redis-server and waits until it answers. */
+export async function startRedisServer(options: TestRedisOptions = {}): Promise<TestRedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let output = '';
+  const ping = options.password ? `AUTH ${options.password}\r\nPING` : 'PING';
+
+  async function start(): Promise<void> {
+    if (child) return;
+    output = '';
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    if (options.password) args.push('--requirepass', options.password);
+    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    proc.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    proc.on('exit', () => {
+      if (child === proc) child = undefined;
+    });
+    await waitUntil(async () => {
+      if (!child) throw new Error(`redis-server exited:\n${output}`);
+      const reply = await ask(port, ping);
+      return reply === '+OK' || reply === '+PONG';
+    }, 'redis-server to answer PING');
+  }
+
+  async function stop(): Promise<void> {
+    const proc = child;
+    if (!proc) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGKILL');
+    await exited;
+    child = undefined;
+  }
+
+  await start();
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+  return {
+    port,
+    url: `redis://${auth}127.0.0.1:${port}`,
+    start,
+    stop,
+    isRunning: () => child !== undefined,
+    async close() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
