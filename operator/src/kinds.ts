@@ -60,6 +60,16 @@ export const KINDS: readonly KindInfo[] = [
     verbs: ['get', 'patch', 'update'],
   },
   {
+    // Owner references with blockOwnerDeletion need update on the owner's finalizers.
+    apiVersion: 'relay.getviewport.com/v1alpha1',
+    kind: 'ViewportRelay/finalizers',
+    plural: 'viewportrelays/finalizers',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['update'],
+  },
+  {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
     plural: 'events',

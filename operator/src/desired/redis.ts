@@ -1,0 +1,76 @@
+// Managed Redis (Valkey) for the redis backplane: one replica, no persistence.
+// The bus and presence are soft state; relays re-publish presence on restart.
+import type { KubeObject } from '../object.js';
+import { childLabels, selectorLabels } from './labels.js';
+import { DEFAULT_REDIS_IMAGE, GENERATED_KEYS, REDIS_PORT, type RelayModel } from './model.js';
+import { podSecurity, restrictedContainerSecurity } from './workload.js';
+
+/** REDIS_UID is the non-root user of the official Valkey/Redis images. */
+export const REDIS_UID = 999;
+
+/** desiredRedisDeployment is the managed backplane server. */
+export function desiredRedisDeployment(m: RelayModel): KubeObject {
+  const managed = m.spec.backplane?.redis?.managed ?? {};
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: m.names.redis, namespace: m.namespace, labels: childLabels(m, 'redis') },
+    spec: {
+      replicas: 1,
+      // Two Redis pods would split presence between them; replace, never overlap.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selectorLabels(m, 'redis') },
+      template: {
+        metadata: { labels: childLabels(m, 'redis') },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: podSecurity(REDIS_UID),
+          containers: [
+            {
+              name: 'redis',
+              image: managed.image ?? DEFAULT_REDIS_IMAGE,
+              args: [
+                '--save',
+                '',
+                '--appendonly',
+                'no',
+                '--requirepass',
+                '$(REDIS_PASSWORD)',
+                '--maxmemory-policy',
+                'noeviction',
+              ],
+              env: [
+                {
+                  name: 'REDIS_PASSWORD',
+                  valueFrom: { secretKeyRef: { name: m.names.generatedSecret, key: GENERATED_KEYS.redisPassword } },
+                },
+              ],
+              ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+              resources: managed.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+              readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5 },
+              livenessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 10, failureThreshold: 3 },
+              securityContext: restrictedContainerSecurity(),
+              volumeMounts: [{ name: 'data', mountPath: '/data' }],
+            },
+          ],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+/** desiredRedisService is the Service relays reach the managed Redis by. */
+export function desiredRedisService(m: RelayModel): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: m.names.redis, namespace: m.namespace, labels: childLabels(m, 'redis') },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(m, 'redis'),
+      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+    },
+  };
+}
