@@ -31,11 +31,13 @@ function parseArgs(argv: readonly string[]): Options {
   let only = new Set<Group>(SCENARIO_GROUPS);
   let cpuProfDir: string | undefined;
   let selfTest = false;
+  let rounds: number | undefined;
   for (const arg of argv) {
     if (arg === '--quick') profile = QUICK;
     else if (arg === '--full') profile = FULL;
     else if (arg === '--json') json = true;
     else if (arg === '--self-test') selfTest = true;
+    else if (arg.startsWith('--rounds=')) rounds = Number(arg.slice('--rounds='.length));
     else if (arg === '--cpu-prof') cpuProfDir = fileURLToPath(new URL('../profiles/', import.meta.url));
     else if (arg.startsWith('--only=')) {
       const names = arg.slice('--only='.length).split(',');
@@ -43,9 +45,13 @@ function parseArgs(argv: readonly string[]): Options {
       if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
       only = new Set(names as Group[]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--cpu-prof] [--self-test]\n');
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--cpu-prof] [--self-test]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  if (rounds !== undefined) {
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
+    profile = { ...profile, rounds, memoryRounds: Math.min(profile.memoryRounds, rounds), crossRounds: Math.min(profile.crossRounds, rounds) };
   }
   return { profile, json, only, cpuProfDir, selfTest };
 }
@@ -91,7 +97,7 @@ async function main(): Promise<number> {
   const cpuProf = opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {};
   // --self-test runs the harness with the bare forwarder in the relay's place (and no redis path), to test the harness itself.
   const startRelayUnderTest: Harness['startRelay'] = (o) =>
-    opts.selfTest ? (o.redis ? Promise.reject(new Error('self-test has no backplane')) : startBare(`${o.label}(bare)`, 'relay')) : startRelay({ ...o, ...(o.label === 'relay' ? cpuProf : {}), platform });
+    opts.selfTest ? (o.redis ? Promise.reject(new Error('self-test has no backplane')) : startBare(`${o.label}(bare)`, 'relay', o.label === 'relay' ? opts.cpuProfDir : undefined)) : startRelay({ ...o, ...(o.label === 'relay' ? cpuProf : {}), platform });
   const h: Harness = { loadgen, loadgenPid: loadgenChild.pid!, platform, profile: opts.profile, startRelay: startRelayUnderTest, log };
 
   const results: ScenarioResult[] = [];

@@ -33,7 +33,7 @@ export function killAll(): void {
 }
 
 /** stopChild asks a child to exit with SIGTERM and escalates to SIGKILL after graceMs. */
-export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+export async function stopChild(child: ChildProcess, graceMs = 10000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');

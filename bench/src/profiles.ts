@@ -10,6 +10,8 @@ export interface Profile {
   memoryRounds: number;
   memoryDaemons: number;
   memoryClientsPerDaemon: number;
+  /** memorySettleMs bounds the wait for RSS to settle after the connections are set up. */
+  memorySettleMs: number;
   connectCount: number;
   connectConcurrency: number;
   crossRounds: number;
@@ -27,6 +29,7 @@ export const QUICK: Profile = {
   memoryRounds: 1,
   memoryDaemons: 500,
   memoryClientsPerDaemon: 4,
+  memorySettleMs: 5000,
   connectCount: 500,
   connectConcurrency: 32,
   crossRounds: 2,
@@ -43,6 +46,7 @@ export const FULL: Profile = {
   memoryRounds: 3,
   memoryDaemons: 500,
   memoryClientsPerDaemon: 4,
+  memorySettleMs: 15000,
   connectCount: 2000,
   connectConcurrency: 32,
   crossRounds: 3,

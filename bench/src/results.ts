@@ -35,7 +35,7 @@ export function newScenario(name: string, variants: string[]): ScenarioResult {
 
 /** addSample appends one round's value of a metric, creating the metric on first use. */
 export function addSample(s: ScenarioResult, variant: string, name: string, unit: string, value: number, digits = 0, target?: Target): void {
-  let m = s.metrics.find((x) => x.name === name);
+  let m = s.metrics.find((x) => x.name === name && x.unit === unit);
   if (!m) {
     m = { name, unit, digits, samples: {}, ...(target ? { target } : {}) };
     s.metrics.push(m);

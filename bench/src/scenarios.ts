@@ -239,8 +239,8 @@ export async function runIdleMemory(h: Harness): Promise<ScenarioResult> {
         await sleep(1000);
         const idle = sampleProc(server.pid).rssBytes;
         await setupPopulation(h, server.wsUrl, server.wsUrl, daemons, perDaemon);
-        await sleep(2000);
-        const held = sampleProc(server.pid).rssBytes;
+        const held = await settledRss(server.pid, h.profile.memorySettleMs);
+        h.log(`${server.label}: RSS ${(idle / 1e6).toFixed(1)} MB idle, ${(held / 1e6).toFixed(1)} MB holding ${connections} connections`);
         const closeErrors = await teardown(h);
         if (errorTotal(closeErrors) > 0) throw new Error(describeErrors(closeErrors));
         addSample(s, kind, 'start-up RSS', 'MB', idle / 1e6, 1, { kind: 'absolute', op: '<=', value: 100 });
@@ -324,6 +324,23 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
   } finally {
     for (const s of servers) await s.stop();
     await stopRedis?.();
+  }
+}
+
+/**
+ * settledRss waits for the set-up garbage to be collected: it samples RSS
+ * every 250 ms and returns once it has stayed within 1% for 2 s (or at
+ * maxMs), reading the lowest recent value so a transient peak never counts.
+ */
+async function settledRss(pid: number, maxMs: number): Promise<number> {
+  const window: number[] = [];
+  const until = Date.now() + maxMs;
+  for (;;) {
+    window.push(sampleProc(pid).rssBytes);
+    if (window.length > 8) window.shift();
+    const lo = Math.min(...window);
+    if ((window.length === 8 && Math.max(...window) - lo <= lo * 0.01) || Date.now() >= until) return lo;
+    await sleep(250);
   }
 }
 

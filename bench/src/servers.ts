@@ -28,6 +28,8 @@ export const BENCH_LIMITS: Readonly<Record<string, string>> = {
   RELAY_DAEMON_RUNTIME_RATE_PER_MINUTE: HUGE,
   RELAY_PAIRING_REQUEST_TRACK_MAX: '1000000',
   RELAY_SESSION_OWNER_TRACK_MAX: '1000000',
+  // Shutdown drains for this long; the harness has closed every peer by then, so keep stops (and profiles) quick.
+  RELAY_DRAIN_GRACE_MS: '500',
 };
 
 /** Server is one running process under test. */
@@ -90,8 +92,8 @@ async function startServer(kind: Server['kind'], label: string, script: string, 
 }
 
 /** startBare runs the bare forwarder; kind 'relay' makes it stand in for the relay when the harness tests itself. */
-export async function startBare(label = 'bare', kind: Server['kind'] = 'bare'): Promise<Server> {
-  return startServer(kind, label, DIST + 'bare-forwarder.js', {}, [], await freePort());
+export async function startBare(label = 'bare', kind: Server['kind'] = 'bare', cpuProfDir?: string): Promise<Server> {
+  return startServer(kind, label, DIST + 'bare-forwarder.js', {}, cpuProfFlags(cpuProfDir), await freePort());
 }
 
 /** startRelay runs the built relay in dev mode with benchmark limits and the chosen admission and backplane. */
@@ -122,8 +124,11 @@ export async function startRelay(opts: RelayOptions): Promise<Server> {
   } else {
     env.RELAY_BACKPLANE_MODE = 'single';
   }
-  const flags = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  return startServer('relay', opts.label, RELAY_CLI, env, flags, port);
+  return startServer('relay', opts.label, RELAY_CLI, env, cpuProfFlags(opts.cpuProfDir), port);
+}
+
+function cpuProfFlags(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 /** Redis is a private redis-server for the cross-relay scenario. */
