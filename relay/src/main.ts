@@ -1,0 +1,143 @@
+// Process wiring only: config in, HTTP(S) server, backplane, relay core,
+// signals. Everything with logic lives in the modules it imports.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { createBackplane } from './backplane/index.js';
+import type { BackplaneOptions } from './backplane/backplane.js';
+import type { Config } from './config.js';
+import { createLogger } from './admin/log.js';
+import type { DevIssuer } from './devissuer/issuer.js';
+import { createRelay, type Relay } from './server/relay.js';
+import { createWorkerForwarder } from './server/worker-forwarder.js';
+
+/** backplaneOptions maps the relay config to the adapter's options. */
+export function backplaneOptions(config: Config): BackplaneOptions {
+  const b = config.backplane;
+  return {
+    mode: b.mode,
+    relayId: config.relayId,
+    relayWsBaseUrl: config.publicWsBaseUrl,
+    busHmacKey: b.busHmacKey,
+    busSignatureMaxSkewMs: b.busSignatureMaxSkewMs,
+    busFreshnessTrackMax: b.busFreshnessTrackMax,
+    maxFrameBytes: config.limits.maxFrameBytes,
+    presenceTtlMs: b.redisPresenceTtlMs,
+    presenceResolveCacheMax: b.presenceResolveCacheMax,
+    ...(b.mode === 'redis' && b.redisUrl !== undefined
+      ? { redis: { url: b.redisUrl, keyPrefix: b.redisKeyPrefix, connectTimeoutMs: b.redisConnectTimeoutMs, queueMax: b.redisQueueMax } }
+      : {}),
+    ...(b.mode === 'server'
+      ? {
+          server: {
+            baseUrl: config.serverUrl,
+            internalKey: config.platform.internalKey ?? '',
+            timeoutMs: config.platform.internalApiTimeoutMs,
+            maxResponseBytes: config.platform.internalApiMaxResponseBytes,
+            pullLimit: b.busPullLimit,
+            pullWaitMs: b.busPullWaitMs,
+            pollIntervalMs: b.busPollIntervalMs,
+          },
+        }
+      : {}),
+  };
+}
+
+/** RunningRelay is a started relay process: its core, server and bound address. */
+export interface RunningRelay {
+  readonly relay: Relay;
+  readonly server: Server;
+  readonly port: number;
+  /** shutdown drains and closes the listener; resolves when done (bounded by the drain grace). */
+  shutdown(): Promise<void>;
+}
+
+export interface RunOptions {
+  readonly devIssuer?: DevIssuer;
+  /** Install SIGTERM/SIGINT handlers that drain and exit (the CLI does; tests do not). */
+  readonly handleSignals?: boolean;
+}
+
+const JWKS_PATH = '/.well-known/jwks.json';
+
+/** runRelay starts a relay from a parsed config and listens on HOST:PORT. */
+export async function runRelay(config: Config, options: RunOptions = {}): Promise<RunningRelay> {
+  const log = createLogger({ maxEntries: config.maxLogs });
+  const registry = new Registry();
+  const backplane = createBackplane(backplaneOptions(config), {
+    registry,
+    log: (level, event, details) => log.log(level, event, details),
+    now: Date.now,
+  });
+  const dev = options.devIssuer;
+  const relay = createRelay(config, {
+    backplane,
+    registry,
+    log,
+    forwardWorker: createWorkerForwarder(config),
+    ...(dev ? { admission: { keySource: dev.keySource } } : {}),
+  });
+  const onRequest = (req: Parameters<Relay['handleAdminRequest']>[0], res: Parameters<Relay['handleAdminRequest']>[1]) => {
+    if (dev && req.method === 'GET' && req.url === JWKS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+      res.end(JSON.stringify(dev.jwks));
+      return;
+    }
+    relay.handleAdminRequest(req, res);
+  };
+  const server = config.tls.enabled
+    ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, onRequest)
+    : createHttpServer(onRequest);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.on('upgrade', relay.handleUpgrade);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.log('info', 'relay_listening', {
+    host: config.host,
+    port,
+    mode: config.mode,
+    relayId: config.relayId,
+    admission: config.admission.mode,
+    backplane: config.backplane.mode,
+  });
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      await relay.drain();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return shuttingDown;
+  };
+
+  if (options.handleSignals) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (shuttingDown) {
+        log.log('warn', 'second_signal_exit', { signal });
+        void relay.close().finally(() => process.exit(1));
+        return;
+      }
+      log.log('info', 'shutdown_signal', { signal, graceMs: config.timers.drainGraceMs });
+      // A hard stop in case something refuses to finish: shutdown stays bounded.
+      setTimeout(() => process.exit(1), config.timers.drainGraceMs + 2000).unref();
+      shutdown().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  return { relay, server, port, shutdown };
+}

@@ -1,0 +1,50 @@
+// Which presence results the relay may act on (spec §7.2, §7.7): the record
+// must name a connected daemon on another relay, with a redirect URL that
+// passes the URL policy. Pure.
+import type { PresenceRecord } from '../backplane/backplane.js';
+
+export interface RedirectPolicy {
+  readonly prod: boolean;
+  readonly allowedHosts: readonly string[];
+  readonly ownPublicUrl: string;
+  readonly tlsHost: string;
+}
+
+/** isRedirectUrlAllowed applies the §7.7 URL policy to a relayWsBaseUrl. */
+export function isRedirectUrlAllowed(url: string, policy: RedirectPolicy): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'wss:' && (policy.prod || u.protocol !== 'ws:')) return false;
+  if (u.hostname === '' || u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') return false;
+  const host = u.hostname.toLowerCase();
+  if (policy.allowedHosts.length > 0) return policy.allowedHosts.includes(host);
+  if (policy.prod) {
+    let own = '';
+    try {
+      own = new URL(policy.ownPublicUrl).hostname.toLowerCase();
+    } catch {
+      own = '';
+    }
+    return host === own || host === policy.tlsHost.toLowerCase();
+  }
+  return true;
+}
+
+/** usablePresence returns the record when it names a connected daemon with a valid URL, else null. */
+export function usablePresence(record: PresenceRecord | null, policy: RedirectPolicy): PresenceRecord | null {
+  if (record === null || !record.daemonConnected) return null;
+  if (record.relayId === '' || record.relayWsBaseUrl === '') return null;
+  return isRedirectUrlAllowed(record.relayWsBaseUrl, policy) ? record : null;
+}
+
+/**
+ * shouldRedirect: only to another relay, and never to our own URL, so a
+ * shared load-balancer URL cannot make clients reconnect in a loop (G-8).
+ */
+export function shouldRedirect(record: PresenceRecord, ownRelayId: string, ownPublicUrl: string): boolean {
+  return record.relayId !== ownRelayId && record.relayWsBaseUrl !== ownPublicUrl;
+}

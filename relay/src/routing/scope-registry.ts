@@ -1,0 +1,48 @@
+// Scopes keyed on the pair (workspaceId, runtimeTargetId?) with nested maps,
+// so `a:b` + no target can never collide with `a` + target `b` (G-12).
+import { newScope, type ScopeState, type TableLimits } from './scope.js';
+
+/** ScopeRegistry owns every scope of this relay. */
+export class ScopeRegistry<P> {
+  private readonly byWorkspace = new Map<string, Map<string | null, ScopeState<P>>>();
+
+  constructor(private readonly limits: TableLimits) {}
+
+  /** get returns the scope or undefined; it never creates one. */
+  get(workspaceId: string, runtimeTargetId: string | undefined): ScopeState<P> | undefined {
+    return this.byWorkspace.get(workspaceId)?.get(runtimeTargetId ?? null);
+  }
+
+  /** ensure returns the scope, creating it on first use. */
+  ensure(workspaceId: string, runtimeTargetId: string | undefined, now: number): ScopeState<P> {
+    let targets = this.byWorkspace.get(workspaceId);
+    if (!targets) {
+      targets = new Map();
+      this.byWorkspace.set(workspaceId, targets);
+    }
+    const key = runtimeTargetId ?? null;
+    let scope = targets.get(key);
+    if (!scope) {
+      scope = newScope<P>(workspaceId, runtimeTargetId, this.limits, now);
+      targets.set(key, scope);
+    }
+    return scope;
+  }
+
+  delete(scope: ScopeState<P>): void {
+    const targets = this.byWorkspace.get(scope.workspaceId);
+    if (!targets) return;
+    targets.delete(scope.runtimeTargetId ?? null);
+    if (targets.size === 0) this.byWorkspace.delete(scope.workspaceId);
+  }
+
+  *all(): IterableIterator<ScopeState<P>> {
+    for (const targets of this.byWorkspace.values()) yield* targets.values();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const targets of this.byWorkspace.values()) n += targets.size;
+    return n;
+  }
+}

@@ -1,0 +1,795 @@
+// The session hub: every admitted socket, the scope registry, and the I/O side
+// of routing. Pure decisions come from routing/; this file applies them to
+// sockets, limiters, metrics and the backplane. Only the Node event loop
+// touches this state, so there is no locking; nothing here awaits a socket.
+import type WebSocket from 'ws';
+import type { RawData } from 'ws';
+import type { Backplane, BusFrame, PresenceRecord } from '../backplane/backplane.js';
+import type { Claims } from '../admission/claims.js';
+import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../admin/log.js';
+import type { CompatCounter, PeerRole, RelayMetrics } from '../admin/metrics.js';
+import {
+  CloseCode,
+  CloseReason,
+  parseClientFrame,
+  parseDaemonFrame,
+  parseWorkerFrame,
+  relayStatus,
+  sessionSubscribed,
+  sessionSubscribeDenied,
+  sessionUnsubscribed,
+  viewerPresenceDenied,
+  workerPathDenied,
+  type ClientFrame,
+  type RelayCloseReason,
+  type WorkerRequest,
+} from '../frames/index.js';
+import { FixedWindowLimiter, TokenBucketLimiter } from '../limits/index.js';
+import { authorizeWorkerPath } from '../worker/path.js';
+import { decideDaemonSlot } from '../routing/daemon-slot.js';
+import { shouldRedirect, usablePresence, type RedirectPolicy } from '../routing/redirect-policy.js';
+import {
+  allowedChannels,
+  checkClientFrame,
+  checkDaemonProfile,
+  deliverClientFrame,
+  ownsSession,
+  presenceRecipients,
+  routeDaemonFrame,
+  type DaemonRoute,
+} from '../routing/route.js';
+import { forgetPeer, isEvictable, pruneScope, REQUEST_TTL_MS, SESSION_OWNER_TTL_MS, type ScopeState } from '../routing/scope.js';
+import { ScopeRegistry } from '../routing/scope-registry.js';
+import { closePeer, isOpen, sendToPeer, type Peer, type SendOutcome } from './peer.js';
+
+/** WorkerForwarder performs one worker transport request and yields the reply frame text. */
+export type WorkerForwarder = (request: WorkerRequest, authorizedPath: string) => Promise<{ frame: string; ok: boolean }>;
+
+/** HubDeps are the hub's collaborators, injected by createRelay. */
+export interface HubDeps {
+  readonly config: Config;
+  readonly metrics: RelayMetrics;
+  readonly log: Logger;
+  readonly backplane: Backplane;
+  readonly now: () => number;
+  readonly forwardWorker: WorkerForwarder;
+}
+
+/** Admitted is everything the upgrade learned about a peer before the 101. */
+export interface Admitted {
+  readonly query: QueryIds;
+  readonly ip: string;
+  readonly claims: Claims;
+  readonly check: CrossCheck;
+  /** Generation recorded in presence for the scope (G-5), when known. */
+  readonly persistedGeneration: number | null;
+  /** Presence says the scope's daemon lives elsewhere: tell the client after registration (§7.7). */
+  readonly redirectTo?: string | undefined;
+}
+
+type RouteFamily = 'kex' | 'pairing' | 'session';
+const FAMILY_COUNTERS: Record<RouteFamily, { local: CompatCounter; bus: CompatCounter; dropped: CompatCounter }> = {
+  kex: {
+    local: 'key_exchange_response_routed_local_total',
+    bus: 'key_exchange_response_routed_bus_total',
+    dropped: 'key_exchange_response_dropped_total',
+  },
+  pairing: {
+    local: 'pairing_response_routed_local_total',
+    bus: 'pairing_response_routed_bus_total',
+    dropped: 'pairing_response_dropped_total',
+  },
+  session: {
+    local: 'session_frame_routed_local_total',
+    bus: 'session_frame_routed_bus_total',
+    dropped: 'session_frame_dropped_total',
+  },
+};
+
+/** SessionHub owns admitted peers and routes their frames. */
+export class SessionHub {
+  readonly peers = new Set<Peer>();
+  readonly scopes: ScopeRegistry<Peer>;
+  private readonly perIp = new Map<string, number>();
+  private nextId = 1;
+  private readonly cfg: Config;
+  private readonly redirectPolicy: RedirectPolicy;
+  private readonly kexLimiter: FixedWindowLimiter;
+  private readonly pairingLimiter: FixedWindowLimiter;
+  private readonly runtimeClientLimiter: TokenBucketLimiter;
+  private readonly runtimeWorkspaceLimiter: TokenBucketLimiter;
+  private readonly daemonLimiter: TokenBucketLimiter;
+  private readonly isOpen = (p: Peer) => isOpen(p);
+
+  constructor(private readonly deps: HubDeps) {
+    const cfg = deps.config;
+    this.cfg = cfg;
+    const l = cfg.limits;
+    this.scopes = new ScopeRegistry<Peer>({
+      requestTtlMs: REQUEST_TTL_MS,
+      sessionOwnerTtlMs: SESSION_OWNER_TTL_MS,
+      requestTrackMax: l.pairingRequestTrackMax,
+      sessionOwnerTrackMax: l.sessionOwnerTrackMax,
+    });
+    const now = deps.now;
+    this.kexLimiter = new FixedWindowLimiter({ max: l.kexInitRatePerMinute, windowMs: 60_000, maxKeys: l.kexRateLimiterMaxKeys, now });
+    this.pairingLimiter = new FixedWindowLimiter({ max: l.pairingRatePerMinute, windowMs: 60_000, maxKeys: l.pairingRateLimiterMaxKeys, now });
+    this.runtimeClientLimiter = new TokenBucketLimiter({ capacityPerMinute: l.runtimeRatePerMinute, maxKeys: l.runtimeRateLimiterMaxKeys, now });
+    this.runtimeWorkspaceLimiter = new TokenBucketLimiter({
+      capacityPerMinute: l.runtimeRatePerMinuteWorkspace,
+      maxKeys: l.runtimeWorkspaceRateLimiterMaxKeys,
+      now,
+    });
+    this.daemonLimiter = new TokenBucketLimiter({ capacityPerMinute: l.daemonRuntimeRatePerMinute, maxKeys: l.daemonRateLimiterMaxKeys, now });
+    this.redirectPolicy = {
+      prod: cfg.mode === 'prod',
+      allowedHosts: cfg.backplane.redirectAllowedHosts,
+      ownPublicUrl: cfg.publicWsBaseUrl,
+      tlsHost: cfg.tls.host,
+    };
+  }
+
+  // ---- connection accounting (used by the upgrade checks) ----
+
+  /** connectionCount counts every open or admitting peer, workers included (G-11). */
+  connectionCount(): number {
+    return this.peers.size + this.pendingTotal;
+  }
+  private pendingTotal = 0;
+
+  ipCount(ip: string): number {
+    return this.perIp.get(ip) ?? 0;
+  }
+
+  /** reserve counts an upgrade in flight against the total and per-IP caps; release undoes it. */
+  reserve(ip: string): void {
+    this.pendingTotal += 1;
+    this.perIp.set(ip, this.ipCount(ip) + 1);
+  }
+
+  release(ip: string): void {
+    this.pendingTotal = Math.max(0, this.pendingTotal - 1);
+    this.releaseIp(ip);
+  }
+
+  private releaseIp(ip: string): void {
+    const n = this.ipCount(ip) - 1;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
+  }
+
+  /** clientCount is the number of clients in the (claim-resolved) scope, without creating it (G-13). */
+  clientCount(workspaceId: string, runtimeTargetId: string | undefined): number {
+    return this.scopes.get(workspaceId, runtimeTargetId)?.clients.size ?? 0;
+  }
+
+  // ---- registration ----
+
+  /** register takes over a socket right after its 101; the reservation made at upgrade moves to the socket. */
+  register(ws: WebSocket, admitted: Admitted): void {
+    const now = this.deps.now();
+    const { query, claims, check } = admitted;
+    this.pendingTotal = Math.max(0, this.pendingTotal - 1);
+    const peer: Peer = {
+      id: this.nextId++,
+      role: query.role,
+      ws,
+      ip: admitted.ip,
+      workspaceId: check.ok ? check.workspaceId : query.workspaceId,
+      runtimeTargetId: check.ok ? check.runtimeTargetId : undefined,
+      claims,
+      clientScope: check.ok ? check.clientScope : undefined,
+      clientId: claims.clientId ?? 'client_unknown',
+      sender:
+        check.ok && check.clientScope !== undefined
+          ? {
+              scope: check.clientScope,
+              e2eeProfile: claims.e2eeProfile,
+              sessionChannels: allowedChannels(claims.sessionChannels),
+              userId: claims.userId,
+            }
+          : undefined,
+      connectedAt: now,
+      lastActivityAt: now,
+      lastPingAt: now,
+      pingOutstanding: false,
+      closing: false,
+    };
+    this.peers.add(peer);
+    this.deps.metrics.inc('ws_connections_opened_total');
+    // G-1: an error listener before anything else, so no socket error can crash the process.
+    ws.on('error', (err: Error & { code?: string }) => this.onSocketError(peer, err));
+    ws.on('close', () => this.onClose(peer));
+    ws.on('pong', () => {
+      peer.pingOutstanding = false;
+    });
+
+    if (!check.ok) {
+      if (check.sendTargetRequired) this.send(peer, relayStatus('RUNTIME_TARGET_REQUIRED', query.workspaceId, {}));
+      this.reject(peer, check.reason);
+      return;
+    }
+    ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
+    if (peer.role === 'workspace-daemon') this.registerDaemon(peer, admitted.persistedGeneration, now);
+    else if (peer.role === 'client') this.registerClient(peer, admitted.redirectTo, now);
+    else this.log('info', 'worker_connected', { workspaceId: peer.workspaceId });
+    this.refreshGauges();
+  }
+
+  private reject(peer: Peer, reason: RelayCloseReason): void {
+    this.deps.metrics.inc('ws_connections_rejected_total');
+    this.deps.metrics.rejectUpgrade(`post_upgrade:${reason}`);
+    this.log('info', 'connection_rejected', { role: peer.role, workspaceId: peer.workspaceId, reason });
+    closePeer(peer, CloseCode.policy, reason);
+  }
+
+  private scopeOf(peer: Peer, now: number): ScopeState<Peer> {
+    return this.scopes.ensure(peer.workspaceId, peer.runtimeTargetId, now);
+  }
+
+  private registerDaemon(peer: Peer, persistedGeneration: number | null, now: number): void {
+    const scope = this.scopeOf(peer, now);
+    const incumbent = scope.daemon;
+    const decision = decideDaemonSlot({
+      incumbentOpen: incumbent !== null && isOpen(incumbent),
+      storedGeneration: scope.daemonGeneration,
+      persistedGeneration,
+      generation: peer.claims.daemonIssueGeneration,
+    });
+    if (decision.action === 'refuse') {
+      this.reject(peer, decision.reason);
+      return;
+    }
+    if (decision.action === 'supersede' && incumbent !== null) {
+      this.log('info', 'daemon_superseded', { workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
+      closePeer(incumbent, CloseCode.policy, CloseReason.superseded);
+    }
+    scope.daemon = peer;
+    scope.daemonGeneration = peer.claims.daemonIssueGeneration ?? scope.daemonGeneration;
+    scope.kexRequests.clear();
+    scope.sessionOwners.clear();
+    scope.lastActivityAt = now;
+    pruneScope(scope, now);
+    this.log('info', 'daemon_connected', {
+      workspaceId: scope.workspaceId,
+      runtimeTargetId: scope.runtimeTargetId,
+      generation: scope.daemonGeneration,
+    });
+    this.upsertPresence(scope, peer);
+  }
+
+  private registerClient(peer: Peer, redirectTo: string | undefined, now: number): void {
+    const scope = this.scopeOf(peer, now);
+    scope.clients.add(peer);
+    scope.lastActivityAt = now;
+    pruneScope(scope, now);
+    if (redirectTo !== undefined) {
+      this.deps.metrics.inc('client_redirect_total');
+      this.send(peer, relayStatus('RELAY_REDIRECT', peer.workspaceId, { relayWsBaseUrl: redirectTo }));
+    }
+  }
+
+  private upsertPresence(scope: ScopeState<Peer>, daemon: Peer): void {
+    if (!this.cfg.backplane.presenceSyncEnabled) return;
+    const runtimeTargetId = scope.runtimeTargetId;
+    this.background(
+      this.deps.backplane.upsertPresence({
+        workspaceId: scope.workspaceId,
+        runtimeTargetId,
+        relayId: this.cfg.relayId,
+        relayWsBaseUrl: this.cfg.publicWsBaseUrl,
+        daemonConnected: true,
+        machineId: daemon.claims.machineId,
+        daemonIssueGeneration: scope.daemonGeneration ?? undefined,
+        updatedAtMs: this.deps.now(),
+      }),
+      'presence_upsert',
+    );
+  }
+
+  /** syncPresence re-announces every OPEN daemon (spec §7.2 refresh, machineId included). */
+  syncPresence(): void {
+    for (const scope of this.scopes.all()) {
+      if (scope.daemon !== null && isOpen(scope.daemon)) this.upsertPresence(scope, scope.daemon);
+    }
+  }
+
+  private onClose(peer: Peer): void {
+    if (!this.peers.delete(peer)) return;
+    const now = this.deps.now();
+    this.releaseIp(peer.ip);
+    this.deps.metrics.inc('ws_connections_closed_total');
+    if (peer.role === 'client') {
+      const scope = this.scopes.get(peer.workspaceId, peer.runtimeTargetId);
+      if (scope) {
+        forgetPeer(scope, peer);
+        scope.lastActivityAt = now;
+      }
+    } else if (peer.role === 'workspace-daemon') {
+      const scope = this.scopes.get(peer.workspaceId, peer.runtimeTargetId);
+      if (scope && scope.daemon === peer) {
+        scope.daemon = null;
+        scope.kexRequests.clear();
+        scope.pairingRequests.clear();
+        scope.sessionOwners.clear();
+        scope.lastActivityAt = now;
+        this.log('info', 'daemon_disconnected', { workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
+        if (this.cfg.backplane.presenceSyncEnabled) {
+          this.background(
+            this.deps.backplane.removePresence({ workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId }, this.cfg.relayId),
+            'presence_remove',
+          );
+        }
+      }
+    }
+    this.refreshGauges();
+  }
+
+  private onSocketError(peer: Peer, err: Error & { code?: string }): void {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.deps.metrics.inc('ws_frame_too_large_total');
+      this.deps.metrics.drop('frame_too_large');
+    }
+    this.log('debug', 'socket_error', { role: peer.role, code: err.code ?? 'unknown' });
+  }
+
+  // ---- frames ----
+
+  private onMessage(peer: Peer, data: RawData, isBinary: boolean): void {
+    try {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      const now = this.deps.now();
+      peer.lastActivityAt = now;
+      if (peer.closing) return;
+      if (peer.role === 'client') this.onClientFrame(peer, buf, isBinary, now);
+      else if (peer.role === 'workspace-daemon') this.onDaemonFrame(peer, buf, isBinary, now);
+      else this.onWorkerFrame(peer, buf, now);
+    } catch (err) {
+      // A routing bug must cost one frame, never the process.
+      this.deps.metrics.drop('internal_error');
+      this.log('error', 'frame_handler_failed', { role: peer.role, error: (err as Error).name });
+    }
+  }
+
+  private tooLarge(peer: Peer, buf: Buffer): boolean {
+    if (buf.length <= this.cfg.limits.maxFrameBytes) return false;
+    this.deps.metrics.inc('ws_frame_too_large_total');
+    this.deps.metrics.drop('frame_too_large');
+    closePeer(peer, CloseCode.frameTooLarge, CloseReason.frameTooLarge);
+    return true;
+  }
+
+  private closeFor(peer: Peer, reason: RelayCloseReason, counter?: CompatCounter): void {
+    if (counter) this.deps.metrics.inc(counter);
+    this.deps.metrics.drop(reason.replace(/ /g, '_'));
+    closePeer(peer, CloseCode.policy, reason);
+  }
+
+  private onClientFrame(peer: Peer, buf: Buffer, isBinary: boolean, now: number): void {
+    if (this.tooLarge(peer, buf) || peer.sender === undefined) return;
+    const text = buf.toString('utf8');
+    const parsed = parseClientFrame(text);
+    const frame = parsed.ok ? parsed.frame : null;
+    const check = checkClientFrame(frame, peer.sender);
+    switch (check.action) {
+      case 'status':
+        this.deps.metrics.inc(check.code === 'INVALID_FRAME' ? 'frames_client_rejected_total' : 'frames_client_rejected_scope_total');
+        this.deps.metrics.drop(check.code === 'INVALID_FRAME' ? `invalid_frame:${parsed.ok ? 'scope' : parsed.error.reason}` : 'session_events_scope_only');
+        this.send(peer, relayStatus(check.code, peer.workspaceId, {}));
+        return;
+      case 'close':
+        this.closeFor(peer, check.reason, check.cause === 'scope' ? 'frames_client_rejected_scope_total' : 'frames_client_rejected_profile_mismatch_total');
+        return;
+      case 'subscribe':
+      case 'unsubscribe':
+      case 'presence':
+        if (frame) this.onSessionEventFrame(peer, frame, check.action, check.channel, check.allowed, buf, isBinary, now);
+        return;
+      case 'route':
+        break;
+    }
+    const scope = this.scopeOf(peer, now);
+    pruneScope(scope, now);
+    if (check.limiter === 'kex') {
+      if (!this.kexLimiter.hit(`${peer.workspaceId}:${peer.clientId}:${peer.ip}`)) {
+        this.closeFor(peer, CloseReason.keyExchangeRateLimit, 'frames_client_kex_rate_limited_total');
+        return;
+      }
+    } else if (check.limiter === 'pairing') {
+      if (!this.pairingLimiter.hit(`${peer.workspaceId}:${peer.clientId}:${peer.ip}`)) {
+        this.closeFor(peer, CloseReason.pairingRateLimit, 'frames_client_pairing_rate_limited_total');
+        return;
+      }
+    } else if (!this.takeRuntime(peer)) {
+      this.closeFor(peer, CloseReason.runtimeRateLimit, 'frames_client_runtime_rate_limited_total');
+      return;
+    }
+    if (check.track) {
+      const table = check.track.table === 'kex' ? scope.kexRequests : scope.pairingRequests;
+      table.set(check.track.requestId, { kind: 'local', peer }, now);
+    }
+    if (check.sessionId !== undefined) {
+      // G-9: a client may only speak in sessions its own key exchange opened.
+      if (!ownsSession(scope, check.sessionId, peer, now)) {
+        this.deps.metrics.inc('client_messages_dropped_total');
+        this.deps.metrics.drop('session_not_owned');
+        return;
+      }
+      scope.sessionOwners.touch(check.sessionId, now);
+    }
+    const delivery = deliverClientFrame(scope, this.isOpen);
+    if (delivery.kind === 'daemon') {
+      if (this.send(delivery.daemon, buf, isBinary) === 'sent') {
+        this.deps.metrics.inc('frames_client_to_daemon_total');
+        this.deps.metrics.inc('bytes_client_to_daemon_total', buf.length);
+        this.deps.metrics.frame('client_to_daemon', buf.length);
+      }
+      return;
+    }
+    if (delivery.kind === 'target_required') {
+      this.deps.metrics.inc('client_messages_dropped_total');
+      this.deps.metrics.drop('runtime_target_required');
+      this.send(peer, relayStatus('RUNTIME_TARGET_REQUIRED', peer.workspaceId, {}));
+      return;
+    }
+    this.background(this.routeViaPresence(peer, scope, text), 'route_via_presence');
+  }
+
+  private takeRuntime(peer: Peer): boolean {
+    // Client bucket first: the workspace bucket is not spent when the client's denies (§5.1 step 8).
+    return this.runtimeClientLimiter.take(peer.clientId) && this.runtimeWorkspaceLimiter.take(peer.workspaceId);
+  }
+
+  /** routeViaPresence is §5.5 step 2-3: find the daemon's relay, redirect and publish, else DAEMON_UNAVAILABLE. */
+  private async routeViaPresence(peer: Peer, scope: ScopeState<Peer>, text: string): Promise<void> {
+    const target = scope.runtimeTargetId as string;
+    let machineId: string | undefined;
+    if (this.cfg.backplane.mode !== 'single') {
+      const record = usablePresence(await this.resolvePresence(scope), this.redirectPolicy);
+      if (record !== null && record.relayId !== this.cfg.relayId) {
+        machineId = record.machineId;
+        if (this.cfg.backplane.clientRedirectEnabled && shouldRedirect(record, this.cfg.relayId, this.cfg.publicWsBaseUrl)) {
+          this.deps.metrics.inc('client_redirect_total');
+          this.send(peer, relayStatus('RELAY_REDIRECT', peer.workspaceId, { relayWsBaseUrl: record.relayWsBaseUrl, runtimeTargetId: target }));
+        }
+        if (this.cfg.backplane.busEnabled) {
+          const ok = await this.publish({
+            workspaceId: scope.workspaceId,
+            runtimeTargetId: target,
+            machineId: record.machineId,
+            sourceRelayId: this.cfg.relayId,
+            targetRelayId: record.relayId,
+            direction: 'client_to_daemon',
+            payload: text,
+          });
+          if (ok) {
+            this.deps.metrics.inc('client_messages_routed_bus_total');
+            return;
+          }
+        }
+      }
+    }
+    this.deps.metrics.inc('client_messages_dropped_total');
+    this.deps.metrics.drop('daemon_unavailable');
+    this.send(peer, relayStatus('DAEMON_UNAVAILABLE', peer.workspaceId, { runtimeTargetId: target, machineId }));
+  }
+
+  private async resolvePresence(scope: ScopeState<Peer>): Promise<PresenceRecord | null> {
+    try {
+      return await this.deps.backplane.resolvePresence({ workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
+    } catch {
+      return null;
+    }
+  }
+
+  private async publish(frame: BusFrame): Promise<boolean> {
+    try {
+      const ok = await this.deps.backplane.publish(frame);
+      if (ok) this.deps.metrics.frame('bus_out', Buffer.byteLength(frame.payload));
+      return ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private onSessionEventFrame(
+    peer: Peer,
+    frame: ClientFrame,
+    action: 'subscribe' | 'unsubscribe' | 'presence',
+    channel: string,
+    allowed: boolean,
+    buf: Buffer,
+    isBinary: boolean,
+    now: number,
+  ): void {
+    const m = this.deps.metrics;
+    const scope = this.scopeOf(peer, now);
+    if (action === 'subscribe' || action === 'unsubscribe') {
+      if (!allowed) {
+        m.inc('session_event_subscribe_rejected_total');
+        this.send(peer, sessionSubscribeDenied(channel, peer.workspaceId));
+        return;
+      }
+      if (action === 'subscribe') {
+        let set = scope.subscribers.get(channel);
+        if (!set) scope.subscribers.set(channel, (set = new Set()));
+        set.add(peer);
+        m.inc('session_event_subscribed_total');
+        this.send(peer, sessionSubscribed(channel, frame.afterSequence));
+      } else {
+        const set = scope.subscribers.get(channel);
+        set?.delete(peer);
+        if (set && set.size === 0) scope.subscribers.delete(channel);
+        m.inc('session_event_unsubscribed_total');
+        this.send(peer, sessionUnsubscribed(channel));
+      }
+      return;
+    }
+    if (!allowed) {
+      m.inc('session_viewer_presence_rejected_total');
+      this.send(peer, viewerPresenceDenied(channel, peer.workspaceId));
+      return;
+    }
+    if (!this.takeRuntime(peer)) {
+      this.closeFor(peer, CloseReason.presenceRateLimit, 'session_viewer_presence_rate_limited_total');
+      return;
+    }
+    const recipients = presenceRecipients(scope, channel, peer, this.isOpen);
+    let delivered = 0;
+    for (const r of recipients) if (this.send(r, buf, isBinary) === 'sent') delivered += 1;
+    if (delivered === 0) m.inc('session_viewer_presence_no_peers_total');
+    else {
+      m.inc('session_viewer_presence_fanned_total');
+      m.inc('session_viewer_presence_fanned_recipients_total', delivered);
+    }
+  }
+
+  private onDaemonFrame(peer: Peer, buf: Buffer, isBinary: boolean, now: number): void {
+    if (!this.daemonLimiter.take(peer.workspaceId)) {
+      this.closeFor(peer, CloseReason.daemonRateLimit, 'frames_daemon_rate_limited_total');
+      return;
+    }
+    if (this.tooLarge(peer, buf)) return;
+    const parsed = parseDaemonFrame(buf.toString('utf8'));
+    if (!parsed.ok) {
+      this.deps.metrics.inc('frames_daemon_rejected_total');
+      this.deps.metrics.drop(`invalid_daemon_frame:${parsed.error.reason}`);
+      return;
+    }
+    const mismatch = checkDaemonProfile(parsed.frame, peer.claims.e2eeProfile);
+    if (mismatch !== null) {
+      this.closeFor(peer, mismatch, 'frames_daemon_rejected_profile_mismatch_total');
+      return;
+    }
+    const scope = this.scopeOf(peer, now);
+    if (scope.daemon !== peer) return; // a superseded daemon's last frames go nowhere
+    pruneScope(scope, now);
+    this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, isBinary, false);
+  }
+
+  private applyDaemonRoute(route: DaemonRoute<Peer>, scope: ScopeState<Peer>, buf: Buffer, isBinary: boolean, fromBus: boolean): void {
+    const m = this.deps.metrics;
+    if (route.action === 'close') return;
+    const delivered = (n: number) => {
+      if (n === 0) return;
+      m.inc(fromBus ? 'bus_frames_to_clients_total' : 'frames_daemon_to_clients_total', n);
+      if (!fromBus) m.inc('bytes_daemon_to_clients_total', buf.length * n);
+      for (let i = 0; i < n; i++) m.frame('daemon_to_client', buf.length);
+    };
+    if (route.action === 'fanout') {
+      let n = 0;
+      for (const r of route.recipients) if (this.send(r, buf, isBinary) === 'sent') n += 1;
+      if (n === 0) {
+        m.inc('session_event_frame_dropped_total');
+        m.drop('session_event_no_subscribers');
+      } else {
+        m.inc('session_event_frame_delivered_total');
+        m.inc('session_event_frame_delivered_recipients_total', n);
+      }
+      delivered(n);
+      return;
+    }
+    const counters = FAMILY_COUNTERS[route.family];
+    const d = route.delivery;
+    if (d.kind === 'local') {
+      if (this.send(d.peer, buf, isBinary) === 'sent') {
+        m.inc(counters.local);
+        delivered(1);
+      } else m.inc(counters.dropped);
+      return;
+    }
+    if (d.kind === 'bus' && !fromBus && this.cfg.backplane.busEnabled) {
+      const frame: BusFrame = {
+        workspaceId: scope.workspaceId,
+        runtimeTargetId: scope.runtimeTargetId as string,
+        machineId: scope.daemon?.claims.machineId,
+        sourceRelayId: this.cfg.relayId,
+        targetRelayId: d.relayId,
+        direction: 'daemon_to_clients',
+        payload: buf.toString('utf8'),
+      };
+      this.background(
+        this.publish(frame).then((ok) => {
+          m.inc(ok ? counters.bus : counters.dropped);
+          if (!ok) m.drop('bus_publish_failed');
+        }),
+        'publish_daemon_to_clients',
+      );
+      return;
+    }
+    m.inc(counters.dropped);
+    m.drop(`${route.family}_no_owner`);
+  }
+
+  private onWorkerFrame(peer: Peer, buf: Buffer, now: number): void {
+    if (!this.daemonLimiter.take(peer.workspaceId)) {
+      this.closeFor(peer, CloseReason.workerRateLimit, 'frames_daemon_rate_limited_total');
+      return;
+    }
+    if (this.tooLarge(peer, buf)) return;
+    const parsed = parseWorkerFrame(buf.toString('utf8'));
+    if (!parsed.ok) {
+      this.deps.metrics.inc('frames_daemon_rejected_total');
+      this.deps.metrics.drop(`invalid_worker_frame:${parsed.error.reason}`);
+      return;
+    }
+    const request = parsed.frame;
+    const auth = authorizeWorkerPath(request.path, peer.workspaceId, peer.claims.managedExecutorId);
+    if (!auth.ok) {
+      this.deps.metrics.inc('worker_transport_rejected_total');
+      this.deps.metrics.drop(`worker_${auth.reason.toLowerCase()}`);
+      this.send(peer, workerPathDenied(request.requestId));
+      return;
+    }
+    this.deps.metrics.frame('worker_to_platform', buf.length);
+    void now;
+    this.background(
+      this.deps.forwardWorker(request, auth.path).then((reply) => {
+        this.deps.metrics.inc(reply.ok ? 'worker_transport_forwarded_total' : 'worker_transport_forward_failed_total');
+        this.send(peer, reply.frame);
+      }),
+      'worker_forward',
+    );
+  }
+
+  /** onBusFrame routes a frame another relay addressed to us (spec §7.8). */
+  onBusFrame(frame: BusFrame): void {
+    try {
+      this.routeBusFrame(frame);
+    } catch (err) {
+      this.deps.metrics.drop('internal_error');
+      this.log('error', 'bus_frame_failed', { error: (err as Error).name });
+    }
+  }
+
+  private routeBusFrame(frame: BusFrame): void {
+    const m = this.deps.metrics;
+    const now = this.deps.now();
+    const buf = Buffer.from(frame.payload, 'utf8');
+    if (buf.length > this.cfg.limits.maxFrameBytes) {
+      m.inc('bus_frames_rejected_total');
+      return;
+    }
+    m.frame('bus_in', buf.length);
+    const scope = this.scopes.ensure(frame.workspaceId, frame.runtimeTargetId || undefined, now);
+    scope.lastActivityAt = now;
+    pruneScope(scope, now);
+    if (frame.direction === 'client_to_daemon') {
+      const parsed = parseClientFrame(frame.payload);
+      if (!parsed.ok) {
+        m.inc('bus_frames_rejected_total');
+        return;
+      }
+      const f = parsed.frame;
+      const owner = { kind: 'remote', relayId: frame.sourceRelayId } as const;
+      if (f.kind === 'kex_init' && (f.requestId ?? '') !== '') scope.kexRequests.set(f.requestId as string, owner, now);
+      if ((f.kind === 'pairing_offer_request' || f.kind === 'pairing_redeem_request') && f.requestId) {
+        scope.pairingRequests.set(f.requestId, owner, now);
+      }
+      const daemon = scope.daemon;
+      if (daemon !== null && this.send(daemon, buf) === 'sent') m.inc('bus_frames_to_daemon_total');
+      else {
+        m.inc('bus_frames_dropped_total');
+        m.drop('bus_no_daemon');
+      }
+      return;
+    }
+    const parsed = parseDaemonFrame(frame.payload);
+    if (!parsed.ok) {
+      m.inc('bus_frames_rejected_total');
+      return;
+    }
+    if (!this.daemonLimiter.take(frame.workspaceId)) {
+      m.inc('bus_frames_daemon_rate_limited_total');
+      m.drop('bus_daemon_rate_limited');
+      return;
+    }
+    this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, false, true);
+  }
+
+  // ---- timers ----
+
+  /** heartbeat runs one pass of §5.9: idle and pong timeouts, then pings. Called by a relay-wide timer. */
+  heartbeat(): void {
+    const now = this.deps.now();
+    const { idleTimeoutMs, pongTimeoutMs, pingIntervalMs } = this.cfg.timers;
+    for (const peer of this.peers) {
+      // Daemons wait for clients as their normal state, so idleness only ends clients and workers.
+      if (peer.role !== 'workspace-daemon' && now - peer.lastActivityAt > idleTimeoutMs) {
+        this.deps.metrics.inc('ws_idle_terminated_total');
+        peer.ws.terminate();
+        continue;
+      }
+      if (peer.pingOutstanding) {
+        if (now - peer.lastPingAt > pongTimeoutMs) {
+          this.deps.metrics.inc('ws_stale_terminated_total');
+          peer.ws.terminate();
+        }
+        continue;
+      }
+      if (now - peer.lastPingAt >= pingIntervalMs) {
+        peer.pingOutstanding = true;
+        peer.lastPingAt = now;
+        try {
+          peer.ws.ping();
+        } catch {
+          peer.ws.terminate();
+        }
+      }
+    }
+  }
+
+  /** cleanup evicts idle empty scopes, prunes tables, sweeps limiters and refreshes gauges (§1). */
+  cleanup(): void {
+    const now = this.deps.now();
+    for (const scope of [...this.scopes.all()]) {
+      pruneScope(scope, now);
+      if (isEvictable(scope, now, this.cfg.timers.emptyWorkspaceTtlMs)) {
+        this.scopes.delete(scope);
+        this.deps.metrics.inc('workspace_evictions_total');
+      }
+    }
+    this.kexLimiter.sweep();
+    this.pairingLimiter.sweep();
+    this.runtimeClientLimiter.sweep();
+    this.runtimeWorkspaceLimiter.sweep();
+    this.daemonLimiter.sweep();
+    this.refreshGauges();
+  }
+
+  /** roleCounts counts open peers by role. */
+  roleCounts(): Record<PeerRole, number> {
+    const counts: Record<PeerRole, number> = { 'workspace-daemon': 0, client: 0, worker: 0 };
+    for (const p of this.peers) counts[p.role] += 1;
+    return counts;
+  }
+
+  refreshGauges(): void {
+    const counts = this.roleCounts();
+    this.deps.metrics.setConnections(counts, counts['workspace-daemon'] + counts.client, this.scopes.size);
+  }
+
+  // ---- I/O helpers ----
+
+  /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
+  send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
+    const outcome = sendToPeer(peer, data, this.cfg.limits.maxPendingBytes, this.deps.now(), isBinary);
+    if (outcome === 'overflow') {
+      this.deps.metrics.inc('ws_slow_client_terminated_total');
+      this.deps.metrics.drop('buffer_overflow');
+      this.log('warn', 'slow_peer_closed', { role: peer.role, workspaceId: peer.workspaceId });
+      closePeer(peer, CloseCode.policy, CloseReason.bufferOverflow);
+    } else if (outcome === 'not_open') this.deps.metrics.drop('peer_not_open');
+    return outcome;
+  }
+
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((err: unknown) => this.log('warn', 'background_task_failed', { task: what, error: (err as Error)?.name ?? 'unknown' }));
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', event: string, details?: Record<string, unknown>): void {
+    this.deps.log.log(level, event, details);
+  }
+}

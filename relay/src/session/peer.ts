@@ -1,0 +1,69 @@
+// One admitted WebSocket peer and the only way the relay writes to it: send()
+// never awaits, drops when the socket is not OPEN, and closes a peer whose
+// unsent bytes pass RELAY_MAX_PENDING_BYTES (spec §5.8) so it cannot stall
+// routing for anyone else.
+import WebSocket from 'ws';
+import type { Claims, ClientScope, Role } from '../admission/claims.js';
+import type { ClientSender } from '../routing/route.js';
+
+/** Peer is an admitted connection; fields other than timers are fixed at admission. */
+export interface Peer {
+  readonly id: number;
+  readonly role: Role;
+  readonly ws: WebSocket;
+  readonly ip: string;
+  readonly workspaceId: string;
+  /** Effective target (claim, else query); undefined for workers. */
+  readonly runtimeTargetId: string | undefined;
+  readonly claims: Claims;
+  readonly clientScope: ClientScope | undefined;
+  readonly clientId: string;
+  /** Routing view of a client; undefined for daemons and workers. */
+  readonly sender: ClientSender | undefined;
+  readonly connectedAt: number;
+  /** Last frame in or out; pings and pongs do not count (G-19). Written by the hub and heartbeat only. */
+  lastActivityAt: number;
+  lastPingAt: number;
+  pingOutstanding: boolean;
+  closing: boolean;
+}
+
+/** SendOutcome says what happened to one outbound frame. */
+export type SendOutcome = 'sent' | 'not_open' | 'overflow';
+
+/** isOpen: the peer can take frames. */
+export function isOpen(peer: Peer): boolean {
+  return peer.ws.readyState === WebSocket.OPEN && !peer.closing;
+}
+
+// After asking a stalled peer to close, give its close frame this long to drain.
+const FORCE_TERMINATE_MS = 5000;
+
+/** closePeer closes with code/reason once, and terminates if the close handshake stalls. */
+export function closePeer(peer: Peer, code: number, reason: string): void {
+  if (peer.closing) return;
+  peer.closing = true;
+  try {
+    peer.ws.close(code, reason);
+  } catch {
+    peer.ws.terminate();
+    return;
+  }
+  const t = setTimeout(() => peer.ws.terminate(), FORCE_TERMINATE_MS);
+  t.unref();
+  peer.ws.once('close', () => clearTimeout(t));
+}
+
+/**
+ * sendToPeer writes data (the original bytes and opcode when forwarding) without waiting.
+ * If the peer already holds maxPendingBytes unsent, the frame is dropped and
+ * the peer is closed 4008 `buffer overflow`.
+ */
+export function sendToPeer(peer: Peer, data: string | Buffer, maxPendingBytes: number, now: number, isBinary = false): SendOutcome {
+  if (!isOpen(peer)) return 'not_open';
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  if (peer.ws.bufferedAmount + size > maxPendingBytes) return 'overflow';
+  peer.lastActivityAt = now;
+  peer.ws.send(data, { binary: isBinary });
+  return 'sent';
+}
