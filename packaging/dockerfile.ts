@@ -95,6 +95,8 @@ export function execForm(args: string): string[] | undefined {
 export interface Placement {
   imagePath: string;
   repoPath: string;
+  /** fromContext is true when it came through the build context (.dockerignore applies). */
+  fromContext: boolean;
 }
 
 /** Layout is what the final stage holds, as far as the repository decides it. */
@@ -112,13 +114,13 @@ export interface Layout {
 function runOutputs(args: string, workdir: string): Placement[] {
   const out: Placement[] = [];
   if (/\bnpm ci\b/.test(args)) {
-    out.push({ imagePath: path.join(workdir, 'node_modules'), repoPath: 'node_modules' });
+    out.push({ imagePath: path.join(workdir, 'node_modules'), repoPath: 'node_modules', fromContext: false });
     for (const m of args.matchAll(/(?:--workspace|-w)[ =](\S+)/g)) {
-      out.push({ imagePath: path.join(workdir, m[1]!, 'node_modules'), repoPath: `${m[1]!}/node_modules` });
+      out.push({ imagePath: path.join(workdir, m[1]!, 'node_modules'), repoPath: `${m[1]!}/node_modules`, fromContext: false });
     }
   }
   for (const m of args.matchAll(/npm run build (?:--workspace|-w)[ =](\S+)/g)) {
-    out.push({ imagePath: path.join(workdir, m[1]!, 'dist'), repoPath: `${m[1]!}/dist` });
+    out.push({ imagePath: path.join(workdir, m[1]!, 'dist'), repoPath: `${m[1]!}/dist`, fromContext: false });
   }
   return out;
 }
@@ -171,6 +173,7 @@ function copyPlacements(copy: CopyInstruction, workdir: string, stages: Map<stri
     return copy.sources.map((src) => ({
       imagePath: multiple && !src.endsWith('/') ? path.join(destDir, path.basename(src)) : destDir,
       repoPath: path.normalize(src).replace(/\/$/, ''),
+      fromContext: true,
     }));
   }
   const earlier = stages.get(copy.from) ?? [];
@@ -179,7 +182,7 @@ function copyPlacements(copy: CopyInstruction, workdir: string, stages: Map<stri
     const srcAbs = path.resolve('/', src);
     for (const p of earlier) {
       if (p.imagePath === srcAbs || p.imagePath.startsWith(srcAbs + '/')) {
-        out.push({ imagePath: path.join(destDir, path.relative(srcAbs, p.imagePath)), repoPath: p.repoPath });
+        out.push({ ...p, imagePath: path.join(destDir, path.relative(srcAbs, p.imagePath)) });
       }
     }
   }

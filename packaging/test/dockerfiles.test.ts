@@ -50,7 +50,7 @@ function materialize(layout: Layout): string {
     }
     fs.cpSync(source, target, {
       recursive: true,
-      filter: (src) => !isIgnored(path.relative(repoRoot, src)) || path.relative(repoRoot, src) === p.repoPath,
+      filter: (src) => !p.fromContext || !isIgnored(path.relative(repoRoot, src)),
     });
   }
   return root;
