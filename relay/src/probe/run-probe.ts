@@ -17,9 +17,11 @@ import type { ProbeOptions } from './options.js';
 import { payloadIndex, probePayload } from './payload.js';
 import { roundTripSummary, type ProbeReport } from './report.js';
 
-/** ProbeDependencies lets tests inject randomness. */
+/** ProbeDependencies lets tests inject randomness and observe progress. */
 export interface ProbeDependencies {
   readonly random?: RandomSource;
+  /** onFrameIntact is called after each frame that came back intact. */
+  readonly onFrameIntact?: (index: number) => void;
 }
 
 /** Trouble is a connection-level event that interrupts the current step. */
@@ -33,7 +35,8 @@ interface Trouble {
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
 const RETRYABLE_4008_REASONS = new Set(['daemon already connected', 'superseded']);
 const MAX_REDIRECTS = 5;
-const FATAL_HTTP = /HTTP (400|401|403|404)\b/;
+// Connection failures that retrying cannot fix: refused credentials, wrong path, untrusted TLS.
+const FATAL_CONNECT = /HTTP (400|401|403|404)\b|certificate|self[- ]signed|unable to verify/i;
 
 function describeClose(who: string, close: LinkClose): string {
   return `${who} connection closed by the relay (code ${String(close.code)}${close.reason ? `, "${close.reason}"` : ''})`;
@@ -135,6 +138,11 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
   }
 
   function handleDaemonFrame(value: unknown): void {
+    if (isRelayStatus(value)) {
+      handleRelayStatus('daemon', value);
+      notify();
+      return;
+    }
     const parsed = parseE2eeFrame(value);
     if (!parsed.ok) return; // relay_status and other control frames are not for the probe daemon
     const frame: E2eeFrame = parsed.frame;
@@ -158,9 +166,21 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
     notify();
   }
 
-  function handleRelayStatus(value: Record<string, unknown>): void {
+  function handleRelayStatus(role: 'daemon' | 'client', value: Record<string, unknown>): void {
     const code = typeof value.code === 'string' ? value.code : 'UNKNOWN';
-    if (code === 'RELAY_REDIRECT') {
+    if (code === 'RELAY_SHUTTING_DOWN') {
+      // The relay is draining: leave now so it can finish, and come back (to a peer replica).
+      trouble = { retryable: true, message: `relay status ${code} to the ${role}` };
+      if (role === 'client') {
+        retire(clientLink);
+        clientLink = undefined;
+      } else {
+        retire(daemonLink);
+        daemonLink = undefined;
+      }
+    } else if (role === 'daemon') {
+      return; // other statuses to the daemon concern no frame of ours
+    } else if (code === 'RELAY_REDIRECT') {
       const target = value.relayWsBaseUrl;
       // A redirect to where we already are would loop forever (spec G-8); ignore it.
       if (!isWsUrl(target) || target === clientUrl) return;
@@ -180,9 +200,13 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
     }
   }
 
+  function isRelayStatus(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'relay_status';
+  }
+
   function handleClientFrame(value: unknown): void {
-    if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'relay_status') {
-      handleRelayStatus(value as Record<string, unknown>);
+    if (isRelayStatus(value)) {
+      handleRelayStatus('client', value);
       notify();
       return;
     }
@@ -267,7 +291,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
         if (typeof link === 'string') lastError = link;
         else clientLink = link;
       }
-      if (FATAL_HTTP.test(lastError) && (!daemonLink || !clientLink)) return lastError;
+      if (FATAL_CONNECT.test(lastError) && (!daemonLink || !clientLink)) return lastError;
       if (daemonLink && clientLink && !fatal) {
         client.forget();
         const init = client.startHandshake();
@@ -332,6 +356,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
         if (echo === text) {
           counts.intact += 1;
           rtts.push(performance.now() - t0);
+          deps.onFrameIntact?.(index);
         } else {
           counts.failed += 1;
           errors.push(`frame ${String(index)}: the echoed plaintext differs from what was sent`);
