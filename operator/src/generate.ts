@@ -17,12 +17,12 @@ export const GENERATED_PATHS = {
 
 /** crdYaml is the CRD as one YAML document. */
 export function crdYaml(): string {
-  return HEADER + YAML.stringify(buildCrd(), { lineWidth: 0 });
+  return HEADER + YAML.stringify(buildCrd(), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** rbacRulesYaml is the list of PolicyRules (the value of a ClusterRole's `rules:`). */
 export function rbacRulesYaml(): string {
-  return HEADER + YAML.stringify(rbacRules(), { lineWidth: 0 });
+  return HEADER + YAML.stringify(rbacRules(), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** generatedFiles maps repo-relative paths to their full generated content. */

@@ -1,0 +1,110 @@
+// Informers feeding the work queue: ViewportRelays and every owned child kind
+// (label-filtered), per watched namespace or cluster-wide. A watch that
+// errors has stopped (client-node keeps only 410 to itself), so it is
+// restarted here with exponential backoff.
+import { RELAY_API_VERSION, RELAY_KIND } from '../api/v1alpha1/group.js';
+import type { Clock, TimerId } from '../clock.js';
+import { MANAGED_BY_SELECTOR, RELAY_LABEL } from '../desired/labels.js';
+import { CHILD_KINDS } from '../kinds.js';
+import type { Logger } from '../log.js';
+import type { KubeObject } from '../object.js';
+import type { KubeAdapter, WatchHandle } from './adapter.js';
+
+/** WatchSetOptions configure startWatches. */
+export interface WatchSetOptions {
+  kube: KubeAdapter;
+  clock: Clock;
+  log: Logger;
+  /** Namespaces to watch; empty = all. */
+  namespaces: readonly string[];
+  /** Called with a relay key ("ns/name") for every relevant event. */
+  onKey: (key: string) => void;
+  onRestart?: (kind: string) => void;
+  minRestartMs?: number;
+  maxRestartMs?: number;
+}
+
+/** WatchSet is the running set of informers. */
+export interface WatchSet {
+  /** synced is true once every required (non add-on) watch delivered its initial list. */
+  synced(): boolean;
+  /** relayKeys are the relays seen so far (for periodic resync). */
+  relayKeys(): string[];
+  stop(): void;
+}
+
+/** keyOfChild maps a child to its relay's key through the relay label. */
+export function keyOfChild(obj: KubeObject): string | undefined {
+  const relay = obj.metadata.labels?.[RELAY_LABEL];
+  return relay !== undefined && obj.metadata.namespace !== undefined ? `${obj.metadata.namespace}/${relay}` : undefined;
+}
+
+/** startWatches starts every informer and keeps it running until stop(). */
+export function startWatches(o: WatchSetOptions): WatchSet {
+  const relays = new Set<string>();
+  const required = new Set<string>();
+  const syncedSet = new Set<string>();
+  const handles = new Map<string, WatchHandle>();
+  const timers = new Map<string, TimerId>();
+  const failures = new Map<string, number>();
+  let stopped = false;
+  const scopes: (string | undefined)[] = o.namespaces.length > 0 ? [...o.namespaces] : [undefined];
+  const kinds = [
+    { apiVersion: RELAY_API_VERSION, kind: RELAY_KIND, selector: undefined as string | undefined, optional: false },
+    ...CHILD_KINDS.map((k) => ({ apiVersion: k.apiVersion, kind: k.kind, selector: MANAGED_BY_SELECTOR, optional: k.optional })),
+  ];
+
+  const run = (id: string, k: (typeof kinds)[number], namespace: string | undefined): void => {
+    if (stopped) return;
+    const isRelay = k.kind === RELAY_KIND;
+    handles.set(
+      id,
+      o.kube.watch(k.apiVersion, k.kind, { namespace, labelSelector: k.selector }, {
+        onEvent: (e) => {
+          const key = isRelay ? `${e.object.metadata.namespace}/${e.object.metadata.name}` : keyOfChild(e.object);
+          if (key === undefined) return;
+          if (isRelay && e.type === 'deleted') relays.delete(key);
+          else if (isRelay) relays.add(key);
+          o.onKey(key);
+        },
+        onSynced: () => {
+          syncedSet.add(id);
+          failures.delete(id);
+        },
+        onError: (error) => {
+          if (stopped) return;
+          const n = (failures.get(id) ?? 0) + 1;
+          failures.set(id, n);
+          const delay = Math.min((o.minRestartMs ?? 1000) * 2 ** (n - 1), o.maxRestartMs ?? 5 * 60_000);
+          // Add-on APIs that are not installed fail with 404 forever; log those quietly.
+          const log = k.optional && error.status === 404 ? o.log.info : o.log.warn;
+          log('watch_restart', { kind: k.kind, namespace: namespace ?? '*', reason: error.reason, inMs: delay });
+          o.onRestart?.(k.kind);
+          handles.get(id)?.stop();
+          timers.set(
+            id,
+            o.clock.setTimer(() => run(id, k, namespace), delay),
+          );
+        },
+      }),
+    );
+  };
+
+  for (const k of kinds) {
+    for (const ns of scopes) {
+      const id = `${k.apiVersion}/${k.kind}/${ns ?? '*'}`;
+      if (!k.optional) required.add(id);
+      run(id, k, ns);
+    }
+  }
+
+  return {
+    synced: () => [...required].every((id) => syncedSet.has(id)),
+    relayKeys: () => [...relays],
+    stop: () => {
+      stopped = true;
+      for (const t of timers.values()) o.clock.clearTimer(t);
+      for (const h of handles.values()) h.stop();
+    },
+  };
+}
