@@ -5,16 +5,34 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createBackplane } from './backplane/index.js';
-import type { BackplaneOptions } from './backplane/backplane.js';
-import type { Config } from './config.js';
+import { createBackplane, validateBackplaneOptions } from './backplane/index.js';
+import type { BackplaneOptions, BackplaneTlsOptions } from './backplane/backplane.js';
+import { isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';
 import { createWorkerForwarder } from './server/worker-forwarder.js';
 
-/** backplaneOptions maps the relay config to the adapter's options. */
-export function backplaneOptions(config: Config): BackplaneOptions {
+/** platformTlsPem reads the platform TLS files once, as PEM text, for the server-mode backplane. */
+export function platformTlsPem(config: Config, readPem: (path: string) => string): BackplaneTlsOptions {
+  const p = config.platform;
+  let host = '';
+  try {
+    host = new URL(config.serverUrl).hostname;
+  } catch {
+    host = '';
+  }
+  return {
+    ca: p.caCertPath !== undefined ? readPem(p.caCertPath) : undefined,
+    cert: p.mtls && p.clientCertPath !== undefined ? readPem(p.clientCertPath) : undefined,
+    key: p.mtls && p.clientKeyPath !== undefined ? readPem(p.clientKeyPath) : undefined,
+    passphrase: p.mtls ? p.clientKeyPassphrase : undefined,
+    rejectUnauthorized: p.tlsVerify === '1' || (p.tlsVerify === 'auto' && !isLocalHost(host)),
+  };
+}
+
+/** backplaneOptions maps the relay config to the adapter's options; readPem loads TLS files (server mode). */
+export function backplaneOptions(config: Config, readPem: (path: string) => string = (f) => readFileSync(f, 'utf8')): BackplaneOptions {
   const b = config.backplane;
   return {
     mode: b.mode,
@@ -39,6 +57,7 @@ export function backplaneOptions(config: Config): BackplaneOptions {
             pullLimit: b.busPullLimit,
             pullWaitMs: b.busPullWaitMs,
             pollIntervalMs: b.busPollIntervalMs,
+            ...(config.serverUrl.startsWith('https:') ? { tls: platformTlsPem(config, readPem) } : {}),
           },
         }
       : {}),
@@ -66,7 +85,10 @@ const JWKS_PATH = '/.well-known/jwks.json';
 export async function runRelay(config: Config, options: RunOptions = {}): Promise<RunningRelay> {
   const log = createLogger({ maxEntries: config.maxLogs });
   const registry = new Registry();
-  const backplane = createBackplane(backplaneOptions(config), {
+  const bpOptions = backplaneOptions(config);
+  const bpErrors = validateBackplaneOptions(bpOptions);
+  if (bpErrors.length > 0) throw new Error(`invalid backplane settings: ${bpErrors.map((e) => e.code).join(', ')}`);
+  const backplane = createBackplane(bpOptions, {
     registry,
     log: (level, event, details) => log.log(level, event, details),
     now: Date.now,
