@@ -18,6 +18,7 @@ const READ_BLOCK_MS = 2000;
 const READ_COUNT = 200;
 /** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
 const MIN_STREAM_TTL_MS = 60_000;
+const EXPIRY_TRACK_MAX = 10_000;
 
 // KEYS: presence, generation. ARGV: json, ttlMs, generation|'' , generationTtlMs.
 const UPSERT_SCRIPT = `
@@ -171,6 +172,8 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   let lastId: string | undefined;
   let needsResync = true;
   const wakeups = new Set<() => void>();
+  // stream key -> when this relay last refreshed its expiry.
+  const expiryRefreshedAt = new Map<string, number>();
 
   function refreshHealth(): void {
     metrics.healthy.set(isHealthy() ? 1 : 0);
@@ -330,13 +333,17 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       // Redis has no broadcast stream: a frame must name the relay it is for.
       if (!frame.targetRelayId) throw new Error('bus frame has no targetRelayId');
       const stream = keys.stream(frame.targetRelayId);
-      const replies = await commands
-        .multi()
-        .xadd(stream, 'MAXLEN', '~', String(redis.queueMax), '*', 'f', JSON.stringify(frame))
-        .pexpire(stream, streamTtlMs)
-        .exec();
-      const failure = replies?.find(([error]) => error !== null);
-      if (!replies || failure) throw failure?.[0] ?? new Error('transaction aborted');
+      const adding = commands.xadd(stream, 'MAXLEN', '~', String(redis.queueMax), '*', 'f', JSON.stringify(frame));
+      // One command per frame; the expiry (for streams of relays that are gone
+      // for good) only needs refreshing now and then, and not atomically.
+      const nowMs = deps.now();
+      if ((expiryRefreshedAt.get(stream) ?? Number.NEGATIVE_INFINITY) + streamTtlMs / 4 <= nowMs) {
+        if (expiryRefreshedAt.size >= EXPIRY_TRACK_MAX) expiryRefreshedAt.clear();
+        expiryRefreshedAt.set(stream, nowMs);
+        await Promise.all([adding, commands.pexpire(stream, streamTtlMs)]);
+        return;
+      }
+      await adding;
     },
     isHealthy,
     async close() {

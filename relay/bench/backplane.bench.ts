@@ -1,0 +1,203 @@
+// Compares three ways to carry bus frames between relays over Redis, on a
+// local redis-server this script starts: per-relay Streams (XADD/XREAD BLOCK,
+// what the redis adapter uses), per-relay lists (RPUSH/BLPOP, the reference)
+// and pub/sub (the public doc). Prints throughput, latency and how many frames
+// each loses when the consumer's connection is killed mid-stream.
+// Run: node relay/bench/backplane.bench.ts   (Node 22 strips the types)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+const BURST = 20_000;
+const PACED = 2_000;
+const LOSS_RUN = 1_000;
+const PADDING = 'x'.repeat(512);
+// Above BURST, so the burst measures speed, not trimming.
+const CAP = '100000';
+
+interface Transport {
+  readonly name: string;
+  send(message: string): Promise<unknown>;
+  start(onMessage: (message: string) => void): Promise<void>;
+  close(): void;
+}
+
+function connection(port: number, name: string): Redis {
+  const redis = new Redis({ port, host: '127.0.0.1', connectionName: name, retryStrategy: () => 20,
+    // Reject in-flight commands when the socket drops, as the adapter does; otherwise
+    // ioredis silently discards them on reconnect and a blocked reader hangs.
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+  });
+  redis.on('error', () => {});
+  return redis;
+}
+
+function streams(port: number, key: string): Transport {
+  const producer = connection(port, 'producer');
+  const consumer = connection(port, 'consumer');
+  let closed = false;
+  let lastId = '0-0';
+  return {
+    name: 'streams (XADD MAXLEN~ / XREAD BLOCK)',
+    // The adapter's publish: one XADD (it refreshes the stream's expiry at most every 15 s).
+    send: (m) => producer.xadd(key, 'MAXLEN', '~', CAP, '*', 'f', m),
+    async start(onMessage) {
+      void (async () => {
+        while (!closed) {
+          try {
+            const res = (await consumer.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, lastId)) as [string, [string, string[]][]][] | null;
+            for (const [, entries] of res ?? []) for (const [id, fields] of entries) {
+              lastId = id;
+              onMessage(fields[1] ?? '');
+            }
+          } catch {
+            await delay(5);
+          }
+        }
+      })();
+    },
+    close() {
+      closed = true;
+      producer.disconnect();
+      consumer.disconnect();
+    },
+  };
+}
+
+function lists(port: number, key: string): Transport {
+  const producer = connection(port, 'producer');
+  const consumer = connection(port, 'consumer');
+  let closed = false;
+  return {
+    name: 'lists (RPUSH+LTRIM / BLPOP+LPOP)',
+    send: (m) => producer.multi().rpush(key, m).ltrim(key, -Number(CAP), -1).exec(),
+    async start(onMessage) {
+      void (async () => {
+        while (!closed) {
+          try {
+            const first = await consumer.blpop(key, 1);
+            if (!first) continue;
+            onMessage(first[1]);
+            for (const m of (await consumer.lpop(key, 499)) ?? []) onMessage(m);
+          } catch {
+            await delay(5);
+          }
+        }
+      })();
+    },
+    close() {
+      closed = true;
+      producer.disconnect();
+      consumer.disconnect();
+    },
+  };
+}
+
+function pubsub(port: number, key: string): Transport {
+  const producer = connection(port, 'producer');
+  const consumer = connection(port, 'consumer');
+  return {
+    name: 'pub/sub (PUBLISH / SUBSCRIBE)',
+    send: (m) => producer.publish(key, m),
+    async start(onMessage) {
+      consumer.on('message', (_channel: string, m: string) => onMessage(m));
+      await consumer.subscribe(key);
+    },
+    close() {
+      producer.disconnect();
+      consumer.disconnect();
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (check()) return true;
+    await delay(2);
+  }
+  return check();
+}
+
+async function measure(make: (key: string) => Transport, admin: Redis) {
+  // Burst throughput: everything sent pipelined, timed until the last arrives.
+  let burstSeen = 0;
+  const burst = make('bench:burst');
+  await burst.start(() => (burstSeen += 1));
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: BURST }, (_, i) => burst.send(`${i}|${PADDING}`)));
+  await until(() => burstSeen >= BURST, 30_000);
+  const burstPerSec = Math.round(burstSeen / ((performance.now() - t0) / 1000));
+  burst.close();
+
+  // Paced latency: one frame per millisecond, one-way time per frame.
+  const latencies: number[] = [];
+  const paced = make('bench:paced');
+  await paced.start((m) => latencies.push(performance.now() - Number(m.split('|')[0])));
+  for (let i = 0; i < PACED; i += 1) {
+    await paced.send(`${performance.now()}|${PADDING}`);
+    await delay(1);
+  }
+  await until(() => latencies.length >= PACED, 10_000);
+  paced.close();
+  latencies.sort((a, b) => a - b);
+
+  // Loss: kill the consumer's connection a third of the way through a paced run.
+  const seen = new Set<number>();
+  const lossy = make('bench:loss');
+  await lossy.start((m) => seen.add(Number(m.split('|')[0])));
+  for (let i = 0; i < LOSS_RUN; i += 1) {
+    if (i === Math.floor(LOSS_RUN / 3)) {
+      const list = String(await admin.call('CLIENT', 'LIST'));
+      const id = /id=(\d+) [^\n]*name=consumer/.exec(list)?.[1];
+      if (id) await admin.call('CLIENT', 'KILL', 'ID', id);
+    }
+    await lossy.send(`${i}|${PADDING}`);
+    await delay(1);
+  }
+  await until(() => seen.size >= LOSS_RUN, 3000);
+  lossy.close();
+  await admin.flushall();
+  return { burstPerSec, p50: percentile(latencies, 50), p99: percentile(latencies, 99), lost: LOSS_RUN - seen.size };
+}
+
+async function main(): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const admin = connection(port, 'admin');
+  try {
+    await until(() => admin.status === 'ready', 10_000);
+    console.log(`redis-server on 127.0.0.1:${port}; ${BURST} burst frames, ${PACED} paced frames, ${LOSS_RUN}-frame loss run, 512 B payloads`);
+    console.log('transport                              | burst frames/s | p50 ms | p99 ms | lost on consumer reconnect');
+    for (const make of [streams, lists, pubsub]) {
+      const name = make(port, 'bench:name');
+      name.close();
+      const r = await measure((key) => make(port, key), admin);
+      console.log(
+        `${name.name.padEnd(38)} | ${String(r.burstPerSec).padStart(14)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(6)} | ${r.lost} of ${LOSS_RUN}`,
+      );
+    }
+  } finally {
+    admin.disconnect();
+    server.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
