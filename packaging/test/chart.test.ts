@@ -114,7 +114,7 @@ describe('helm template, cluster-wide (default values)', () => {
     expect(c!.resources.limits?.memory).toBeDefined();
     expect(envOf(c!, 'VIEWPORT_OPERATOR_LEADER_ELECT')).toBe('true');
     expect(envOf(c!, 'VIEWPORT_OPERATOR_NAMESPACES')).toBe('');
-    expect(envOf(c!, 'VIEWPORT_RELAY_IMAGE')).toBe('viewport-relay:0.1.0');
+    expect(envOf(c!, 'VIEWPORT_RELAY_IMAGE')).toBe('ghcr.io/viewport/relay:0.1.0');
     expect(c!.args[0]).toBe('run');
   });
 
