@@ -10,9 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { finalLayout, parseCopy, parseDockerfile, stagesOf, type Layout } from '../dockerfile.js';
 import { repoRoot } from '../repo.js';
 
+// smoke: a command beyond --version that must work from the image layout alone.
 const images = [
-  { dockerfile: 'Dockerfile.relay', workspace: 'relay' },
-  { dockerfile: 'Dockerfile.operator', workspace: 'operator' },
+  { dockerfile: 'Dockerfile.relay', workspace: 'relay', smoke: { args: ['serve', '--help'], expect: 'serve' } },
+  { dockerfile: 'Dockerfile.operator', workspace: 'operator', smoke: { args: ['crds'], expect: 'kind: CustomResourceDefinition' } },
 ] as const;
 
 const ignorePatterns = fs
@@ -56,7 +57,7 @@ function materialize(layout: Layout): string {
   return root;
 }
 
-describe.each(images)('$dockerfile', ({ dockerfile, workspace }) => {
+describe.each(images)('$dockerfile', ({ dockerfile, workspace, smoke }) => {
   const text = fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8');
   const stages = stagesOf(parseDockerfile(text));
   const layout = finalLayout(stages);
@@ -109,14 +110,16 @@ describe.each(images)('$dockerfile', ({ dockerfile, workspace }) => {
     expect(installs[0]!.args).toContain(`--workspace ${workspace}`);
   });
 
-  it('starts its entry point from the image layout (--version)', () => {
+  it('starts its entry point from the image layout (--version and a smoke command)', () => {
     const entry = path.join(repoRoot, workspace, 'dist/cli.js');
     expect(fs.existsSync(entry), `${entry} is missing: run npm run build first`).toBe(true);
     const root = materialize(layout);
     const cwd = path.join(root, layout.workdir);
     const [, ...entryArgs] = layout.entrypoint!;
     const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, workspace, 'package.json'), 'utf8')) as { version: string };
-    const out = execFileSync(process.execPath, [...entryArgs, '--version'], { cwd, encoding: 'utf8', timeout: 30_000 });
-    expect(out).toContain(pkg.version);
+    const run = (args: readonly string[]): string =>
+      execFileSync(process.execPath, [...entryArgs, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+    expect(run(['--version'])).toContain(pkg.version);
+    expect(run(smoke.args)).toContain(smoke.expect);
   });
 });
