@@ -50,7 +50,7 @@ describe.each([
   beforeAll(async () => {
     platform = await startFakePlatform();
     // serverUrl carries a path on purpose: only its origin may be used.
-    opts = { serverUrl: `${platform.url}/ignored/base/`, timeoutMs: 2_000, maxResponseBytes: 4_096, fetchImpl };
+    opts = { serverUrl: `${platform.url}/ignored/base/`, timeoutMs: 2_000, maxResponseBytes: 4_096, maxFrameBytes: 16_384, fetchImpl };
   });
   afterAll(async () => {
     await platform.close();
@@ -146,6 +146,12 @@ describe.each([
       'response_too_large',
     ],
     ['a dropped connection', { destroy: true }, {}, 'network_error'],
+    [
+      'a body within the cap whose escaped reply frame is too big for the worker socket',
+      { body: '\n'.repeat(1_000) },
+      { maxResponseBytes: 2_000, maxFrameBytes: 1_500 },
+      'response_too_large',
+    ],
   ])('answers 502 WORKER_TRANSPORT_FORWARD_FAILED on %s', async (_name, answer, extra, failure) => {
     platform.route('POST', PATH, () => ({ status: 200, ...answer }));
     const outcome = await forwardWorker(request(), { ...opts, ...extra });

@@ -25,6 +25,12 @@ export interface WorkerForwardOptions {
   timeoutMs: number;
   /** Largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /**
+   * Largest reply frame sent to the worker, in bytes (JSON escaping can grow
+   * the body). Set it to what the worker's socket accepts, so a big response
+   * becomes a 502 instead of a killed socket (G-18). Unset: no extra check.
+   */
+  maxFrameBytes?: number | undefined;
   /** Use this fetch instead of node:http; `tls` and `agent` are then ignored. */
   fetchImpl?: typeof fetch | undefined;
   /** Applied to https targets. */
@@ -66,10 +72,16 @@ export async function forwardWorker(req: WorkerRequest, opts: WorkerForwardOptio
       : opts.fetchImpl
         ? await exchangeWithFetch(opts.fetchImpl, target, req, opts)
         : await exchangeWithHttp(target, req, opts);
-  if (typeof result === 'string') {
-    return { ok: false, failure: result, frame: workerForwardFailed(req.requestId, result) };
+  if (typeof result === 'string') return failed(req.requestId, result);
+  const frame = workerResponse(req.requestId, result.status, result.headers, result.body);
+  if (opts.maxFrameBytes !== undefined && Buffer.byteLength(frame) > opts.maxFrameBytes) {
+    return failed(req.requestId, 'response_too_large');
   }
-  return { ok: true, status: result.status, frame: workerResponse(req.requestId, result.status, result.headers, result.body) };
+  return { ok: true, status: result.status, frame };
+}
+
+function failed(requestId: string, failure: WorkerForwardFailure): WorkerForwardOutcome {
+  return { ok: false, failure, frame: workerForwardFailed(requestId, failure) };
 }
 
 /** forwardWorkerRequest is forwardWorker returning only the reply frame text. It never rejects. */
