@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { parseRelay } from './relay.js';
+import { SPEC_RULES } from './rules.js';
+
+const platform = {
+  validateUrl: 'https://api.example.com/api/runtime/internal/relay/validate',
+  internalKeySecretRef: { name: 'viewport-platform', key: 'internal-key' },
+};
+const relay = (spec: Record<string, unknown>, name = 'relay') => ({
+  apiVersion: 'relay.getviewport.com/v1alpha1',
+  kind: 'ViewportRelay',
+  metadata: { name, namespace: 'viewport' },
+  spec: { platform, ...spec },
+});
+const redis = { mode: 'redis', redis: { managed: {} } };
+const exposure = { host: 'relay.example.com', ingress: {} };
+
+describe('parseRelay accepts valid specs', () => {
+  it.each([
+    ['minimal', {}],
+    ['managed redis + autoscaling', { backplane: redis, autoscaling: { minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70 } }],
+    ['pinned', { backplane: redis, routing: { mode: 'pinned', podHostPattern: '{pod}.relay.example.com' }, exposure }],
+    ['server + mtls', { backplane: { mode: 'server' }, replicas: 2, platform: { ...platform, authMode: 'mtls', mtlsSecretName: 'c' } }],
+    ['gateway', { exposure: { host: 'r.example.com', tls: { secretName: 't' }, httpRoute: { parentRefs: [{ name: 'gw' }] } } }],
+  ])('%s', (_name, spec) => {
+    const res = parseRelay(relay(spec));
+    expect(res.ok ? 'ok' : res.problems).toBe('ok');
+  });
+});
+
+// Each row breaks exactly one rule; the problem must name the field and say why.
+const ruleCases: [string, Record<string, unknown>, string][] = [
+  ['replicasWithAutoscaling', { backplane: redis, replicas: 3, autoscaling: { minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50 } }, 'replicas'],
+  ['redisConfig', { backplane: { mode: 'redis' } }, 'backplane'],
+  ['redisConfig', { backplane: { mode: 'redis', redis: { managed: {}, external: { urlSecretRef: { name: 'r', key: 'u' } } } } }, 'backplane'],
+  ['redisOnlyInRedisMode', { backplane: { mode: 'server', redis: { managed: {} } } }, 'backplane.redis'],
+  ['serverOnlyInServerMode', { backplane: { mode: 'single', server: {} } }, 'backplane.server'],
+  ['multiReplicaNeedsBackplane', { replicas: 2 }, 'backplane'],
+  ['redirectNeedsBackplane', { clientRedirect: { enabled: true } }, 'clientRedirect'],
+  ['tlsNeedsHost', { exposure: { tls: { secretName: 't' } } }, 'exposure.tls'],
+  ['tlsSource', { exposure: { host: 'r.example.com', tls: {} } }, 'exposure.tls'],
+  ['oneExposure', { exposure: { host: 'r.example.com', ingress: {}, httpRoute: { parentRefs: [{ name: 'gw' }] } } }, 'exposure'],
+  ['exposureNeedsHost', { exposure: { ingress: {} } }, 'exposure.host'],
+  ['pinnedNeedsHostPattern', { backplane: redis, routing: { mode: 'pinned' }, exposure }, 'routing.podHostPattern'],
+  ['hostPatternHasPod', { routing: { mode: 'shared', podHostPattern: 'relay.example.com' } }, 'routing.podHostPattern'],
+  ['pinnedNeedsExposure', { backplane: redis, routing: { mode: 'pinned', podHostPattern: '{pod}.r.example.com' } }, 'routing'],
+  ['pinnedNeedsBackplane', { routing: { mode: 'pinned', podHostPattern: '{pod}.r.example.com' }, exposure }, 'routing'],
+  ['autoscalingBounds', { backplane: redis, autoscaling: { minReplicas: 5, maxReplicas: 2, targetCPUUtilizationPercentage: 50 } }, 'autoscaling'],
+  ['autoscalingMetric', { backplane: redis, autoscaling: { minReplicas: 1, maxReplicas: 2 } }, 'autoscaling'],
+  ['pdbOneOf', { podDisruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }, 'podDisruptionBudget'],
+  ['mtlsNeedsSecret', { platform: { ...platform, authMode: 'mtls' } }, 'platform.mtlsSecretName'],
+  ['serviceMonitorNeedsAdmin', { admin: { enabled: false }, serviceMonitor: { enabled: true } }, 'serviceMonitor'],
+  ['reservedEnv', { pod: { env: [{ name: 'RELAY_INTERNAL_KEY', value: 'x' }] } }, 'pod.env'],
+];
+
+describe('parseRelay rejects cross-field contradictions', () => {
+  it.each(ruleCases)('%s', (id, spec, field) => {
+    const rule = SPEC_RULES.find((r) => r.id === id)!;
+    const res = parseRelay(relay(spec));
+    expect(res.ok).toBe(false);
+    if (res.ok) return;
+    expect(res.problems).toContainEqual({ path: `spec.${field}`, message: rule.message });
+  });
+
+  it('covers every rule in SPEC_RULES', () => {
+    expect(new Set(ruleCases.map(([id]) => id))).toEqual(new Set(SPEC_RULES.map((r) => r.id)));
+  });
+});
+
+describe('parseRelay rejects malformed shapes', () => {
+  it.each([
+    ['missing platform', { platform: undefined }, 'spec.platform'],
+    ['non-http validate URL', { platform: { ...platform, validateUrl: 'ftp://x.example.com' } }, 'spec.platform.validateUrl'],
+    ['unknown field', { replicaz: 2 }, 'spec'],
+    ['negative replicas', { replicas: -1 }, 'spec.replicas'],
+    ['bad backplane mode', { backplane: { mode: 'kafka' } }, 'spec.backplane.mode'],
+    ['upper-case host', { exposure: { host: 'Relay.Example.com' } }, 'spec.exposure.host'],
+    ['bad secret name', { platform: { ...platform, internalKeySecretRef: { name: 'Bad_Name', key: 'k' } } }, 'spec.platform.internalKeySecretRef.name'],
+    ['bad env name', { pod: { env: [{ name: '1X' }] } }, 'spec.pod.env.0.name'],
+  ])('%s', (_name, spec, path) => {
+    const res = parseRelay(relay(spec));
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.problems.map((p) => p.path)).toContain(path);
+  });
+
+  it('rejects names that leave no room for child suffixes', () => {
+    const res = parseRelay(relay({}, 'a'.repeat(41)));
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.problems[0]!.path).toBe('metadata.name');
+  });
+
+  it.each([
+    ['null', null],
+    ['wrong kind', { ...relay({}), kind: 'Deployment' }],
+    ['wrong version', { ...relay({}), apiVersion: 'relay.getviewport.com/v1' }],
+  ])('rejects %s', (_name, input) => {
+    expect(parseRelay(input).ok).toBe(false);
+  });
+});

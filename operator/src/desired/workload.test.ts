@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { LABELS, modelOf, REDIS_MANAGED, SELECTOR } from '../../test/relays.js';
+import { relayEnv } from './env.js';
+import { desiredRedisDeployment } from './redis.js';
+import { desiredRelayWorkload } from './workload.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const restricted = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+describe('relay Deployment', () => {
+  it('minimal relay: the whole object', () => {
+    const m = modelOf();
+    expect(desiredRelayWorkload(m, 'sum1')).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'relay', namespace: 'viewport', labels: LABELS },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: SELECTOR },
+        revisionHistoryLimit: 5,
+        progressDeadlineSeconds: 600,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels: LABELS, annotations: { 'relay.getviewport.com/secrets-checksum': 'sum1' } },
+          spec: {
+            serviceAccountName: 'relay',
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 45,
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR }, matchLabelKeys: ['pod-template-hash'] },
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR }, matchLabelKeys: ['pod-template-hash'] },
+            ],
+            containers: [
+              {
+                name: 'relay',
+                image: 'ghcr.io/viewport/relay:test',
+                args: ['serve'],
+                ports: [{ name: 'ws', containerPort: 7781, protocol: 'TCP' }],
+                env: relayEnv(m),
+                resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+                readinessProbe: { httpGet: { path: '/ready', port: 'ws' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+                livenessProbe: { httpGet: { path: '/health', port: 'ws' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                startupProbe: { httpGet: { path: '/health', port: 'ws' }, periodSeconds: 2, failureThreshold: 30 },
+                lifecycle: { preStop: { sleep: { seconds: 5 } } },
+                securityContext: restricted,
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+          },
+        },
+      },
+    });
+  });
+
+  it.each([
+    ['drain 60 + preStop 10 → grace 80', { drain: { gracePeriodSeconds: 60, preStopDelaySeconds: 10 } }, 80, true],
+    ['no preStop → no hook, grace covers drain', { drain: { gracePeriodSeconds: 20, preStopDelaySeconds: 0 } }, 30, false],
+  ])('termination covers the drain: %s', (_name, spec, grace, hasPreStop) => {
+    const pod = (desiredRelayWorkload(modelOf(spec), 's') as Obj).spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBe(grace);
+    expect('lifecycle' in pod.containers[0]).toBe(hasPreStop);
+  });
+
+  it('omits replicas when autoscaling owns them', () => {
+    const w = desiredRelayWorkload(modelOf({ backplane: REDIS_MANAGED, autoscaling: { minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 50 } }), 's') as Obj;
+    expect('replicas' in w.spec).toBe(false);
+  });
+
+  it('applies pod overrides without letting labels break the selector', () => {
+    const w = desiredRelayWorkload(
+      modelOf({
+        image: 'registry.local/relay:1',
+        imagePullPolicy: 'Always',
+        imagePullSecrets: [{ name: 'pull' }],
+        pod: {
+          labels: { team: 'rt', 'app.kubernetes.io/instance': 'evil' },
+          annotations: { a: 'b' },
+          nodeSelector: { pool: 'relay' },
+          tolerations: [{ key: 'dedicated', operator: 'Exists' }],
+          priorityClassName: 'high',
+        },
+        topologySpread: { enabled: false },
+      }),
+      's',
+    ) as Obj;
+    const t = w.spec.template;
+    expect(t.metadata.labels).toEqual({ team: 'rt', ...LABELS });
+    expect(t.metadata.annotations).toEqual({ a: 'b', 'relay.getviewport.com/secrets-checksum': 's' });
+    expect(t.spec.nodeSelector).toEqual({ pool: 'relay' });
+    expect(t.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists' }]);
+    expect(t.spec.priorityClassName).toBe('high');
+    expect(t.spec.imagePullSecrets).toEqual([{ name: 'pull' }]);
+    expect(t.spec.topologySpreadConstraints).toBeUndefined();
+    expect(t.spec.containers[0].image).toBe('registry.local/relay:1');
+    expect(t.spec.containers[0].imagePullPolicy).toBe('Always');
+  });
+
+  it('mounts the platform client certificate for mTLS', () => {
+    const w = desiredRelayWorkload(modelOf({ platform: { validateUrl: 'https://a.example.com/v', internalKeySecretRef: { name: 'p', key: 'k' }, authMode: 'mtls', mtlsSecretName: 'client-cert' } }), 's') as Obj;
+    const pod = w.spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'platform-tls', secret: { secretName: 'client-cert', defaultMode: 0o440 } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'platform-tls', mountPath: '/etc/viewport/platform-tls', readOnly: true });
+  });
+});
+
+describe('relay StatefulSet (pinned)', () => {
+  it('has stable identities through the headless Service', () => {
+    const w = desiredRelayWorkload(
+      modelOf({ backplane: REDIS_MANAGED, replicas: 3, routing: { mode: 'pinned', podHostPattern: '{pod}.r.example.com' }, exposure: { host: 'r.example.com', ingress: {} } }),
+      's',
+    ) as Obj;
+    expect(w.kind).toBe('StatefulSet');
+    expect(w.spec).toMatchObject({ replicas: 3, serviceName: 'relay-pods', podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } });
+    expect(w.spec.template.spec.topologySpreadConstraints[0].matchLabelKeys).toBeUndefined();
+  });
+});
+
+describe('managed Redis Deployment', () => {
+  it('runs one non-root Valkey without persistence, password from the generated Secret', () => {
+    const d = desiredRedisDeployment(modelOf({ backplane: REDIS_MANAGED })) as Obj;
+    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.strategy).toEqual({ type: 'Recreate' });
+    const c = d.spec.template.spec.containers[0];
+    expect(c.image).toBe('docker.io/valkey/valkey:8.1-alpine');
+    expect(c.args).toEqual(['--save', '', '--appendonly', 'no', '--requirepass', '$(REDIS_PASSWORD)', '--maxmemory-policy', 'noeviction']);
+    expect(c.env).toEqual([{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'relay-generated', key: 'redis-password' } } }]);
+    expect(c.securityContext).toEqual(restricted);
+    expect(d.spec.template.spec.securityContext.runAsUser).toBe(999);
+  });
+});
