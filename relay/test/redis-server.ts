@@ -23,7 +23,8 @@ export interface TestRedisOptions {
   readonly password?: string;
 }
 
-async function freePort(): Promise<number> {
+/** freePort asks the OS for a free 127.0.0.1 port (closed again before it is returned). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
