@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseConfig, processEnvironment } from './config.js';
 import { DEFAULT_DEV_KEY_FILE, devClaims, loadDevIssuer, loadOrCreateDevIssuer } from './devissuer/issuer.js';
 import { runRelay } from './main.js';
+import { probeCommand } from './probe/index.js';
 import { RELAY_VERSION } from './version.js';
 
 type Env = Record<string, string | undefined>;
@@ -142,7 +143,7 @@ export function buildCli(env: Env): Command {
     .option('--issuer-key-file <path>', 'dev issuer key file', DEFAULT_DEV_KEY_FILE)
     .action((opts: TokenOptions) => token(opts));
 
-  // Further commands (e.g. probe) are added here: program.addCommand(probeCommand(env)).
+  program.addCommand(probeCommand());
   return program;
 }
 
