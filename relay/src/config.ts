@@ -43,6 +43,9 @@ export interface Config {
     readonly admissionMaxResponseBytes: number;
     readonly internalApiTimeoutMs: number;
     readonly internalApiMaxResponseBytes: number;
+    /** Worker transport: deadline and response cap per forwarded request (G-18). */
+    readonly workerTimeoutMs: number;
+    readonly workerMaxResponseBytes: number;
   };
   readonly admission: {
     readonly mode: AdmissionMode;
@@ -276,6 +279,8 @@ const EnvSchema = z.object({
   RELAY_ADMISSION_MAX_RESPONSE_BYTES: intVar(262144),
   RELAY_INTERNAL_API_TIMEOUT_MS: intVar(2000),
   RELAY_INTERNAL_API_MAX_RESPONSE_BYTES: intVar(262144),
+  RELAY_WORKER_TIMEOUT_MS: intVar(30000),
+  RELAY_WORKER_MAX_RESPONSE_BYTES: intVar(4194304),
   RELAY_VALIDATE_URL: urlVar(['http:', 'https:']),
   RELAY_JWKS_URL: urlVar(['http:', 'https:']),
   RELAY_ADMISSION_MODE: enumVar(['remote', 'jwks', 'jwks+remote'] as const),
@@ -526,6 +531,8 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       admissionMaxResponseBytes: e.RELAY_ADMISSION_MAX_RESPONSE_BYTES,
       internalApiTimeoutMs: e.RELAY_INTERNAL_API_TIMEOUT_MS,
       internalApiMaxResponseBytes: e.RELAY_INTERNAL_API_MAX_RESPONSE_BYTES,
+      workerTimeoutMs: e.RELAY_WORKER_TIMEOUT_MS,
+      workerMaxResponseBytes: e.RELAY_WORKER_MAX_RESPONSE_BYTES,
     },
     admission: {
       mode: admissionMode,

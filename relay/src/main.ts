@@ -11,7 +11,6 @@ import { isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';
-import { createWorkerForwarder } from './server/worker-forwarder.js';
 
 /** platformTlsPem reads the platform TLS files once, as PEM text, for the server-mode backplane. */
 export function platformTlsPem(config: Config, readPem: (path: string) => string): BackplaneTlsOptions {
@@ -98,7 +97,6 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
     backplane,
     registry,
     log,
-    forwardWorker: createWorkerForwarder(config),
     ...(dev ? { admission: { keySource: dev.keySource } } : {}),
   });
   const onRequest = (req: Parameters<Relay['handleAdminRequest']>[0], res: Parameters<Relay['handleAdminRequest']>[1]) => {

@@ -123,7 +123,7 @@ export function connectPeer(base: string, o: PeerOptions): Promise<TestPeer> {
     send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     next(pred = () => true, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages)}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; ${messages.length} messages, last: ${(messages[messages.length - 1] ?? '').slice(0, 200)}`)), timeoutMs);
         const check = () => {
           for (let i = 0; i < messages.length; i++) {
             if (consumed.has(i)) continue;
@@ -171,4 +171,22 @@ export async function upgradeStatus(base: string, o: PeerOptions): Promise<numbe
 export async function closeAll(peers: TestPeer[]): Promise<void> {
   for (const p of peers) p.ws.close();
   await Promise.all(peers.map((p) => p.closed));
+}
+
+/** waitFor polls a condition until it holds (tests wait on conditions, never on fixed sleeps). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** counterValue reads one metric's value from the relay's registry (0 when absent). */
+export async function counterValue(relay: Relay, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = relay.metrics.registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  const hit = values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+  return hit?.value ?? 0;
 }

@@ -3,13 +3,22 @@
 // settings of spec §3.1 (verify auto/0/1, CA, mTLS client cert re-read when the
 // files change). Outcomes are values; nothing here throws.
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { isLocalHost } from '../config.js';
 
 /** PlatformTls yields the TLS options for a host, re-reading cert files whose mtime changed. */
-export type PlatformTls = (host: string) => Pick<RequestOptions, 'rejectUnauthorized' | 'ca' | 'cert' | 'key' | 'passphrase'>;
+export type PlatformTls = (host: string) => PlatformTlsOptions;
+
+/** PlatformTlsOptions are the TLS options of one platform call. */
+export interface PlatformTlsOptions {
+  readonly rejectUnauthorized: boolean;
+  readonly ca?: Buffer | undefined;
+  readonly cert?: Buffer | undefined;
+  readonly key?: Buffer | undefined;
+  readonly passphrase?: string | undefined;
+}
 
 /** createPlatformTls builds the TLS option source from the platform section of the config. */
 export function createPlatformTls(platform: Config['platform']): PlatformTls {

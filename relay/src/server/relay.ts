@@ -16,7 +16,7 @@ import { buildState } from '../admin/state.js';
 import { createAdmitter, type Admitter, type AdmitterOverrides } from '../admission/admit.js';
 import { crossCheckClaims } from '../admission/cross-check.js';
 import { extractToken, selectSubprotocol } from '../admission/token.js';
-import { relayStatus, workerForwardFailed } from '../frames/index.js';
+import { relayStatus } from '../frames/index.js';
 import { FixedWindowLimiter } from '../limits/index.js';
 import { shouldRedirect, usablePresence } from '../routing/redirect-policy.js';
 import { SessionHub, type WorkerForwarder } from '../session/hub.js';
@@ -24,6 +24,7 @@ import { closePeer, isOpen } from '../session/peer.js';
 import { createClientIpResolver } from './client-ip.js';
 import { checkHandshakeHeaders } from './handshake.js';
 import { parseUpgradeQuery } from './query.js';
+import { createWorkerForwarder } from './worker-forwarder.js';
 import { rejectUpgrade, type UpgradeRejectReason } from './reject.js';
 
 /** RelayDeps are optional collaborators; defaults suit production. */
@@ -92,8 +93,7 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
   const metrics = createRelayMetrics(deps.registry);
   const backplane = deps.backplane ?? createSingleBackplane();
   const admit = deps.admitter ?? createAdmitter(config, deps.admission);
-  const forwardWorker: WorkerForwarder =
-    deps.forwardWorker ?? (async (req) => ({ ok: false, frame: workerForwardFailed(req.requestId, 'not_configured') }));
+  const forwardWorker: WorkerForwarder = deps.forwardWorker ?? createWorkerForwarder(config);
   const hub = new SessionHub({ config, metrics, log, backplane, now, forwardWorker });
   const resolveIp = createClientIpResolver(config.network.trustedProxies);
   const upgradeLimiter = new FixedWindowLimiter({

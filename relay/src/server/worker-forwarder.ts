@@ -1,12 +1,26 @@
-// Adapts the worker transport (relay/src/worker) to the hub's WorkerForwarder.
+// Adapts the worker transport (relay/src/worker) to the hub's WorkerForwarder,
+// with the platform TLS settings re-read per call (certificate rotation).
 import type { Config } from '../config.js';
-import { workerForwardFailed } from '../frames/index.js';
+import { createPlatformTls } from '../admission/platform-http.js';
+import { forwardWorker } from '../worker/index.js';
 import type { WorkerForwarder } from '../session/hub.js';
 
-/**
- * createWorkerForwarder builds the forwarder main wires into the relay.
- * TODO(relay-core): switch to worker/forwardWorkerRequest once it lands (#3).
- */
-export function createWorkerForwarder(_config: Config): WorkerForwarder {
-  return async (request) => ({ ok: false, frame: workerForwardFailed(request.requestId, 'not_configured') });
+/** createWorkerForwarder sends worker requests to SERVER_URL with a deadline and a response cap (G-18). */
+export function createWorkerForwarder(config: Config): WorkerForwarder {
+  const tls = createPlatformTls(config.platform);
+  let host = '';
+  try {
+    host = new URL(config.serverUrl).hostname;
+  } catch {
+    host = '';
+  }
+  return async (request) => {
+    const outcome = await forwardWorker(request, {
+      serverUrl: config.serverUrl,
+      timeoutMs: config.platform.workerTimeoutMs,
+      maxResponseBytes: config.platform.workerMaxResponseBytes,
+      tls: tls(host),
+    });
+    return { ok: outcome.ok, frame: outcome.frame };
+  };
 }

@@ -1,0 +1,250 @@
+// Issue 3 integration: scope isolation, backpressure, daemon generations,
+// worker transport, session events, scope/profile/rate enforcement.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { createDevIssuer, type DevIssuer } from '../src/devissuer/issuer.js';
+import { startFakePlatform, type FakePlatform } from './fake-platform.js';
+import { closeAll, connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type TestRelay } from './relay-harness.js';
+import { e2ee, kexInit, kexResponse, pairingOffer, presence, sessionEvent, subscribe, unsubscribe, workerRequest } from './frame-fixtures.js';
+
+let issuer: DevIssuer;
+let platform: FakePlatform;
+
+beforeAll(async () => {
+  issuer = await createDevIssuer();
+  platform = await startFakePlatform();
+});
+afterAll(async () => platform.close());
+
+async function relayWith(env: Record<string, string> = {}): Promise<TestRelay> {
+  return startTestRelay(
+    { RELAY_ADMISSION_MODE: 'jwks', RELAY_JWKS_URL: 'http://127.0.0.1:9/unused', SERVER_URL: platform.url, ...env },
+    { admission: { keySource: issuer.keySource } },
+  );
+}
+
+type Role = 'workspace-daemon' | 'client' | 'worker';
+async function join(r: TestRelay, role: Role, workspaceId: string, runtimeTargetId: string | undefined, claims: Record<string, unknown> = {}): Promise<TestPeer> {
+  const token = await issuer.mint({ role, workspaceId, ...(runtimeTargetId !== undefined ? { runtimeTargetId } : {}), ...claims });
+  return connectPeer(r.wsUrl, { role, workspaceId, ...(runtimeTargetId !== undefined ? { runtimeTargetId } : {}), token });
+}
+
+async function openSession(client: TestPeer, daemon: TestPeer, requestId: string, sessionId: string): Promise<void> {
+  client.send(kexInit(requestId));
+  await daemon.next((m) => m.requestId === requestId);
+  daemon.send(kexResponse(requestId, sessionId));
+  await client.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === sessionId);
+}
+
+const pause = (p: TestPeer) => (p.ws as unknown as { _socket: Socket })._socket.pause();
+const resume = (p: TestPeer) => (p.ws as unknown as { _socket: Socket })._socket.resume();
+
+describe('scope isolation', () => {
+  it('never lets a frame cross workspaces or runtime targets, including ids that would collide when joined (G-12)', async () => {
+    const r = await relayWith();
+    const scopes: Array<[string, string]> = [
+      ['wa', 't1'],
+      ['wa', 't2'],
+      ['wb', 't1'],
+      ['wb', 't2'],
+      ['x:y', 'z'],
+      ['x', 'y:z'],
+    ];
+    const pairs = [];
+    for (const [w, t] of scopes) {
+      const label = `${w}|${t}`;
+      const daemon = await join(r, 'workspace-daemon', w, t);
+      const client = await join(r, 'client', w, t, { clientId: `c-${label}` });
+      await openSession(client, daemon, `req-${label}`, `s-${label}`);
+      pairs.push({ label, daemon, client });
+    }
+    for (const { label, daemon, client } of pairs) {
+      client.send(e2ee(`s-${label}`));
+      daemon.send(e2ee(`s-${label}`, { seq: 2 }));
+    }
+    for (const { label, daemon, client } of pairs) {
+      await daemon.next((m) => m.type === 'e2ee' && m.sessionId === `s-${label}`);
+      await client.next((m) => m.type === 'e2ee' && m.sessionId === `s-${label}`);
+    }
+    // Every message any peer received names only its own scope.
+    for (const { label, daemon, client } of pairs) {
+      for (const m of [...daemon.messages, ...client.messages]) {
+        const parsed = JSON.parse(m) as { requestId?: string; sessionId?: string };
+        const id = parsed.sessionId ?? parsed.requestId ?? '';
+        expect(id.endsWith(label), `${label} received ${m}`).toBe(true);
+      }
+    }
+    await closeAll(pairs.flatMap((p) => [p.daemon, p.client]));
+    await r.close();
+  });
+
+  it('drops a client e2ee frame for a session another client owns (G-9)', async () => {
+    const r = await relayWith();
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
+    const owner = await join(r, 'client', 'w1', 't1', { clientId: 'owner' });
+    const intruder = await join(r, 'client', 'w1', 't1', { clientId: 'intruder' });
+    await openSession(owner, daemon, 'r1', 's1');
+    intruder.send(e2ee('s1', { seq: 99 }));
+    owner.send(e2ee('s1', { seq: 2 }));
+    await daemon.next((m) => m.type === 'e2ee' && m.seq === 2);
+    expect(daemon.messages.some((m) => m.includes('"seq":99'))).toBe(false);
+    expect(await counterValue(r.relay, 'relay_frames_dropped_total', { reason: 'session_not_owned' })).toBe(1);
+    await closeAll([daemon, owner, intruder]);
+    await r.close();
+  });
+});
+
+describe('backpressure', () => {
+  it('closes a client that stops reading with 4008 buffer overflow while a fast one keeps flowing', async () => {
+    const r = await relayWith({ RELAY_MAX_PENDING_BYTES: String(256 * 1024) });
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
+    const slow = await join(r, 'client', 'w1', 't1', { clientId: 'slow' });
+    const fast = await join(r, 'client', 'w1', 't1', { clientId: 'fast' });
+    await openSession(slow, daemon, 'rs', 'slow');
+    await openSession(fast, daemon, 'rf', 'fast');
+    pause(slow);
+    const blob = 'A'.repeat(60 * 1024);
+    const rounds = 300;
+    // The daemon sends in small batches and the fast client reads each one: it keeps
+    // up, the paused one falls behind. (Both share this process's event loop.)
+    for (let i = 1; i <= rounds; i += 3) {
+      for (let j = i; j < i + 3; j++) {
+        daemon.send(e2ee('slow', { seq: j, ciphertext: blob }));
+        daemon.send(e2ee('fast', { seq: j, ciphertext: blob }));
+      }
+      await fast.next((m) => m.type === 'e2ee' && m.seq === i + 2);
+    }
+    expect(fast.messages.filter((m) => m.startsWith('{"type":"e2ee"'))).toHaveLength(rounds);
+    await waitFor(async () => (await counterValue(r.relay, 'relay_ws_slow_client_terminated_total')) === 1, 10_000, 'slow client closed');
+    resume(slow);
+    expect(await slow.closed).toEqual({ code: 4008, reason: 'buffer overflow' });
+    expect(fast.ws.readyState).toBe(fast.ws.OPEN);
+    await closeAll([daemon, fast]);
+    await r.close();
+  });
+});
+
+describe('daemon generations', () => {
+  it('lets a higher generation take over at once; refuses stale and equal ones (G-4)', async () => {
+    const r = await relayWith();
+    const old = await join(r, 'workspace-daemon', 'w1', 't1', { daemonIssueGeneration: 1 });
+    pause(old); // half-open: it would never answer a ping in time
+    const next = await join(r, 'workspace-daemon', 'w1', 't1', { daemonIssueGeneration: 2 });
+    const client = await join(r, 'client', 'w1', 't1');
+    client.send(kexInit('after-takeover'));
+    await next.next((m) => m.requestId === 'after-takeover');
+    resume(old);
+    expect(await old.closed).toEqual({ code: 4008, reason: 'superseded' });
+    const stale = await join(r, 'workspace-daemon', 'w1', 't1', { daemonIssueGeneration: 1 });
+    expect(await stale.closed).toEqual({ code: 4008, reason: 'stale daemon generation' });
+    const same = await join(r, 'workspace-daemon', 'w1', 't1', { daemonIssueGeneration: 2 });
+    expect(await same.closed).toEqual({ code: 4008, reason: 'daemon already connected' });
+    expect(next.ws.readyState).toBe(next.ws.OPEN);
+    await closeAll([next, client]);
+    await r.close();
+  });
+});
+
+describe('worker transport', () => {
+  it('forwards an authorised request and refuses path escapes after normalisation (G-3)', async () => {
+    const r = await relayWith();
+    platform.route('GET', '/api/runtime/workspaces/w1/managed-executors/m1/claim', () => ({ body: { ok: true, claimed: 1 }, headers: { 'set-cookie': 'no' } }));
+    const worker = await join(r, 'worker', 'w1', undefined, { managedExecutorId: 'm1' });
+    worker.send(workerRequest('ok-1', '/api/runtime/workspaces/w1/managed-executors/m1/claim'));
+    const okReply = await worker.next((m) => m.requestId === 'ok-1');
+    expect(okReply).toMatchObject({ type: 'viewport.worker_transport.response/v1', status: 200 });
+    expect(JSON.parse(okReply.body as string)).toEqual({ ok: true, claimed: 1 });
+    expect((okReply.headers as Record<string, string>)['set-cookie']).toBeUndefined();
+    const escapes = [
+      '/api/runtime/workspaces/w1/managed-executors/m1/../m2/claim',
+      '/api/runtime/workspaces/w1/managed-executors/m1/%2e%2e/m2/claim',
+      '/api/runtime/workspaces/w1/managed-executors/m1/%2E%2E/%2E%2E/%2E%2E/admin',
+      '/api/runtime/workspaces/w1/managed-executors/m1//evil',
+      '/api/runtime/workspaces/w1/managed-executors/m1?x=../../m2',
+      '/api/runtime/workspaces/w1/managed-executors/m1#frag',
+      '/api/runtime/workspaces/w1/managed-executors/m2/claim',
+    ];
+    for (const [i, path] of escapes.entries()) {
+      worker.send(workerRequest(`bad-${i}`, path));
+      const reply = await worker.next((m) => m.requestId === `bad-${i}`);
+      expect(reply.status, path).toBe(403);
+      expect(reply.body).toContain('WORKER_TRANSPORT_PATH_DENIED');
+    }
+    expect(platform.requests.filter((q) => q.path.includes('m2') || q.path.includes('admin'))).toEqual([]);
+    await closeAll([worker]);
+    await r.close();
+  });
+});
+
+describe('session events', () => {
+  const channel = 'agent-session:abc';
+  it('authorises subscriptions, fans out daemon events (G-17) and presence, binds presence userId to the token', async () => {
+    const r = await relayWith();
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
+    const claims = { scope: 'session-events', sessionChannels: [channel] };
+    const a = await join(r, 'client', 'w1', 't1', { ...claims, userId: 'ua' });
+    const b = await join(r, 'client', 'w1', 't1', { ...claims, userId: 'ub' });
+    a.send(subscribe('agent-session:other'));
+    expect(await a.next()).toMatchObject({ type: 'viewport.session_events.subscribe_denied/v1', reason: 'CHANNEL_NOT_AUTHORIZED', workspaceId: 'w1' });
+    a.send(subscribe(channel, 5));
+    expect(await a.next((m) => m.type === 'viewport.session_events.subscribed/v1')).toMatchObject({ channel, afterSequence: 5, authoritativeSource: 'session_events', websocketRequiredForBackfill: false });
+    b.send(subscribe(channel));
+    await b.next((m) => m.type === 'viewport.session_events.subscribed/v1');
+    daemon.send(sessionEvent(channel, 1));
+    await a.next((m) => m.schema === 'viewport.session_event_relay_frame/v1');
+    await b.next((m) => m.schema === 'viewport.session_event_relay_frame/v1');
+    a.send(presence(channel, 'ua'));
+    expect(await b.next((m) => m.type === 'viewport.session_viewer_presence/v1')).toMatchObject({ userId: 'ua' });
+    a.send(presence(channel, 'ub')); // spoofing another user
+    expect(await a.next((m) => m.type === 'viewport.session_viewer_presence_denied/v1')).toMatchObject({ channel });
+    a.send(kexInit('nope'));
+    expect(await a.next((m) => m.type === 'relay_status')).toMatchObject({ code: 'SESSION_EVENTS_SCOPE_ONLY' });
+    b.send(unsubscribe(channel));
+    expect(await b.next((m) => m.type === 'viewport.session_events.unsubscribed/v1')).toMatchObject({ channel });
+    expect(b.messages.some((m) => m.includes('"userId":"ub"'))).toBe(false);
+    await closeAll([daemon, a, b]);
+    await r.close();
+  });
+});
+
+describe('per-frame enforcement', () => {
+  it.each([
+    ['runtime scope only', 'runtime', pairingOffer('p1')],
+    ['pairing scope only', 'pairing', kexInit('k1')],
+    ['session-events scope required', 'runtime', subscribe('agent-session:x')],
+    ['client frame profile mismatch', 'runtime', kexInit('k2', 'noise-ikpsk2')],
+  ])('closes 4008 %s', async (reason, scope, frame) => {
+    const r = await relayWith();
+    const client = await join(r, 'client', 'w1', 't1', { scope, e2eeProfile: 'noise-ik' });
+    client.send(frame);
+    expect(await client.closed).toEqual({ code: 4008, reason });
+    await r.close();
+  });
+
+  it('closes a daemon whose frame profile is weaker than its claim, accepts a stronger one', async () => {
+    const r = await relayWith();
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1', { e2eeProfile: 'noise-ikpsk2' });
+    daemon.send(e2ee('s', {}, 'noise-ik'));
+    expect(await daemon.closed).toEqual({ code: 4008, reason: 'daemon frame profile mismatch' });
+    await r.close();
+  });
+
+  it('closes past the key-exchange rate with 4008', async () => {
+    const r = await relayWith({ RELAY_KEX_INIT_RATE_PER_MINUTE: '2' });
+    const client = await join(r, 'client', 'w1', 't1');
+    for (let i = 0; i < 3; i++) client.send(kexInit(`k${i}`));
+    expect(await client.closed).toEqual({ code: 4008, reason: 'key exchange rate limit exceeded' });
+    await r.close();
+  });
+
+  it('closes past the runtime rate with 4008', async () => {
+    const r = await relayWith({ RELAY_RUNTIME_RATE_PER_MINUTE: '3' });
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
+    const client = await join(r, 'client', 'w1', 't1', { clientId: 'rl' });
+    await openSession(client, daemon, 'r', 's');
+    for (let i = 0; i < 5; i++) client.send(e2ee('s', { seq: i + 1 }));
+    expect(await client.closed).toEqual({ code: 4008, reason: 'runtime rate limit exceeded' });
+    await closeAll([daemon]);
+    await r.close();
+  });
+});
