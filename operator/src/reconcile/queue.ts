@@ -116,14 +116,14 @@ export class WorkQueue {
     return Math.min(this.opts.baseDelayMs * 2 ** Math.max(0, failures - 1), this.opts.maxDelayMs);
   }
 
-  /** idle resolves when nothing is ready or processing (delayed keys may remain). */
+  /** idle resolves when nothing is processing and nothing can start now (delayed or rate-limited keys may remain). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private isIdle(): boolean {
-    return this.processing.size === 0 && (this.ready.length === 0 || !this.running);
+    return this.processing.size === 0 && (this.ready.length === 0 || !this.running || this.rateTimer !== undefined);
   }
 
   private takeToken(): boolean {
