@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './backplane/wait-for.js';
 
 export interface TestRedisServer {
   readonly port: number;
@@ -51,14 +52,6 @@ function ask(port: number, command: string): Promise<string | null> {
   });
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** startRedisServer launches redis-server and waits until it answers. */
 export async function startRedisServer(options: TestRedisOptions = {}): Promise<TestRedisServer> {
@@ -80,7 +73,7 @@ export async function startRedisServer(options: TestRedisOptions = {}): Promise<
     proc.on('exit', () => {
       if (child === proc) child = undefined;
     });
-    await waitUntil(async () => {
+    await waitFor(async () => {
       if (!child) throw new Error(`redis-server exited:\n${output}`);
       const reply = await ask(port, ping);
       return reply === '+OK' || reply === '+PONG';

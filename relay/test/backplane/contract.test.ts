@@ -10,6 +10,7 @@ import { redisKeys } from '../../src/backplane/redis.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
+import { waitFor } from './wait-for.js';
 
 const HMAC_KEY = 'contract-bus-hmac-key-0123456789';
 const INTERNAL_KEY = 'contract-internal-key-0123456789';
@@ -140,14 +141,6 @@ function serverHarness(): Harness {
   };
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function metric(registry: Registry, name: string): Promise<number> {
   const found = registry.getSingleMetric(name);

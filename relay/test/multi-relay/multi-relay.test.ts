@@ -1,9 +1,11 @@
 // Issue 5 end to end: several real relay processes sharing a real redis-server
 // or the fake platform's bus, with real ws daemons and clients.
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBackplane, type Backplane, type BackplaneOptions } from '../../src/backplane/index.js';
 import { signBusFrame } from '../../src/backplane/bus-signing.js';
+import { redisKeys } from '../../src/backplane/redis.js';
 import { devClaims, type DevTokenRequest } from '../../src/devissuer/issuer.js';
 import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
@@ -12,6 +14,7 @@ import { e2ee, kexInit, kexResponse } from '../frame-fixtures.js';
 import { closeAll, connectPeer, type TestPeer } from '../relay-harness.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { startRelayProcess, type RelayProcess } from './relay-process.js';
+import { waitFor } from '../backplane/wait-for.js';
 
 const INTERNAL_KEY = 'multi-relay-internal-key-0123456789';
 const HMAC_KEY = 'multi-relay-bus-hmac-key-0123456789';
@@ -102,14 +105,6 @@ async function observer(mode: Mode): Promise<Backplane> {
   return o;
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function waitPresence(o: Backplane, workspaceId: string, runtimeTargetId: string, relayId: string | null): Promise<void> {
   await waitFor(async () => ((await o.resolvePresence({ workspaceId, runtimeTargetId }))?.relayId ?? null) === relayId, `presence ${relayId}`);
@@ -160,5 +155,199 @@ describe.each<Mode>(['redis', 'server'])('multi-relay (%s backplane)', (mode) =>
     const client = await clientOn(b!, ws);
     await roundTrip(client, daemon, `rt${testNo}`);
     expect(await b!.metric('relay_client_messages_routed_bus_total')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('redirects a client to the daemon’s relay, never to its own URL, and the session continues after the move', async () => {
+    const [a, b] = await startRelays(mode, ['a', 'b'], { RELAY_CLIENT_REDIRECT_ENABLED: '1' });
+    const o = await observer(mode);
+    const ws = `w-redirect-${testNo}`;
+    const daemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    const onB = await clientOn(b!, ws);
+    const redirect = await onB.next((m) => m.code === 'RELAY_REDIRECT');
+    expect(redirect).toMatchObject({ type: 'relay_status', workspaceId: ws, relayWsBaseUrl: a!.wsUrl });
+    // Frames keep flowing over the bus while the client has not moved yet.
+    await roundTrip(onB, daemon, `before-move-${testNo}`);
+    const moved = await clientOn(redirect.relayWsBaseUrl as string, ws);
+    await roundTrip(moved, daemon, `after-move-${testNo}`);
+    expect(moved.messages.some((m) => m.includes('RELAY_REDIRECT'))).toBe(false);
+  });
+
+  it('never redirects to the URL a client is already on (relays behind one shared URL)', async () => {
+    const shared = 'ws://relays.shared.test/ws';
+    const a = (await Promise.all([startRelayProcess(`a-${testNo}`, relayEnv(mode, { RELAY_CLIENT_REDIRECT_ENABLED: '1' }), shared)]))[0]!;
+    const b = await startRelayProcess(`b-${testNo}`, relayEnv(mode, { RELAY_CLIENT_REDIRECT_ENABLED: '1' }), shared);
+    relays.push(a, b);
+    const o = await observer(mode);
+    const ws = `w-shared-${testNo}`;
+    const daemon = await daemonOn(a, ws);
+    await waitPresence(o, ws, 't1', a.id);
+    const client = await clientOn(b, ws);
+    await roundTrip(client, daemon, `shared-${testNo}`);
+    expect(client.messages.some((m) => m.includes('RELAY_REDIRECT'))).toBe(false);
+  });
+
+  it('keeps a newer relay’s presence when the daemon’s old relay lets go (compare-and-delete)', async () => {
+    const [a, b, c] = await startRelays(mode, ['a', 'b', 'c']);
+    const o = await observer(mode);
+    const ws = `w-cad-${testNo}`;
+    const oldDaemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    const newDaemon = await daemonOn(c!, ws);
+    await waitPresence(o, ws, 't1', c!.id);
+    oldDaemon.ws.close();
+    await oldDaemon.closed;
+    const client = await clientOn(b!, ws);
+    await roundTrip(client, newDaemon, `cad-${testNo}`);
+    expect((await o.resolvePresence({ workspaceId: ws, runtimeTargetId: 't1' }))?.relayId).toBe(c!.id);
+  });
+
+  it('drops forged and replayed bus frames, counting them, without touching peers', async () => {
+    const [a, b] = await startRelays(mode, ['a', 'b']);
+    const o = await observer(mode);
+    const ws = `w-forge-${testNo}`;
+    const daemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    const client = await clientOn(b!, ws);
+    const tag = `forge-${testNo}`;
+    await roundTrip(client, daemon, tag);
+    const captured = await capturedFrames(mode, b!.id);
+    const reply = captured.find((f) => f.payload.includes('"seq":3'));
+    expect(reply).toBeDefined();
+    await inject(mode, b!.id, reply!);
+    await inject(mode, b!.id, signBusFrame({ ...reply!, payload: JSON.stringify(e2ee(`s-${tag}`, { seq: 99 })) }, 'forged-key', Date.now()));
+    await waitFor(async () => (await b!.metric('relay_bus_pull_replayed_signature_total')) === 1, 'replay counted');
+    await waitFor(async () => (await b!.metric('relay_bus_pull_invalid_signature_total')) === 1, 'forgery counted');
+    // One more real frame after the bad ones: when it arrives, the bad ones were already judged.
+    daemon.send(e2ee(`s-${tag}`, { seq: 4 }));
+    await client.next((m) => m.type === 'e2ee' && m.seq === 4);
+    const seqs = client.messages.map((m) => JSON.parse(m) as { type?: string; seq?: number }).filter((m) => m.type === 'e2ee').map((m) => m.seq);
+    expect(seqs).toEqual([3, 4]);
+  });
+
+  it('forgets a crashed relay within the presence TTL; a daemon reconnecting elsewhere is found', async () => {
+    const [a, b, c] = await startRelays(mode, ['a', 'b', 'c']);
+    const o = await observer(mode);
+    const ws = `w-crash-${testNo}`;
+    const daemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    await a!.kill();
+    await daemon.closed;
+    // Bounded by the TTL plus one refresh-free margin, not by a fixed sleep.
+    await waitFor(async () => (await o.resolvePresence({ workspaceId: ws, runtimeTargetId: 't1' })) === null, 'presence to expire', PRESENCE_TTL_MS + 3000);
+    const again = await daemonOn(c!, ws);
+    await waitPresence(o, ws, 't1', c!.id);
+    const client = await clientOn(b!, ws);
+    await roundTrip(client, again, `crash-${testNo}`);
+  });
+});
+
+type CapturedFrame = BusFrameLike & { payload: string };
+interface BusFrameLike {
+  workspaceId: string;
+  runtimeTargetId: string;
+  sourceRelayId: string;
+  targetRelayId: string | null;
+  direction: 'client_to_daemon' | 'daemon_to_clients';
+  payload: string;
+}
+
+async function withRedis<T>(use: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    return await use(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** capturedFrames returns the frames the relays really sent to relayId, from the store. */
+async function capturedFrames(mode: Mode, relayId: string): Promise<CapturedFrame[]> {
+  if (mode === 'server') return bus.entries.map((e) => e.frame as unknown as CapturedFrame).filter((f) => f.targetRelayId === relayId);
+  const entries = await withRedis((r) => r.xrange(redisKeys(prefix).stream(relayId), '-', '+'));
+  return entries.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as CapturedFrame);
+}
+
+/** inject writes a frame straight into relayId's bus, as an attacker with store access could. */
+async function inject(mode: Mode, relayId: string, frame: object): Promise<void> {
+  if (mode === 'server') {
+    bus.inject({ ...frame });
+    return;
+  }
+  await withRedis((r) => r.xadd(redisKeys(prefix).stream(relayId), '*', 'f', JSON.stringify(frame)));
+}
+
+describe('multi-relay (redis backplane) under faults and load', () => {
+  it('serves local scopes while Redis is down and forwards across relays again once it is back, without restarts', async () => {
+    const [a, b] = await startRelays('redis', ['a', 'b']);
+    const o = await observer('redis');
+    const ws = `w-outage-${testNo}`;
+    const daemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    const local = await clientOn(a!, ws);
+    const remote = await clientOn(b!, ws);
+    await roundTrip(remote, daemon, `remote-${testNo}`);
+    await redis.stop();
+    try {
+      await waitFor(async () => !(await a!.isReady()) && !(await b!.isReady()), 'relays to report the backplane unhealthy');
+      await roundTrip(local, daemon, `local-${testNo}`);
+      remote.send(e2ee(`s-remote-${testNo}`, { seq: 10 }));
+      expect(await remote.next((m) => m.code === 'DAEMON_UNAVAILABLE')).toMatchObject({ retryable: true });
+    } finally {
+      await redis.start();
+    }
+    await waitFor(async () => (await a!.isReady()) && (await b!.isReady()), 'relays ready again');
+    // Redis came back empty: relay A re-announces its daemon on the next refresh.
+    await waitPresence(o, ws, 't1', a!.id);
+    remote.send(e2ee(`s-remote-${testNo}`, { seq: 11 }));
+    await daemon.next((m) => m.type === 'e2ee' && m.seq === 11);
+    daemon.send(e2ee(`s-remote-${testNo}`, { seq: 12 }));
+    await remote.next((m) => m.type === 'e2ee' && m.seq === 12);
+    expect(await b!.metric('relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('three relays, 50 workspaces at random: every frame reaches exactly its scope’s peers', async () => {
+    const three = await startRelays('redis', ['a', 'b', 'c']);
+    const o = await observer('redis');
+    let seed = 0x5eed + testNo;
+    const random = (n: number) => {
+      // mulberry32: a small seeded PRNG so a failure can be replayed.
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const scopes = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const ws = `w50-${testNo}-${i}`;
+        const daemonRelay = three[random(3)]!;
+        const daemon = await daemonOn(daemonRelay, ws);
+        return { ws, daemonRelay, daemon, clientRelays: Array.from({ length: 1 + random(2) }, () => three[random(3)]!) };
+      }),
+    );
+    for (const s of scopes) await waitPresence(o, s.ws, 't1', s.daemonRelay.id);
+    const pairs = await Promise.all(
+      scopes.flatMap((s) =>
+        s.clientRelays.map(async (relay, j) => ({ scope: s, client: await clientOn(relay, s.ws), tag: `${s.ws}-c${j}` })),
+      ),
+    );
+    await Promise.all(pairs.map((p) => roundTrip(p.client, p.scope.daemon, p.tag)));
+    // A second pass as a barrier: anything misrouted in the first would have shown up by now.
+    await Promise.all(pairs.map((p) => roundTrip(p.client, p.scope.daemon, `${p.tag}-again`)));
+    const tagsOf = (messages: string[]) =>
+      messages
+        .map((m) => JSON.parse(m) as { type?: string; requestId?: string; sessionId?: string })
+        .filter((m) => m.type !== 'relay_status')
+        .map((m) => `${m.type}:${(m.requestId ?? m.sessionId ?? '').replace(/^(req|s)-/, '')}`)
+        .sort();
+    const expected = (tag: string, side: 'daemon' | 'client') =>
+      [tag, `${tag}-again`].flatMap((t) => (side === 'daemon' ? [`relay_key_exchange_init:${t}`, `e2ee:${t}`] : [`relay_key_exchange_response:${t}`, `e2ee:${t}`]));
+    for (const p of pairs) expect(tagsOf(p.client.messages)).toEqual(expected(p.tag, 'client').sort());
+    for (const s of scopes) {
+      const mine = pairs.filter((p) => p.scope === s).flatMap((p) => expected(p.tag, 'daemon'));
+      expect(tagsOf(s.daemon.messages)).toEqual(mine.sort());
+    }
+    const crossRelay = pairs.filter((p) => p.client !== undefined && p.scope.daemonRelay.wsUrl !== (p.client.ws.url.split('?')[0] ?? ''));
+    expect(crossRelay.length).toBeGreaterThan(0);
   });
 });

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../redis-server.js';
+import { waitFor } from '../backplane/wait-for.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
 export const ADMIN_TOKEN = 'multi-relay-admin-token-0123456789';
@@ -26,14 +27,6 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** startRelayProcess spawns a relay and waits until /ready answers 200. */
 export async function startRelayProcess(id: string, env: Record<string, string>, publicWsBaseUrl?: string): Promise<RelayProcess> {
