@@ -18,6 +18,13 @@ interface Scope {
 const KEX_INIT = Buffer.from('{"type":"relay_key_exchange_init"');
 const KEX_RESPONSE = Buffer.from('{"type":"relay_key_exchange_response"');
 const scopes = new Map<string, Scope>();
+// BARE_PARSE_FRAMES=1 adds the one JSON.parse per frame the relay's validation needs, to price it in place.
+const parseEveryFrame = process.env.BARE_PARSE_FRAMES === '1';
+let parsedFrames = 0;
+
+function parseForCost(data: Buffer): void {
+  if (parseEveryFrame && (JSON.parse(data.toString('utf8')) as { type?: unknown }).type !== undefined) parsedFrames++;
+}
 
 function startsWith(data: Buffer, prefix: Buffer): boolean {
   return data.length >= prefix.length && data.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
@@ -36,6 +43,7 @@ function onDaemon(ws: WebSocket, scope: Scope): void {
   scope.daemon = ws;
   ws.on('message', (raw: RawData, isBinary: boolean) => {
     const data = raw as Buffer;
+    parseForCost(data);
     let owner: WebSocket | undefined;
     if (startsWith(data, KEX_RESPONSE)) {
       const frame = JSON.parse(data.toString('utf8')) as { requestId: string; sessionId: string };
@@ -58,6 +66,7 @@ function onDaemon(ws: WebSocket, scope: Scope): void {
 function onClient(ws: WebSocket, scope: Scope): void {
   ws.on('message', (raw: RawData, isBinary: boolean) => {
     const data = raw as Buffer;
+    parseForCost(data);
     if (startsWith(data, KEX_INIT)) {
       const frame = JSON.parse(data.toString('utf8')) as { requestId: string };
       scope.pendingKex.set(frame.requestId, ws);
@@ -73,7 +82,7 @@ function onClient(ws: WebSocket, scope: Scope): void {
 const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
 const server = createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end('{"ok":true,"service":"bare-forwarder"}');
+  res.end(JSON.stringify({ ok: true, service: 'bare-forwarder', parsedFrames }));
 });
 server.on('upgrade', (req, socket, head) => {
   const url = new URL(req.url ?? '/', 'http://bare');

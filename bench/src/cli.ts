@@ -11,8 +11,8 @@ import { forkTracked, killAll } from './procs.js';
 import { FULL, QUICK, type Profile } from './profiles.js';
 import { formatTable, type ScenarioResult, toJson } from './results.js';
 import { RpcClient } from './rpc.js';
-import { runConnectRate, runCrossRelay, runIdleMemory, runTraffic, type Harness } from './scenarios.js';
-import { type Platform, startBare, startRelay } from './servers.js';
+import { runConnectRate, runCrossRelay, runIdleMemory, runTraffic, type Harness, type TrafficFilter } from './scenarios.js';
+import { type Platform, setServerNodeFlags, startBare, startRelay } from './servers.js';
 
 const SCENARIO_GROUPS = ['traffic', 'connect', 'memory', 'cross'] as const;
 type Group = (typeof SCENARIO_GROUPS)[number];
@@ -23,6 +23,8 @@ interface Options {
   only: Set<Group>;
   cpuProfDir: string | undefined;
   selfTest: boolean;
+  selfTestParse: boolean;
+  traffic: TrafficFilter;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -31,12 +33,19 @@ function parseArgs(argv: readonly string[]): Options {
   let only = new Set<Group>(SCENARIO_GROUPS);
   let cpuProfDir: string | undefined;
   let selfTest = false;
+  let selfTestParse = false;
   let rounds: number | undefined;
+  const traffic: TrafficFilter = { latency: true };
   for (const arg of argv) {
     if (arg === '--quick') profile = QUICK;
     else if (arg === '--full') profile = FULL;
     else if (arg === '--json') json = true;
     else if (arg === '--self-test') selfTest = true;
+    else if (arg === '--self-test-parse') selfTest = selfTestParse = true;
+    else if (arg.startsWith('--sizes=')) traffic.sizes = arg.slice('--sizes='.length).split(',').map(Number);
+    else if (arg.startsWith('--topologies=')) traffic.topologies = arg.slice('--topologies='.length).split(',');
+    else if (arg === '--no-latency') traffic.latency = false;
+    else if (arg.startsWith('--node-flags=')) setServerNodeFlags(arg.slice('--node-flags='.length).split(' ').filter(Boolean));
     else if (arg.startsWith('--rounds=')) rounds = Number(arg.slice('--rounds='.length));
     else if (arg === '--cpu-prof') cpuProfDir = fileURLToPath(new URL('../profiles/', import.meta.url));
     else if (arg.startsWith('--only=')) {
@@ -45,7 +54,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
       only = new Set(names as Group[]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--cpu-prof] [--self-test]\n');
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -53,7 +62,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
     profile = { ...profile, rounds, memoryRounds: Math.min(profile.memoryRounds, rounds), crossRounds: Math.min(profile.crossRounds, rounds) };
   }
-  return { profile, json, only, cpuProfDir, selfTest };
+  return { profile, json, only, cpuProfDir, selfTest, selfTestParse, traffic };
 }
 
 function log(message: string): void {
@@ -97,8 +106,8 @@ async function main(): Promise<number> {
   const cpuProf = opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {};
   // --self-test runs the harness with the bare forwarder in the relay's place (and no redis path), to test the harness itself.
   const startRelayUnderTest: Harness['startRelay'] = (o) =>
-    opts.selfTest ? (o.redis ? Promise.reject(new Error('self-test has no backplane')) : startBare(`${o.label}(bare)`, 'relay', o.label === 'relay' ? opts.cpuProfDir : undefined)) : startRelay({ ...o, ...(o.label === 'relay' ? cpuProf : {}), platform });
-  const h: Harness = { loadgen, loadgenPid: loadgenChild.pid!, platform, profile: opts.profile, startRelay: startRelayUnderTest, log };
+    opts.selfTest ? (o.redis ? Promise.reject(new Error('self-test has no backplane')) : startBare(`${o.label}(bare${opts.selfTestParse ? '+parse' : ''})`, 'relay', o.label === 'relay' ? opts.cpuProfDir : undefined, opts.selfTestParse)) : startRelay({ ...o, ...(o.label === 'relay' ? cpuProf : {}), platform });
+  const h: Harness = { loadgen, loadgenPid: loadgenChild.pid!, platform, profile: opts.profile, startRelay: startRelayUnderTest, traffic: opts.traffic, log };
 
   const results: ScenarioResult[] = [];
   const relay = await h.startRelay({ label: 'relay', admission: 'jwks' });

@@ -186,6 +186,7 @@ function onClientMessage(c: Client, raw: RawData, sessionReady: () => void): voi
     counters.framesToClient++;
     counters.bytesToClient += data.length;
     if (data.length !== frameSize) noteError('lengthMismatch', `got ${data.length} bytes, sent ${frameSize}`);
+    if (c.received > c.sent) noteError('unexpectedFrame', `${c.requestId} got echo ${c.received} of ${c.sent} sent (duplicate)`);
     if (loadMode?.mode === 'rate') {
       const sentAt = c.sendTimes.shift();
       if (recording && sentAt !== undefined) recordLatency(performance.now() - sentAt);

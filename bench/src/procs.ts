@@ -86,6 +86,8 @@ function answersHttp(port: number): Promise<boolean> {
 /** ProcSample is one reading of a process's CPU time (ms) and resident memory (bytes). */
 export interface ProcSample {
   cpuMs: number;
+  userMs: number;
+  systemMs: number;
   rssBytes: number;
   atMs: number;
 }
@@ -97,8 +99,9 @@ export function sampleProc(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuMs = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  const userMs = Number(fields[11]) * TICK_MS;
+  const systemMs = Number(fields[12]) * TICK_MS;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-  return { cpuMs, rssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN, atMs: performance.now() };
+  return { cpuMs: userMs + systemMs, userMs, systemMs, rssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN, atMs: performance.now() };
 }

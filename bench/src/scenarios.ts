@@ -16,10 +16,20 @@ export interface Harness {
   profile: Profile;
   /** startRelay starts a relay under test (in a self-test run, a bare forwarder standing in for it). */
   startRelay(opts: Omit<RelayOptions, 'platform'>): Promise<Server>;
+  /** traffic narrows the traffic scenarios (for profiling one case); undefined means all. */
+  traffic: TrafficFilter;
   log(message: string): void;
 }
 
+/** TrafficFilter selects sizes and topologies ("1x1", "50x4"), and whether latency runs. */
+export interface TrafficFilter {
+  sizes?: readonly number[];
+  topologies?: readonly string[];
+  latency: boolean;
+}
+
 interface Topology {
+  id: string;
   label: string;
   workspaces: number;
   clientsPerWorkspace: number;
@@ -30,8 +40,8 @@ interface Topology {
 const SIZES = [256, 16384] as const;
 const TOPOLOGIES: readonly Topology[] = [
   // One client needs many frames in flight to keep the relay busy; 200 clients need only a few each.
-  { label: '1 ws × 1 client', workspaces: 1, clientsPerWorkspace: 1, window: 32, latency: false },
-  { label: '50 ws × 4 clients', workspaces: 50, clientsPerWorkspace: 4, window: 4, latency: true },
+  { id: '1x1', label: '1 ws × 1 client', workspaces: 1, clientsPerWorkspace: 1, window: 32, latency: false },
+  { id: '50x4', label: '50 ws × 4 clients', workspaces: 50, clientsPerWorkspace: 4, window: 4, latency: true },
 ];
 const LATENCY_HZ = 10;
 const SETUP_TIMEOUT_MS = 180_000;
@@ -59,6 +69,7 @@ interface TrafficSample {
   framesPerSec: number;
   mbPerSec: number;
   serverCpuUsPerFrame: number;
+  serverSystemShare: number;
   serverCpuPct: number;
   loadgenCpuPct: number;
   latency: StopResult['latency'];
@@ -81,11 +92,13 @@ async function measureTraffic(h: Harness, servers: readonly Server[], load: Load
   const bytes = b.bytesToDaemon + b.bytesToClient - a.bytesToDaemon - a.bytesToClient;
   if (frames <= 0) throw new Error('no frames were relayed during the measurement window');
   const serverCpuMs = cpuB.reduce((sum, s, i) => sum + s.cpuMs - cpuA[i]!.cpuMs, 0);
+  const serverSystemMs = cpuB.reduce((sum, s, i) => sum + s.systemMs - cpuA[i]!.systemMs, 0);
   const rssGrowth = cpuB.reduce((sum, s, i) => sum + s.rssBytes - cpuA[i]!.rssBytes, 0);
   return {
     framesPerSec: frames / seconds,
     mbPerSec: bytes / 1e6 / seconds,
     serverCpuUsPerFrame: (serverCpuMs * 1000) / frames,
+    serverSystemShare: serverCpuMs > 0 ? (100 * serverSystemMs) / serverCpuMs : 0,
     serverCpuPct: (serverCpuMs / 10 / seconds),
     loadgenCpuPct: (b.cpuMs - a.cpuMs) / 10 / seconds,
     latency: stopped.latency,
@@ -109,6 +122,7 @@ function addTraffic(s: ScenarioResult, variant: string, t: TrafficSample, size: 
   addSample(s, variant, 'throughput', 'frames/s', t.framesPerSec, 0, tpTarget);
   addSample(s, variant, 'throughput', 'MB/s', t.mbPerSec, 1);
   addSample(s, variant, 'server CPU per relayed frame', 'µs', t.serverCpuUsPerFrame, 2, cpuTarget);
+  addSample(s, variant, 'server CPU in the kernel', '% of its CPU', t.serverSystemShare, 0);
   addSample(s, variant, 'server CPU', '% of a core', t.serverCpuPct, 0);
   addSample(s, variant, 'load generator CPU', '% of a core', t.loadgenCpuPct, 0);
 }
@@ -134,20 +148,23 @@ export async function runTraffic(h: Harness, relay: Server, bare: Server): Promi
   const variants = ['relay', 'bare'];
   const tp = new Map<string, ScenarioResult>();
   const lat = new Map<string, ScenarioResult>();
-  for (const topo of TOPOLOGIES) {
-    for (const size of SIZES) {
+  const f = h.traffic;
+  const sizes = SIZES.filter((x) => !f.sizes || f.sizes.includes(x));
+  const topologies = TOPOLOGIES.filter((t) => !f.topologies || f.topologies.includes(t.id));
+  for (const topo of topologies) {
+    for (const size of sizes) {
       tp.set(`${topo.label}/${size}`, newScenario(`throughput ${sizeLabel(size)}, ${topo.label}, closed loop`, variants));
-      if (topo.latency) lat.set(`${topo.label}/${size}`, newScenario(`latency ${sizeLabel(size)}, ${topo.label}, ${LATENCY_HZ} frames/s per client`, variants));
+      if (topo.latency && f.latency) lat.set(`${topo.label}/${size}`, newScenario(`latency ${sizeLabel(size)}, ${topo.label}, ${LATENCY_HZ} frames/s per client`, variants));
     }
   }
   for (let round = 0; round < h.profile.rounds; round++) {
     const order = round % 2 === 0 ? [relay, bare] : [bare, relay];
     for (const server of order) {
-      for (const topo of TOPOLOGIES) {
+      for (const topo of topologies) {
         const runs: { s: ScenarioResult; size: number; load: LoadArgs; ms: number; latency: boolean }[] = [];
-        for (const size of SIZES) runs.push({ s: tp.get(`${topo.label}/${size}`)!, size, load: { mode: 'closed', window: topo.window, size }, ms: h.profile.measureMs, latency: false });
-        if (topo.latency) {
-          for (const size of SIZES) runs.push({ s: lat.get(`${topo.label}/${size}`)!, size, load: { mode: 'rate', hz: LATENCY_HZ, size }, ms: h.profile.latencyMs, latency: true });
+        for (const size of sizes) runs.push({ s: tp.get(`${topo.label}/${size}`)!, size, load: { mode: 'closed', window: topo.window, size }, ms: h.profile.measureMs, latency: false });
+        if (topo.latency && f.latency) {
+          for (const size of sizes) runs.push({ s: lat.get(`${topo.label}/${size}`)!, size, load: { mode: 'rate', hz: LATENCY_HZ, size }, ms: h.profile.latencyMs, latency: true });
         }
         h.log(`round ${round + 1}/${h.profile.rounds}: ${server.label}, ${topo.label}`);
         try {

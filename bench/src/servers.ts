@@ -75,8 +75,15 @@ function keepTail(child: ChildProcess): () => string {
   return () => lines.join('\n');
 }
 
+let extraNodeFlags: readonly string[] = [];
+
+/** setServerNodeFlags adds Node flags to every server started afterwards (e.g. --perf-basic-prof for perf). */
+export function setServerNodeFlags(flags: readonly string[]): void {
+  extraNodeFlags = flags;
+}
+
 async function startServer(kind: Server['kind'], label: string, script: string, env: Record<string, string>, nodeFlags: string[], port: number): Promise<Server> {
-  const args = [...nodeFlags, '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
+  const args = [...extraNodeFlags, ...nodeFlags, '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
   const child = spawnTracked(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,8 +99,9 @@ async function startServer(kind: Server['kind'], label: string, script: string, 
 }
 
 /** startBare runs the bare forwarder; kind 'relay' makes it stand in for the relay when the harness tests itself. */
-export async function startBare(label = 'bare', kind: Server['kind'] = 'bare', cpuProfDir?: string): Promise<Server> {
-  return startServer(kind, label, DIST + 'bare-forwarder.js', {}, cpuProfFlags(cpuProfDir), await freePort());
+export async function startBare(label = 'bare', kind: Server['kind'] = 'bare', cpuProfDir?: string, parseFrames = false): Promise<Server> {
+  const env: Record<string, string> = parseFrames ? { BARE_PARSE_FRAMES: '1' } : {};
+  return startServer(kind, label, DIST + 'bare-forwarder.js', env, cpuProfFlags(cpuProfDir), await freePort());
 }
 
 /** startRelay runs the built relay in dev mode with benchmark limits and the chosen admission and backplane. */
