@@ -35,6 +35,8 @@ interface Trouble {
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
 const RETRYABLE_4008_REASONS = new Set(['daemon already connected', 'superseded']);
 const MAX_REDIRECTS = 5;
+// Statuses by which the relay refuses our frames; retrying the same frames cannot help.
+const REFUSING_STATUSES = new Set(['INVALID_FRAME', 'RUNTIME_TARGET_REQUIRED', 'SESSION_EVENTS_SCOPE_ONLY']);
 // Connection failures that retrying cannot fix: refused credentials, wrong path, untrusted TLS.
 const FATAL_CONNECT = /HTTP (400|401|403|404)\b|certificate|self[- ]signed|unable to verify/i;
 
@@ -195,9 +197,10 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
       clientLink = undefined;
     } else if (value.retryable === true) {
       trouble = { retryable: true, message: `relay status ${code}` };
-    } else {
+    } else if (value.retryable === false || REFUSING_STATUSES.has(code)) {
       fatal = `relay answered a client frame with status ${code}`;
     }
+    // Other, unknown statuses are informational: the frames themselves tell whether the run works.
   }
 
   function isRelayStatus(value: unknown): value is Record<string, unknown> {

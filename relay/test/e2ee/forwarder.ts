@@ -19,6 +19,8 @@ export interface ForwarderOptions {
   /** tamper returns the text to forward, or undefined to drop the frame. */
   readonly tamper?: (frame: ForwardedFrame) => string | undefined;
   readonly tls?: { readonly key: string; readonly cert: string };
+  /** greet returns frames to send to a newly connected peer of `role` before anything else. */
+  readonly greet?: (role: string) => string[];
 }
 
 export interface Forwarder {
@@ -37,6 +39,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     const upstream = new WebSocket(`${options.upstream}${req.url ?? '/'}`, {
       headers: req.headers.authorization ? { authorization: req.headers.authorization } : {},
     });
+    for (const text of options.greet?.(role) ?? []) downstream.send(text);
     const early: string[] = [];
     downstream.on('message', (data: WebSocket.RawData) => {
       const text = pass({ direction: 'to-relay', role, text: String(data) });

@@ -95,6 +95,37 @@ describe('probe against a misbehaving relay path', () => {
   });
 });
 
+describe('probe and RELAY_REDIRECT', () => {
+  const redirectTo = (url: string) => JSON.stringify({ type: 'relay_status', code: 'RELAY_REDIRECT', message: 'elsewhere', workspaceId: 'w', relayWsBaseUrl: url });
+
+  it('moves the client to the relay named by an upgrade-time redirect', async () => {
+    const target = await forward();
+    const targetUrl = `ws://127.0.0.1:${String(target.port)}/ws`;
+    const redirecting = await startForwarder({
+      upstream: `ws://127.0.0.1:${String(relay.port)}`,
+      greet: (role) => (role === 'client' ? [redirectTo(targetUrl)] : []),
+    });
+    forwarders.push(redirecting);
+    const report = await runProbe(await probeOptions(`ws://127.0.0.1:${String(redirecting.port)}/ws`, 'w-redirect'));
+    expect(report.errors).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.redirects).toBe(1);
+  });
+
+  it('ignores a redirect to the URL it is already using (no reconnect loop)', async () => {
+    let self = '';
+    const looping = await startForwarder({
+      upstream: `ws://127.0.0.1:${String(relay.port)}`,
+      greet: (role) => (role === 'client' ? [redirectTo(self)] : []),
+    });
+    forwarders.push(looping);
+    self = `ws://127.0.0.1:${String(looping.port)}/ws`;
+    const report = await runProbe(await probeOptions(self, 'w-redirect-self'));
+    expect(report.errors).toEqual([]);
+    expect(report.redirects).toBe(0);
+  });
+});
+
 describe('probe over wss:// with a custom CA', () => {
   let ca: TestCa;
   beforeAll(() => {
