@@ -1,0 +1,117 @@
+// Cross-relay routing in the relay core (§5.5, §7.7, §7.8, G-5, G-7, G-8), with
+// two relays in one process linked by an in-memory backplane double.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDevIssuer, type DevIssuer } from '../src/devissuer/issuer.js';
+import { MemoryBus } from './memory-backplane.js';
+import { closeAll, connectPeer, startTestRelay, waitFor, type TestPeer, type TestRelay } from './relay-harness.js';
+import { e2ee, kexInit, kexResponse, pairingOffer, pairingOfferResponse, sessionEvent, subscribe } from './frame-fixtures.js';
+
+let issuer: DevIssuer;
+const relays: TestRelay[] = [];
+beforeAll(async () => {
+  issuer = await createDevIssuer();
+});
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((r) => r.close()));
+});
+
+async function pair(urls: { a: string; b: string }): Promise<{ bus: MemoryBus; a: TestRelay; b: TestRelay }> {
+  const bus = new MemoryBus();
+  const start = async (id: string, url: string) => {
+    const r = await startTestRelay(
+      {
+        RELAY_ADMISSION_MODE: 'jwks',
+        RELAY_JWKS_URL: 'http://127.0.0.1:9/unused',
+        RELAY_BACKPLANE_MODE: 'server',
+        RELAY_INTERNAL_KEY: 'internal-key-for-tests',
+        RELAY_BUS_HMAC_KEY: 'bus-key-for-tests',
+        RELAY_ID: id,
+        RELAY_PUBLIC_WS_BASE_URL: url,
+      },
+      { backplane: bus.connect(id), admission: { keySource: issuer.keySource } },
+    );
+    relays.push(r);
+    return r;
+  };
+  return { bus, a: await start('relay-a', urls.a), b: await start('relay-b', urls.b) };
+}
+
+async function join(r: TestRelay, role: 'workspace-daemon' | 'client', claims: Record<string, unknown> = {}): Promise<TestPeer> {
+  const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1', ...claims });
+  return connectPeer(r.wsUrl, { role, workspaceId: 'w1', runtimeTargetId: 't1', token });
+}
+
+describe('cross-relay routing', () => {
+  it('redirects the client and carries kex, e2ee and pairing both ways over the bus', async () => {
+    const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
+    const daemon = await join(a, 'workspace-daemon', { machineId: 'm-1' });
+    await waitFor(() => bus.presence.size === 1, 2000, 'presence');
+    const client = await join(b, 'client', { clientId: 'c-b' });
+    expect(await client.next((m) => m.code === 'RELAY_REDIRECT')).toEqual({
+      type: 'relay_status',
+      code: 'RELAY_REDIRECT',
+      message: 'Workspace is assigned to a different relay instance',
+      workspaceId: 'w1',
+      relayWsBaseUrl: 'ws://relay-a.test/ws',
+    });
+    client.send(kexInit('k-x'));
+    expect(await client.next((m) => m.code === 'RELAY_REDIRECT')).toMatchObject({ runtimeTargetId: 't1', relayWsBaseUrl: 'ws://relay-a.test/ws' });
+    await daemon.next((m) => m.requestId === 'k-x');
+    daemon.send(kexResponse('k-x', 's-x'));
+    await client.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === 's-x');
+    client.send(e2ee('s-x', { seq: 5 }));
+    await daemon.next((m) => m.type === 'e2ee' && m.seq === 5);
+    daemon.send(e2ee('s-x', { seq: 6 }));
+    await client.next((m) => m.type === 'e2ee' && m.seq === 6);
+    const pairing = await join(b, 'client', { scope: 'pairing' });
+    pairing.send(pairingOffer('p-x'));
+    await daemon.next((m) => m.requestId === 'p-x');
+    daemon.send(pairingOfferResponse('p-x'));
+    await pairing.next((m) => m.type === 'relay_pairing_offer_response');
+    expect(bus.published.map((f) => f.direction)).toEqual(expect.arrayContaining(['client_to_daemon', 'daemon_to_clients']));
+    expect(bus.published.every((f) => f.machineId === undefined || f.machineId === 'm-1')).toBe(true);
+    await closeAll([daemon, client, pairing]);
+  });
+
+  it('never redirects to its own URL behind a shared load balancer, but still forwards (G-8)', async () => {
+    const { a, b } = await pair({ a: 'ws://relay.test/ws', b: 'ws://relay.test/ws' });
+    const daemon = await join(a, 'workspace-daemon');
+    const client = await join(b, 'client');
+    await waitFor(() => b.relay.hub.scopes.size >= 1);
+    client.send(kexInit('k-lb'));
+    await daemon.next((m) => m.requestId === 'k-lb');
+    expect(client.messages.some((m) => m.includes('RELAY_REDIRECT'))).toBe(false);
+    await closeAll([daemon, client]);
+  });
+
+  it('fans a bus-delivered session event out to local subscribers', async () => {
+    const { a, b } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
+    const sub = await join(b, 'client', { scope: 'session-events', sessionChannels: ['agent-session:1'] });
+    sub.send(subscribe('agent-session:1'));
+    await sub.next((m) => m.type === 'viewport.session_events.subscribed/v1');
+    b.relay.hub.onBusFrame({
+      workspaceId: 'w1',
+      runtimeTargetId: 't1',
+      sourceRelayId: 'platform',
+      targetRelayId: 'relay-b',
+      direction: 'daemon_to_clients',
+      payload: JSON.stringify(sessionEvent('agent-session:1', 9)),
+    });
+    expect(await sub.next((m) => m.schema === 'viewport.session_event_relay_frame/v1')).toMatchObject({ channel: 'agent-session:1' });
+    void a;
+    await closeAll([sub]);
+  });
+
+  it('refuses a daemon whose generation is below the one in presence (G-5), and compare-and-deletes presence on close (G-7)', async () => {
+    const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
+    const current = await join(a, 'workspace-daemon', { daemonIssueGeneration: 3 });
+    await waitFor(() => bus.presence.size === 1);
+    expect([...bus.presence.values()][0]).toMatchObject({ relayId: 'relay-a', daemonConnected: true, daemonIssueGeneration: 3 });
+    const stale = await join(b, 'workspace-daemon', { daemonIssueGeneration: 2 });
+    expect(await stale.closed).toEqual({ code: 4008, reason: 'stale daemon generation' });
+    // B's failed daemon must not remove A's entry; A's own close does.
+    expect(bus.presence.size).toBe(1);
+    await closeAll([current]);
+    await waitFor(() => bus.presence.size === 0, 2000, 'presence removed');
+  });
+});

@@ -1,0 +1,44 @@
+// An in-memory Backplane double that links several relays in one process:
+// a shared presence map and direct bus delivery. It exercises the relay core's
+// cross-relay routing; the real adapters have their own contract suite.
+import type { Backplane, BusFrame, BusFrameHandler, PresenceRecord, ScopeRef } from '../src/backplane/backplane.js';
+
+const key = (s: ScopeRef) => JSON.stringify([s.workspaceId, s.runtimeTargetId ?? null]);
+
+/** MemoryBus is the shared medium; each relay gets its own Backplane from connect(). */
+export class MemoryBus {
+  readonly presence = new Map<string, PresenceRecord>();
+  readonly published: BusFrame[] = [];
+  private readonly handlers = new Map<string, BusFrameHandler>();
+
+  connect(relayId: string): Backplane {
+    return {
+      mode: 'server',
+      start: async (onFrame) => {
+        this.handlers.set(relayId, onFrame);
+      },
+      upsertPresence: async (record) => {
+        this.presence.set(key(record), record);
+        return true;
+      },
+      removePresence: async (scope, owner) => {
+        const current = this.presence.get(key(scope));
+        if (current?.relayId !== owner) return false;
+        this.presence.delete(key(scope));
+        return true;
+      },
+      resolvePresence: async (scope) => this.presence.get(key(scope)) ?? null,
+      publish: async (frame) => {
+        const handler = frame.targetRelayId ? this.handlers.get(frame.targetRelayId) : undefined;
+        if (!handler) return false;
+        this.published.push(frame);
+        setImmediate(() => handler(frame)); // asynchronous, like a real bus
+        return true;
+      },
+      isHealthy: () => true,
+      close: async () => {
+        this.handlers.delete(relayId);
+      },
+    };
+  }
+}
