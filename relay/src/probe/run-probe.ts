@@ -12,6 +12,7 @@ import {
   type E2eeFrame,
   type RandomSource,
 } from '../e2ee/index.js';
+import { Conditions } from './conditions.js';
 import { openLink, type Link, type LinkClose } from './link.js';
 import type { ProbeOptions } from './options.js';
 import { payloadIndex, probePayload } from './payload.js';
@@ -109,31 +110,9 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
   const fatalNow = (): string | undefined => fatal;
   const handshakeFailureNow = (): string | undefined => handshakeFailure;
 
-  const waiters = new Set<() => void>();
-  const notify = () => {
-    for (const waiter of [...waiters]) waiter();
-  };
-  function waitUntil<T>(check: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
-    return new Promise((resolve) => {
-      const first = check();
-      if (first !== undefined) {
-        resolve(first);
-        return;
-      }
-      const waiter = () => {
-        const value = check();
-        if (value === undefined) return;
-        clearTimeout(timer);
-        waiters.delete(waiter);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        resolve(undefined);
-      }, timeoutMs);
-      waiters.add(waiter);
-    });
-  }
+  const conditions = new Conditions();
+  const notify = () => conditions.notify();
+  const waitUntil = <T>(check: () => T | undefined, timeoutMs: number) => conditions.waitUntil(check, timeoutMs);
 
   function sendFrom(link: Link | undefined, frame: object): boolean {
     return link?.send(frame) ?? false;
@@ -297,6 +276,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
       if (FATAL_CONNECT.test(lastError) && (!daemonLink || !clientLink)) return lastError;
       if (daemonLink && clientLink && !fatal) {
         client.forget();
+        rekeyInFlight = false; // a fresh handshake supersedes any re-key lost with the old connection
         const init = client.startHandshake();
         if (!init.ok) return `could not start the handshake (${init.error.code})`;
         const before = counts.handshakes;
