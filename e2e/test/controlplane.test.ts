@@ -121,7 +121,7 @@ describe('shared control plane', () => {
     expect(await statusOf(asNobody.listNamespacedPod({ namespace: 'kube-system' }))).toBe(403);
   });
 
-  it('prints pods with kubectl using the written kubeconfig', async () => {
+  it('lists the fake node with kubectl using the written kubeconfig', async () => {
     const res = await shared.kubectl(['get', 'nodes', '-o', 'name']);
     expect(res.stderr).toBe('');
     expect(res.stdout.trim()).toBe(`node/${fakeNodeName}`);
