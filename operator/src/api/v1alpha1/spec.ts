@@ -8,11 +8,6 @@ import { z } from 'zod';
 const intOrString = { 'x-kubernetes-int-or-string': true } as const;
 const preserveUnknown = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
-const dnsLabel = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label');
 const secretName = z
   .string()
   .min(1)

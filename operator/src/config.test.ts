@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RELAY_IMAGE, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('defaults', () => {
+    const res = loadConfig({}, { POD_NAMESPACE: 'ops', POD_NAME: 'op-0' });
+    expect(res).toMatchObject({
+      ok: true,
+      config: { namespaces: [], leaderElect: true, leaseName: 'viewport-relay-operator', leaseNamespace: 'ops', identity: 'op-0', metricsPort: 8080, healthPort: 8081, relayImage: DEFAULT_RELAY_IMAGE },
+    });
+    expect(DEFAULT_RELAY_IMAGE).toMatch(/^ghcr\.io\/viewport\/relay:\d+\.\d+\.\d+/);
+  });
+
+  it('flags win over environment', () => {
+    const res = loadConfig(
+      { namespaces: 'a, b', relayImage: 'x:1', leaderElect: 'false' },
+      { VIEWPORT_OPERATOR_NAMESPACES: 'c', VIEWPORT_RELAY_IMAGE: 'y:2', VIEWPORT_OPERATOR_LEADER_ELECT: 'true' },
+    );
+    expect(res).toMatchObject({ ok: true, config: { namespaces: ['a', 'b'], relayImage: 'x:1', leaderElect: false } });
+  });
+
+  it('reads the environment', () => {
+    const res = loadConfig({}, { VIEWPORT_OPERATOR_NAMESPACES: 'c', VIEWPORT_RELAY_IMAGE: 'y:2', VIEWPORT_OPERATOR_LEADER_ELECT: '0' });
+    expect(res).toMatchObject({ ok: true, config: { namespaces: ['c'], relayImage: 'y:2', leaderElect: false } });
+  });
+
+  it('lists every error at once', () => {
+    const res = loadConfig({ namespaces: 'Bad_NS', leaderElect: 'maybe', metricsPort: '70000' }, {});
+    expect(res).toEqual({
+      ok: false,
+      errors: [
+        '--namespaces: "Bad_NS" is not a namespace name',
+        '--leader-elect: expected true or false, got "maybe"',
+        '--lease-namespace (or POD_NAMESPACE) is required with leader election',
+        '--metrics-port: expected a port 0-65535, got "70000"',
+      ],
+    });
+  });
+});

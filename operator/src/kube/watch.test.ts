@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { relayObject } from '../../test/relays.js';
+import { ManualClock } from '../clock.js';
+import { silentLogger } from '../log.js';
+import { MemoryKube } from './memory.js';
+import { startWatches } from './watch.js';
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('startWatches', () => {
+  it('maps relay and child events to relay keys and reports sync', async () => {
+    const kube = new MemoryKube();
+    const keys: string[] = [];
+    kube.seed(relayObject({}));
+    const w = startWatches({ kube, clock: new ManualClock(), log: silentLogger, namespaces: [], onKey: (k) => keys.push(k) });
+    await flush();
+    expect(w.synced()).toBe(true);
+    expect(keys).toEqual(['viewport/relay']);
+    expect(w.relayKeys()).toEqual(['viewport/relay']);
+    kube.seed({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'relay', namespace: 'viewport', labels: { 'app.kubernetes.io/managed-by': 'viewport-relay-operator', 'relay.getviewport.com/relay': 'relay' } },
+    });
+    // Unlabelled objects are not the operator's and trigger nothing.
+    kube.seed({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'other', namespace: 'viewport' } });
+    expect(keys).toEqual(['viewport/relay', 'viewport/relay']);
+    w.stop();
+  });
+
+  it('watches only the configured namespaces', async () => {
+    const kube = new MemoryKube();
+    const keys: string[] = [];
+    kube.seed(relayObject({}, { namespace: 'a' }));
+    kube.seed(relayObject({}, { namespace: 'b' }));
+    const w = startWatches({ kube, clock: new ManualClock(), log: silentLogger, namespaces: ['b'], onKey: (k) => keys.push(k) });
+    await flush();
+    expect(keys).toEqual(['b/relay']);
+    w.stop();
+  });
+
+  it('restarts a failed watch with exponential backoff; add-on APIs do not block sync', async () => {
+    const kube = new MemoryKube();
+    kube.unserved.add('gateway.networking.k8s.io/v1/HTTPRoute');
+    kube.unserved.add('apps/v1/Deployment');
+    const clock = new ManualClock();
+    const restarts: string[] = [];
+    const w = startWatches({ kube, clock, log: silentLogger, namespaces: [], onKey: () => undefined, onRestart: (k) => restarts.push(k), minRestartMs: 1000 });
+    await flush();
+    expect(w.synced()).toBe(false);
+    expect(restarts.filter((k) => k === 'Deployment')).toHaveLength(1);
+    clock.advance(1000);
+    await flush();
+    expect(restarts.filter((k) => k === 'Deployment')).toHaveLength(2);
+    clock.advance(1000); // next restart is 2 s after the second failure
+    await flush();
+    expect(restarts.filter((k) => k === 'Deployment')).toHaveLength(2);
+    kube.unserved.delete('apps/v1/Deployment');
+    clock.advance(1000);
+    await flush();
+    expect(w.synced()).toBe(true);
+    w.stop();
+  });
+});

@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { CHILD_KINDS, findKind } from './kinds.js';
+import { formatObjects, GENERATED_PLACEHOLDER, renderRelays } from './render.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const examplesDir = join(root, 'examples');
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml'));
+const cfg = { relayImage: 'ghcr.io/viewport/relay:test' };
+
+// What each example must produce, by "Kind/name".
+const expected: Record<string, string[]> = {
+  'minimal-single.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay'],
+  'managed-redis.yaml': [
+    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
+    'PodDisruptionBudget/relay', 'HorizontalPodAutoscaler/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'Ingress/relay', 'ServiceMonitor/relay',
+  ],
+  'external-redis-tls.yaml': ['ServiceAccount/relay', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'Ingress/relay'],
+  'server-backplane.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'Ingress/relay'],
+  'pinned-redirect.yaml': [
+    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Service/relay-pods',
+    'Service/relay-0', 'Service/relay-1', 'Service/relay-2', 'StatefulSet/relay', 'PodDisruptionBudget/relay', 'Ingress/relay',
+  ],
+  'gateway-api.yaml': [
+    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
+    'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'HTTPRoute/relay', 'Certificate/relay',
+  ],
+};
+
+describe('render every example', () => {
+  it('has an expectation for every example file', () => {
+    expect(examples.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  it.each(examples)('%s', (file) => {
+    const res = renderRelays(readFileSync(join(examplesDir, file), 'utf8'), cfg);
+    if (!res.ok) throw new Error(res.errors.join('\n'));
+    expect(res.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(expected[file]);
+    for (const o of res.objects) {
+      // Every object is a known child kind, namespaced, labelled and hashed.
+      expect(findKind(o.apiVersion, o.kind)?.child, `${o.kind}`).toBe(true);
+      expect(o.metadata.namespace).toBe('viewport');
+      expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('viewport-relay-operator');
+      expect(o.metadata.annotations?.['relay.getviewport.com/spec-hash']).toMatch(/^[0-9a-f]{16}$/);
+    }
+    const secret = res.objects.find((o) => o.kind === 'Secret');
+    for (const v of Object.values((secret?.data ?? {}) as Record<string, string>)) {
+      expect(Buffer.from(v, 'base64').toString()).toBe(GENERATED_PLACEHOLDER);
+    }
+    // The YAML stream parses back to the same objects.
+    const docs = YAML.parseAllDocuments(formatObjects(res.objects, 'yaml')).map((d) => d.toJS() as unknown);
+    expect(docs).toEqual(res.objects);
+  });
+
+  it('only produces kinds the operator watches and RBAC grants', () => {
+    const childKinds = new Set(CHILD_KINDS.map((k) => k.kind));
+    for (const file of examples) {
+      const res = renderRelays(readFileSync(join(examplesDir, file), 'utf8'), cfg);
+      if (res.ok) for (const o of res.objects) expect(childKinds.has(o.kind)).toBe(true);
+    }
+  });
+});
+
+describe('render errors', () => {
+  it.each([
+    ['invalid spec', 'apiVersion: relay.getviewport.com/v1alpha1\nkind: ViewportRelay\nmetadata: {name: r}\nspec: {replicas: 2, platform: {validateUrl: "https://a.example.com/v", internalKeySecretRef: {name: p, key: k}}}\n', /document 1: spec.backplane: more than one replica/],
+    ['broken YAML', 'a: [1,\n', /document 1:/],
+    ['empty input', '', /no ViewportRelay found/],
+  ])('%s', (_name, text, message) => {
+    const res = renderRelays(text, cfg);
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.errors.join('\n')).toMatch(message);
+  });
+});
+
+const cli = join(root, 'operator', 'dist', 'cli.js');
+const run = promisify(execFile);
+
+describe('viewport-relay-operator CLI (built dist/, `npm test` builds first)', () => {
+  it('dist/cli.js exists', () => {
+    expect(existsSync(cli), 'run `npm run build -w operator` first').toBe(true);
+  });
+
+  it('render -o json prints a List', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'render', '-f', join(examplesDir, 'minimal-single.yaml'), '-o', 'json']);
+    const list = JSON.parse(stdout) as { kind: string; items: { kind: string }[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((i) => i.kind)).toEqual(['ServiceAccount', 'Secret', 'Service', 'Deployment']);
+  });
+
+  it('render exits 1 with the problem on an invalid file', async () => {
+    const err = await run(process.execPath, [cli, 'render', '-f', join(root, 'operator', 'package.json')]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toMatch(/^error: document 1:/);
+  });
+
+  it('crds prints the generated CRD', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'crds']);
+    expect(stdout).toBe(readFileSync(join(root, 'crds', 'viewportrelays.yaml'), 'utf8'));
+  });
+});
