@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { decideDaemonSlot } from './daemon-slot.js';
+import { isRedirectUrlAllowed, shouldRedirect, usablePresence } from './redirect-policy.js';
+import { ScopeRegistry } from './scope-registry.js';
+import { forgetPeer, isEvictable, newScope } from './scope.js';
+import { TrackingTable } from './tracking-table.js';
+
+const limits = { requestTtlMs: 100, sessionOwnerTtlMs: 100, requestTrackMax: 3, sessionOwnerTrackMax: 3 };
+
+describe('TrackingTable', () => {
+  it('expires entries after the TTL, evicts the oldest past the cap, answers take() once', () => {
+    const t = new TrackingTable<string>(100, 2);
+    t.set('a', 'A', 0);
+    t.set('b', 'B', 10);
+    t.set('c', 'C', 20);
+    expect(t.get('a', 21)).toBeUndefined();
+    expect(t.take('b', 21)).toBe('B');
+    expect(t.take('b', 21)).toBeUndefined();
+    expect(t.get('c', 120)).toBeUndefined();
+  });
+
+  it('touch restarts the TTL and prune stops at the first live entry', () => {
+    const t = new TrackingTable<string>(100, 10);
+    t.set('a', 'A', 0);
+    t.set('b', 'B', 50);
+    t.touch('a', 90);
+    t.prune(160);
+    expect(t.size).toBe(1);
+    expect(t.get('a', 160)).toBe('A');
+  });
+});
+
+describe('ScopeRegistry', () => {
+  it('keys on the pair, so joined ids never collide (G-12)', () => {
+    const r = new ScopeRegistry<string>(limits);
+    const x = r.ensure('a:b', undefined, 0);
+    const y = r.ensure('a', 'b', 0);
+    expect(x).not.toBe(y);
+    expect(r.get('a:b', undefined)).toBe(x);
+    expect(r.get('a', 'b')).toBe(y);
+    expect(r.size).toBe(2);
+    r.delete(x);
+    expect(r.get('a:b', undefined)).toBeUndefined();
+    expect(r.size).toBe(1);
+  });
+
+  it('evicts only empty, quiet scopes; forgetPeer removes a client everywhere', () => {
+    const s = newScope<string>('w', 't', limits, 0);
+    s.clients.add('c');
+    s.subscribers.set('agent-session:a', new Set(['c']));
+    s.sessionOwners.set('s', { kind: 'local', peer: 'c' }, 0);
+    expect(isEvictable(s, 1000, 100)).toBe(false);
+    forgetPeer(s, 'c');
+    expect(s.subscribers.size + s.sessionOwners.size + s.clients.size).toBe(0);
+    expect(isEvictable(s, 50, 100)).toBe(false);
+    expect(isEvictable(s, 100, 100)).toBe(true);
+  });
+});
+
+describe('decideDaemonSlot', () => {
+  it.each([
+    ['free slot', { incumbentOpen: false, storedGeneration: null, persistedGeneration: null, generation: undefined }, { action: 'accept' }],
+    ['incumbent, no generations', { incumbentOpen: true, storedGeneration: null, persistedGeneration: null, generation: undefined }, { action: 'refuse', reason: 'daemon already connected' }],
+    ['higher generation supersedes (G-4)', { incumbentOpen: true, storedGeneration: 1, persistedGeneration: null, generation: 2 }, { action: 'supersede' }],
+    ['equal generation refused', { incumbentOpen: true, storedGeneration: 2, persistedGeneration: null, generation: 2 }, { action: 'refuse', reason: 'daemon already connected' }],
+    ['stale vs memory', { incumbentOpen: false, storedGeneration: 3, persistedGeneration: null, generation: 2 }, { action: 'refuse', reason: 'stale daemon generation' }],
+    ['stale vs presence (G-5)', { incumbentOpen: false, storedGeneration: null, persistedGeneration: 5, generation: 4 }, { action: 'refuse', reason: 'stale daemon generation' }],
+    ['no claim is never stale', { incumbentOpen: false, storedGeneration: 3, persistedGeneration: 5, generation: undefined }, { action: 'accept' }],
+  ] as const)('%s', (_n, input, expected) => {
+    expect(decideDaemonSlot(input)).toEqual(expected);
+  });
+});
+
+describe('redirect policy', () => {
+  const dev = { prod: false, allowedHosts: [], ownPublicUrl: 'wss://relay-0.example.com/ws', tlsHost: 'relay.example.com' };
+  const prod = { ...dev, prod: true };
+  it.each([
+    ['ws in dev', 'ws://r.test/ws', dev, true],
+    ['ws in prod', 'ws://relay-0.example.com/ws', prod, false],
+    ['own host in prod', 'wss://relay-0.example.com/ws', prod, true],
+    ['tls host in prod', 'wss://relay.example.com/ws', prod, true],
+    ['foreign host in prod', 'wss://evil.example.net/ws', prod, false],
+    ['userinfo', 'wss://u:p@relay.example.com/ws', dev, false],
+    ['query', 'wss://relay.example.com/ws?x=1', dev, false],
+    ['fragment', 'wss://relay.example.com/ws#x', dev, false],
+    ['http scheme', 'https://relay.example.com/ws', dev, false],
+    ['not a URL', 'nope', dev, false],
+    ['allow-list hit', 'wss://pod-1.relay.svc/ws', { ...prod, allowedHosts: ['pod-1.relay.svc'] }, true],
+    ['allow-list miss', 'wss://pod-2.relay.svc/ws', { ...prod, allowedHosts: ['pod-1.relay.svc'] }, false],
+  ] as const)('%s', (_n, url, policy, expected) => {
+    expect(isRedirectUrlAllowed(url, policy)).toBe(expected);
+  });
+
+  it('uses only connected records with ids and a valid URL, never redirects to self (G-8)', () => {
+    const rec = { workspaceId: 'w', relayId: 'b', relayWsBaseUrl: 'ws://b.test/ws', daemonConnected: true, updatedAtMs: 0 };
+    expect(usablePresence(rec, dev)).toBe(rec);
+    expect(usablePresence({ ...rec, daemonConnected: false }, dev)).toBeNull();
+    expect(usablePresence({ ...rec, relayId: '' }, dev)).toBeNull();
+    expect(shouldRedirect(rec, 'a', 'ws://a.test/ws')).toBe(true);
+    expect(shouldRedirect(rec, 'a', 'ws://b.test/ws')).toBe(false);
+    expect(shouldRedirect(rec, 'b', 'ws://a.test/ws')).toBe(false);
+  });
+});
