@@ -126,6 +126,13 @@ describe('helm template, cluster-wide (default values)', () => {
     });
     for (const arg of c!.args.slice(1)) expect(help).toContain(arg.split('=')[0]);
   });
+
+  it('sets only environment variables the operator reads', () => {
+    const [c] = podOf(only(objects, 'Deployment')[0]!).containers;
+    // operator/src/config.ts is the one module that reads the environment.
+    const config = fs.readFileSync(path.join(repoRoot, 'operator/src/config.ts'), 'utf8');
+    for (const { name } of c!.env) expect(config, name).toMatch(new RegExp(`\\benv\\.${name}\\b`));
+  });
 });
 
 describe('helm template, namespace-scoped', () => {
