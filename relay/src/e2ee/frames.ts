@@ -96,8 +96,15 @@ function isNonBlank(value: unknown): value is string {
   return typeof value === 'string' && value.trim().length > 0;
 }
 
-function missingString(f: Fields, names: readonly string[]): string | undefined {
-  return names.find((name) => typeof f[name] !== 'string');
+/** stringFields copies the named fields, all of which must be strings. */
+function stringFields<K extends string>(f: Fields, names: readonly K[], what: string): Result<{ values: Record<K, string> }> {
+  const values = {} as Record<K, string>;
+  for (const name of names) {
+    const value = f[name];
+    if (typeof value !== 'string') return fail('bad_frame', `${what} field ${name} must be a string`);
+    values[name] = value;
+  }
+  return { ok: true, values };
 }
 
 function optionalString(value: unknown): string | undefined {
@@ -120,30 +127,15 @@ function parseInit(f: Fields, profile: Profile): Result<{ frame: E2eeFrame }> {
     return fail('missing_pairing_peer_id', 'noise-ikpsk2 key exchange needs a non-blank pairingPeerId');
   }
   if (f.version === 3) {
-    const missing = missingString(f, ['requestId', 'clientEphemeralPublicKey', 'encryptedClientStatic']);
-    if (missing) return fail('bad_frame', `v3 init field ${missing} must be a string`);
-    const frame: KeyExchangeInitV3 = {
-      type: 'relay_key_exchange_init',
-      version: 3,
-      profile,
-      requestId: f.requestId as string,
-      clientEphemeralPublicKey: f.clientEphemeralPublicKey as string,
-      encryptedClientStatic: f.encryptedClientStatic as string,
-    };
+    const s = stringFields(f, ['requestId', 'clientEphemeralPublicKey', 'encryptedClientStatic'] as const, 'v3 init');
+    if (!s.ok) return s;
+    const frame: KeyExchangeInitV3 = { type: 'relay_key_exchange_init', version: 3, profile, ...s.values };
     return { ok: true, frame: withOptionals(frame, f) };
   }
   if (f.version === 2) {
-    const missing = missingString(f, ['requestId', 'clientPublicKey', 'clientNonce', 'clientProof']);
-    if (missing) return fail('bad_frame', `v2 init field ${missing} must be a string`);
-    const frame: KeyExchangeInitV2 = {
-      type: 'relay_key_exchange_init',
-      version: 2,
-      profile,
-      requestId: f.requestId as string,
-      clientPublicKey: f.clientPublicKey as string,
-      clientNonce: f.clientNonce as string,
-      clientProof: f.clientProof as string,
-    };
+    const s = stringFields(f, ['requestId', 'clientPublicKey', 'clientNonce', 'clientProof'] as const, 'v2 init');
+    if (!s.ok) return s;
+    const frame: KeyExchangeInitV2 = { type: 'relay_key_exchange_init', version: 2, profile, ...s.values };
     return { ok: true, frame: withOptionals(frame, f) };
   }
   return fail('bad_frame', 'key exchange init version must be 2 or 3');
@@ -151,44 +143,18 @@ function parseInit(f: Fields, profile: Profile): Result<{ frame: E2eeFrame }> {
 
 function parseResponse(f: Fields, profile: Profile): Result<{ frame: E2eeFrame }> {
   if (!isPositiveInteger(f.epoch)) return fail('bad_frame', 'key exchange response epoch must be an integer >= 1');
+  const epoch = f.epoch;
   if (f.version === 3) {
-    const missing = missingString(f, [
-      'requestId',
-      'daemonPublicKey',
-      'daemonEphemeralPublicKey',
-      'encryptedMetadata',
-      'sessionId',
-      'proof',
-    ]);
-    if (missing) return fail('bad_frame', `v3 response field ${missing} must be a string`);
-    const frame: KeyExchangeResponseV3 = {
-      type: 'relay_key_exchange_response',
-      version: 3,
-      profile,
-      requestId: f.requestId as string,
-      daemonPublicKey: f.daemonPublicKey as string,
-      daemonEphemeralPublicKey: f.daemonEphemeralPublicKey as string,
-      encryptedMetadata: f.encryptedMetadata as string,
-      sessionId: f.sessionId as string,
-      epoch: f.epoch,
-      proof: f.proof as string,
-    };
+    const names = ['requestId', 'daemonPublicKey', 'daemonEphemeralPublicKey', 'encryptedMetadata', 'sessionId', 'proof'] as const;
+    const s = stringFields(f, names, 'v3 response');
+    if (!s.ok) return s;
+    const frame: KeyExchangeResponseV3 = { type: 'relay_key_exchange_response', version: 3, profile, ...s.values, epoch };
     return { ok: true, frame };
   }
   if (f.version === 2) {
-    const missing = missingString(f, ['requestId', 'daemonPublicKey', 'daemonNonce', 'sessionId', 'proof']);
-    if (missing) return fail('bad_frame', `v2 response field ${missing} must be a string`);
-    const frame: KeyExchangeResponseV2 = {
-      type: 'relay_key_exchange_response',
-      version: 2,
-      profile,
-      requestId: f.requestId as string,
-      daemonPublicKey: f.daemonPublicKey as string,
-      daemonNonce: f.daemonNonce as string,
-      sessionId: f.sessionId as string,
-      epoch: f.epoch,
-      proof: f.proof as string,
-    };
+    const s = stringFields(f, ['requestId', 'daemonPublicKey', 'daemonNonce', 'sessionId', 'proof'] as const, 'v2 response');
+    if (!s.ok) return s;
+    const frame: KeyExchangeResponseV2 = { type: 'relay_key_exchange_response', version: 2, profile, ...s.values, epoch };
     return { ok: true, frame };
   }
   return fail('bad_frame', 'key exchange response version must be 2 or 3');

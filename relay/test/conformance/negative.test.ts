@@ -6,7 +6,6 @@ import {
   finishHandshakeV3,
   finishKeyExchangeV2,
   openEnvelope,
-  respondHandshakeV3,
   respondKeyExchangeV2,
   sealEnvelope,
   startHandshakeV3,
@@ -18,7 +17,7 @@ import {
   type KeyExchangeResponseV3,
   type Result,
 } from '../../src/e2ee/index.js';
-import { b64, keyPair, loadV2, loadV3, scriptedRandom } from './vectors.js';
+import { b64, keyPair, loadV2, loadV3, scriptedRandom, v3Replay } from './vectors.js';
 
 const v3 = loadV3();
 const v2 = loadV2();
@@ -48,28 +47,12 @@ const daemonStatic = keyPair(v3.daemonIdentity.privateKey);
 const clientStatic = keyPair(v3.clientDeterministicKeys.staticPrivateKey);
 
 function vectorRun(index: number, clientSecret?: Uint8Array) {
-  const v = v3.vectors[index]!;
-  const pairingSecret = v.pairingSecret ? b64(v.pairingSecret) : undefined;
-  const started = startHandshakeV3({
-    profile: v.profile,
-    requestId: v.requestId,
-    clientStatic,
-    daemonStaticPublicKey: daemonStatic.publicKey,
-    random: scriptedRandom(b64(v3.clientDeterministicKeys.ephemeralPrivateKey)),
-    ...(pairingSecret ? { pairingSecret: clientSecret ?? pairingSecret, pairingPeerId: 'peer' } : {}),
-  });
+  const replay = v3Replay(v3, v3.vectors[index]!);
+  const started = replay.start(clientSecret);
   if (!started.ok) throw new Error(started.error.message);
-  const respond = (init: KeyExchangeInitV3) =>
-    respondHandshakeV3(init, {
-      daemonStatic,
-      sessionId: v.sessionId,
-      epoch: v.epoch,
-      random: scriptedRandom(b64(v3.daemonDeterministicEphemeralPrivateKey)),
-      ...(pairingSecret ? { pairingSecret } : {}),
-    });
-  const answered = respond(started.frame);
+  const answered = replay.respond(started.frame);
   if (!answered.ok) throw new Error(answered.error.message);
-  return { v, started, respond, response: answered.frame };
+  return { started, respond: replay.respond, response: answered.frame };
 }
 
 describe('v3 handshake negative cases', () => {

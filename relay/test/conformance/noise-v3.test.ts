@@ -3,11 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   finishHandshakeV3,
-  respondHandshakeV3,
-  startHandshakeV3,
   toBase64Url,
 } from '../../src/e2ee/index.js';
-import { b64, keyPair, loadV3, scriptedRandom } from './vectors.js';
+import { keyPair, loadV3, v3Replay } from './vectors.js';
 
 const file = loadV3();
 
@@ -20,28 +18,13 @@ describe('noise v3 conformance vectors', () => {
   });
 
   it.each(file.vectors.map((v) => [v.id, v] as const))('vector %s replays byte for byte', (id, v) => {
-    const pairingSecret = v.pairingSecret ? b64(v.pairingSecret) : undefined;
-    const psk = pairingSecret ? { pairingSecret, pairingPeerId: 'vector-peer' } : {};
-
-    const started = startHandshakeV3({
-      profile: v.profile,
-      requestId: v.requestId,
-      clientStatic,
-      daemonStaticPublicKey: daemonStatic.publicKey,
-      random: scriptedRandom(b64(file.clientDeterministicKeys.ephemeralPrivateKey)),
-      ...psk,
-    });
+    const replay = v3Replay(file, v);
+    const started = replay.start();
     if (!started.ok) throw new Error(started.error.message);
     expect(started.frame.clientEphemeralPublicKey).toBe(v.init.clientEphemeralPublicKey);
     expect(started.frame.encryptedClientStatic).toBe(v.init.encryptedClientStatic);
 
-    const answered = respondHandshakeV3(started.frame, {
-      daemonStatic,
-      sessionId: v.sessionId,
-      epoch: v.epoch,
-      random: scriptedRandom(b64(file.daemonDeterministicEphemeralPrivateKey)),
-      ...(pairingSecret ? { pairingSecret } : {}),
-    });
+    const answered = replay.respond(started.frame);
     if (!answered.ok) throw new Error(answered.error.message);
     expect(answered.frame.daemonEphemeralPublicKey).toBe(v.response.daemonEphemeralPublicKey);
     expect(answered.frame.encryptedMetadata).toBe(v.response.encryptedMetadata);

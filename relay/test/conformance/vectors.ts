@@ -2,7 +2,15 @@
 // provides a scripted random source so deterministic keys and nonces replay.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fromBase64Url, importKeyPair, type KeyPair, type RandomSource } from '../../src/e2ee/index.js';
+import {
+  fromBase64Url,
+  importKeyPair,
+  respondHandshakeV3,
+  startHandshakeV3,
+  type KeyExchangeInitV3,
+  type KeyPair,
+  type RandomSource,
+} from '../../src/e2ee/index.js';
 
 const dir = fileURLToPath(new URL('../fixtures/vectors/', import.meta.url));
 
@@ -81,4 +89,43 @@ export function keyPair(privateKey: string): KeyPair {
   const imported = importKeyPair(privateKey);
   if (!imported.ok) throw new Error(`bad fixture key: ${imported.error.code}`);
   return imported.keyPair;
+}
+
+/** V3Replay runs one v3 vector's client start and daemon answer with its fixed keys. */
+export interface V3Replay {
+  readonly daemonStatic: KeyPair;
+  readonly clientStatic: KeyPair;
+  readonly pairingSecret: Uint8Array | undefined;
+  /** start builds message 1; `clientSecret` replaces the client's pairing secret (negative cases). */
+  start(clientSecret?: Uint8Array): ReturnType<typeof startHandshakeV3>;
+  respond(init: KeyExchangeInitV3): ReturnType<typeof respondHandshakeV3>;
+}
+
+/** v3Replay prepares the deterministic inputs of vector `v` from `file`. */
+export function v3Replay(file: V3File, v: V3Vector): V3Replay {
+  const daemonStatic = keyPair(file.daemonIdentity.privateKey);
+  const clientStatic = keyPair(file.clientDeterministicKeys.staticPrivateKey);
+  const pairingSecret = v.pairingSecret ? b64(v.pairingSecret) : undefined;
+  return {
+    daemonStatic,
+    clientStatic,
+    pairingSecret,
+    start: (clientSecret) =>
+      startHandshakeV3({
+        profile: v.profile,
+        requestId: v.requestId,
+        clientStatic,
+        daemonStaticPublicKey: daemonStatic.publicKey,
+        random: scriptedRandom(b64(file.clientDeterministicKeys.ephemeralPrivateKey)),
+        ...(pairingSecret ? { pairingSecret: clientSecret ?? pairingSecret, pairingPeerId: 'vector-peer' } : {}),
+      }),
+    respond: (init) =>
+      respondHandshakeV3(init, {
+        daemonStatic,
+        sessionId: v.sessionId,
+        epoch: v.epoch,
+        random: scriptedRandom(b64(file.daemonDeterministicEphemeralPrivateKey)),
+        ...(pairingSecret ? { pairingSecret } : {}),
+      }),
+  };
 }
