@@ -73,11 +73,11 @@ describe('probe command against a live dev relay', () => {
 
   it('exits 1 and says which frame was lost when the path drops one', async () => {
     const out = await runCommand([
-      '--url', `ws://127.0.0.1:${String(dropping.port)}/ws`, '--workspace', 'w-cmd-drop', '--target', 't1', '--frames', '4', '--timeout', '800', '--issuer-key-file', keyFile,
+      '--url', `ws://127.0.0.1:${String(dropping.port)}/ws`, '--workspace', 'w-cmd-drop', '--target', 't1', '--frames', '4', '--timeout', '2000', '--issuer-key-file', keyFile,
     ]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/^probe FAILED: /);
-    expect(out.stdout).toContain('frame 2: no echo within 800 ms (dropped on the way)');
+    expect(out.stdout).toContain('frame 2: no echo within 2000 ms (dropped on the way)');
   });
 
   it('exits 1 when the relay refuses the tokens', async () => {

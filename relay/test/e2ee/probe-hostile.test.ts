@@ -31,7 +31,7 @@ async function forward(tamper?: (f: ForwardedFrame) => string | undefined, tls?:
 }
 
 async function probeOptions(url: string, workspaceId: string, extra: Partial<ProbeOptions> = {}): Promise<ProbeOptions> {
-  return { ...PROBE_DEFAULTS, url, workspaceId, runtimeTargetId: 't1', frames: 6, timeoutMs: 1500, tokens: await relay.tokens(workspaceId, 't1'), ...extra };
+  return { ...PROBE_DEFAULTS, url, workspaceId, runtimeTargetId: 't1', frames: 6, timeoutMs: 5000, tokens: await relay.tokens(workspaceId, 't1'), ...extra };
 }
 
 /** nthEnvelope matches the n-th e2ee envelope going one way from one role. */
@@ -76,10 +76,10 @@ describe('probe against a misbehaving relay path', () => {
 
   it('fails with a timeout message when an envelope is dropped', async () => {
     const f = await forward(nthEnvelope(4, 'from-relay', 'client', () => undefined));
-    const report = await runProbe(await probeOptions(`ws://127.0.0.1:${String(f.port)}/ws`, 'w-drop'));
+    const report = await runProbe(await probeOptions(`ws://127.0.0.1:${String(f.port)}/ws`, 'w-drop', { timeoutMs: 2000 }));
     expect(report.ok).toBe(false);
     expect(report.frames.intact).toBe(3);
-    expect(report.errors).toEqual(['frame 4: no echo within 1500 ms (dropped on the way)']);
+    expect(report.errors).toEqual(['frame 4: no echo within 2000 ms (dropped on the way)']);
   });
 
   it('fails the handshake when the relay alters the proof', async () => {
