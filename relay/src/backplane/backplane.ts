@@ -54,7 +54,12 @@ export interface Backplane {
   upsertPresence(record: PresenceRecord): Promise<boolean>;
   /** removePresence deletes the scope's entry only if it still names relayId (compare-and-delete, G-7). */
   removePresence(scope: ScopeRef, relayId: string): Promise<boolean>;
-  /** resolvePresence answers which relay holds the scope's daemon, or null when none does or on error. */
+  /**
+   * resolvePresence answers which relay holds the scope's daemon (daemonConnected
+   * true). When no daemon is connected but the backplane keeps a generation for
+   * the scope, it returns a record with daemonConnected false, empty relay fields
+   * and only daemonIssueGeneration set (G-5). Null when nothing is known or on error.
+   */
   resolvePresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /** publish sends a frame to another relay; resolves false when it could not be handed to the bus. */
   publish(frame: BusFrame): Promise<boolean>;

@@ -9,7 +9,7 @@ import type { BusReceiver } from './bus-receiver.js';
 import { backplaneMetrics } from './metrics.js';
 import { createRemoteBackplane } from './remote.js';
 import { scopeKey } from './scope-key.js';
-import type { BackplaneStore } from './store.js';
+import { disconnectedPresence, type BackplaneStore } from './store.js';
 
 type RedisBackplaneOptions = NonNullable<BackplaneOptions['redis']>;
 
@@ -322,8 +322,8 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     async readPresence(scope) {
       const [raw, generation] = await commands.mget(keys.presence(scope), keys.generation(scope));
       const record = parseStoredPresence(raw ?? null, scope);
-      if (!record) return null;
       const kept = parseGeneration(generation ?? null);
+      if (!record) return kept === null ? null : disconnectedPresence(scope, kept);
       return kept === null ? record : { ...record, daemonIssueGeneration: kept };
     },
     async readGeneration(scope) {

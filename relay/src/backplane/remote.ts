@@ -14,7 +14,7 @@ import { createBusReceiver } from './bus-receiver.js';
 import { signBusFrame } from './bus-signing.js';
 import { backplaneMetrics } from './metrics.js';
 import { scopeKey } from './scope-key.js';
-import type { BackplaneStore } from './store.js';
+import { disconnectedPresence, type BackplaneStore } from './store.js';
 
 /** DEFAULT_RESOLVE_CACHE_TTL_MS is how long a positive presence answer is reused (spec §7.2). */
 export const DEFAULT_RESOLVE_CACHE_TTL_MS = 2000;
@@ -104,8 +104,12 @@ export function createRemoteBackplane(
       try {
         const record = await store.readPresence(scope);
         metrics.presenceResolveOk.inc();
-        // Spec §7.2: only a connected daemon with a usable relay counts as an answer.
-        if (!record || !record.daemonConnected || !record.relayId || !record.relayWsBaseUrl) return null;
+        if (!record) return null;
+        // Spec §7.2: only a connected daemon with a usable relay is a location;
+        // otherwise all that is worth passing on is the kept generation.
+        if (!record.daemonConnected || !record.relayId || !record.relayWsBaseUrl) {
+          return record.daemonIssueGeneration === undefined ? null : disconnectedPresence(scope, record.daemonIssueGeneration);
+        }
         cachePut(id, record);
         return record;
       } catch (error) {

@@ -6,7 +6,7 @@ import type { BusReceiver } from './bus-receiver.js';
 import { backplaneMetrics } from './metrics.js';
 import { createPlatformClient, type PlatformCallResult } from './platform-http.js';
 import { createRemoteBackplane } from './remote.js';
-import type { BackplaneStore } from './store.js';
+import { disconnectedPresence, type BackplaneStore } from './store.js';
 
 /** PLATFORM_RELAY_API holds the server-mode endpoint paths. */
 export const PLATFORM_RELAY_API = {
@@ -177,7 +177,8 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       const body = await resolve(scope);
       const relayId = asString(body.relayId);
       const relayWsBaseUrl = asString(body.relayWsBaseUrl);
-      if (!relayId || !relayWsBaseUrl) return null;
+      const kept = asGeneration(body.daemonIssueGeneration);
+      if (!relayId || !relayWsBaseUrl) return kept === undefined ? null : disconnectedPresence(scope, kept);
       return {
         workspaceId: scope.workspaceId,
         runtimeTargetId: asString(body.runtimeTargetId) ?? scope.runtimeTargetId,
@@ -185,7 +186,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
         relayWsBaseUrl,
         daemonConnected: body.daemonConnected === true,
         machineId: asString(body.machineId),
-        daemonIssueGeneration: asGeneration(body.daemonIssueGeneration),
+        daemonIssueGeneration: kept,
         updatedAtMs: typeof body.updatedAtMs === 'number' ? body.updatedAtMs : deps.now(),
       };
     },

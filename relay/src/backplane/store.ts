@@ -13,7 +13,11 @@ export interface BackplaneStore {
   writePresence(record: PresenceRecord): Promise<void>;
   /** deletePresence removes the entry only while it names relayId (G-7); the generation is kept. */
   deletePresence(scope: ScopeRef, relayId: string, daemonIssueGeneration: number | undefined): Promise<void>;
-  /** readPresence returns the stored record, with the kept generation, or null. */
+  /**
+   * readPresence returns the stored record with the kept generation; a
+   * disconnected record (see disconnectedPresence) when only a generation is
+   * kept; or null.
+   */
   readPresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /** readGeneration returns the highest generation kept for the scope, even with no daemon connected. */
   readGeneration(scope: ScopeRef): Promise<number | null>;
@@ -21,4 +25,17 @@ export interface BackplaneStore {
   append(frame: BusFrame): Promise<void>;
   isHealthy(): boolean;
   close(): Promise<void>;
+}
+
+/** disconnectedPresence is the answer for a scope with no daemon but a kept generation. */
+export function disconnectedPresence(scope: ScopeRef, daemonIssueGeneration: number): PresenceRecord {
+  return {
+    workspaceId: scope.workspaceId,
+    runtimeTargetId: scope.runtimeTargetId,
+    relayId: '',
+    relayWsBaseUrl: '',
+    daemonConnected: false,
+    daemonIssueGeneration,
+    updatedAtMs: 0,
+  };
 }

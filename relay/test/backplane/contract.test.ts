@@ -268,7 +268,15 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(await restarted.backplane.readDaemonGeneration!(scope)).toBe(7);
     expect((await restarted.backplane.resolvePresence(scope))?.daemonIssueGeneration).toBe(7);
     await restarted.backplane.upsertPresence(presence(restarted, { ...scope, daemonConnected: false, daemonIssueGeneration: 8 }));
-    expect(await restarted.backplane.resolvePresence(scope)).toBeNull();
+    // No daemon any more, but the generation is still answered, for the next admission.
+    expect(await restarted.backplane.resolvePresence(scope)).toEqual({
+      ...scope,
+      relayId: '',
+      relayWsBaseUrl: '',
+      daemonConnected: false,
+      daemonIssueGeneration: 8,
+      updatedAtMs: 0,
+    });
     expect(await restarted.backplane.readDaemonGeneration!(scope)).toBe(8);
     expect(await restarted.backplane.readDaemonGeneration!({ workspaceId: unique('ws') })).toBeNull();
   });

@@ -107,7 +107,11 @@ async function observer(mode: Mode): Promise<Backplane> {
 
 
 async function waitPresence(o: Backplane, workspaceId: string, runtimeTargetId: string, relayId: string | null): Promise<void> {
-  await waitFor(async () => ((await o.resolvePresence({ workspaceId, runtimeTargetId }))?.relayId ?? null) === relayId, `presence ${relayId}`);
+  const holder = async () => {
+    const record = await o.resolvePresence({ workspaceId, runtimeTargetId });
+    return record?.daemonConnected ? record.relayId : null;
+  };
+  await waitFor(async () => (await holder()) === relayId, `presence ${relayId}`);
 }
 
 async function peer(relay: RelayProcess | string, req: DevTokenRequest & { clientId?: string }): Promise<TestPeer> {
@@ -223,6 +227,25 @@ describe.each<Mode>(['redis', 'server'])('multi-relay (%s backplane)', (mode) =>
     await client.next((m) => m.type === 'e2ee' && m.seq === 4);
     const seqs = client.messages.map((m) => JSON.parse(m) as { type?: string; seq?: number }).filter((m) => m.type === 'e2ee').map((m) => m.seq);
     expect(seqs).toEqual([3, 4]);
+  });
+
+  it('refuses a stale daemon generation on a relay that never saw the scope (generation kept in the backplane)', async () => {
+    const [a, b] = await startRelays(mode, ['a', 'b']);
+    const o = await observer(mode);
+    const ws = `w-gen-${testNo}`;
+    const first = await peer(a!, { role: 'workspace-daemon', workspaceId: ws, runtimeTargetId: 't1', daemonIssueGeneration: 5 });
+    await waitPresence(o, ws, 't1', a!.id);
+    first.ws.close();
+    await first.closed;
+    await waitPresence(o, ws, 't1', null);
+    await a!.kill();
+    expect(await o.readDaemonGeneration!({ workspaceId: ws, runtimeTargetId: 't1' })).toBe(5);
+    const stale = await peer(b!, { role: 'workspace-daemon', workspaceId: ws, runtimeTargetId: 't1', daemonIssueGeneration: 4 });
+    expect((await stale.closed).code).toBe(4008);
+    const fresh = await peer(b!, { role: 'workspace-daemon', workspaceId: ws, runtimeTargetId: 't1', daemonIssueGeneration: 6 });
+    await waitPresence(o, ws, 't1', b!.id);
+    const client = await clientOn(b!, ws);
+    await roundTrip(client, fresh, `gen-${testNo}`);
   });
 
   it('forgets a crashed relay within the presence TTL; a daemon reconnecting elsewhere is found', async () => {
