@@ -238,10 +238,15 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
       if (check.ok && config.backplane.mode !== 'single' && (query.role === 'workspace-daemon' || (query.role === 'client' && config.backplane.clientRedirectEnabled && query.runtimeTargetId !== undefined))) {
         const scopeRef = { workspaceId: check.workspaceId, runtimeTargetId: check.runtimeTargetId };
         const remaining = Math.max(1, config.admission.handshakeTimeoutMs - (now() - t0));
-        const record = await withTimeout(backplane.resolvePresence(scopeRef), remaining, null);
-        if (abort.signal.aborted) return reject(socket, 503, 'handshake_timeout');
-        if (query.role === 'workspace-daemon') persistedGeneration = record?.daemonIssueGeneration ?? null;
-        else {
+        if (query.role === 'workspace-daemon') {
+          // G-5: the generation outlives the daemon's presence entry and this relay's memory.
+          persistedGeneration = backplane.readDaemonGeneration
+            ? await withTimeout(backplane.readDaemonGeneration(scopeRef), remaining, null)
+            : ((await withTimeout(backplane.resolvePresence(scopeRef), remaining, null))?.daemonIssueGeneration ?? null);
+          if (abort.signal.aborted) return reject(socket, 503, 'handshake_timeout');
+        } else {
+          const record = await withTimeout(backplane.resolvePresence(scopeRef), remaining, null);
+          if (abort.signal.aborted) return reject(socket, 503, 'handshake_timeout');
           const usable = usablePresence(record, { prod: config.mode === 'prod', allowedHosts: config.backplane.redirectAllowedHosts, ownPublicUrl: config.publicWsBaseUrl, tlsHost: config.tls.host });
           if (usable && shouldRedirect(usable, config.relayId, config.publicWsBaseUrl)) redirectTo = usable.relayWsBaseUrl;
         }
