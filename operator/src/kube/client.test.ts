@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { microTime } from '../reconcile/events.js';
-import { ClientKube, resourcePath } from './client.js';
+import { ClientKube, inlineKubeConfig, resourcePath } from './client.js';
 
 describe('resourcePath', () => {
   it.each([
@@ -68,14 +67,7 @@ describe('ClientKube against a fake API server', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'test-token' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    kube = new ClientKube(kc);
+    kube = new ClientKube(inlineKubeConfig({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 'test-token', skipTLSVerify: true }));
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
@@ -117,9 +109,7 @@ describe('ClientKube against a fake API server', () => {
   });
 
   it('network errors are values too', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-    const res = await new ClientKube(kc).get({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 'a' });
+    const res = await new ClientKube(inlineKubeConfig({ server: 'http://127.0.0.1:1' })).get({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 'a' });
     expect(res).toMatchObject({ ok: false, error: { status: undefined, reason: 'NetworkError' } });
   });
 });

@@ -25,6 +25,29 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   return kc;
 }
 
+/** InlineCluster describes an API server without a kubeconfig file (tests, e2e). */
+export interface InlineCluster {
+  server: string;
+  token?: string;
+  caData?: string;
+  certData?: string;
+  keyData?: string;
+  skipTLSVerify?: boolean;
+}
+
+/** inlineKubeConfig builds a KubeConfig for one API server. */
+export function inlineKubeConfig(c: InlineCluster): KubeConfig {
+  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [defined({ name: 'inline', server: c.server, caData: c.caData, skipTLSVerify: c.skipTLSVerify })],
+    users: [defined({ name: 'inline', token: c.token, certData: c.certData, keyData: c.keyData })],
+    contexts: [{ name: 'inline', cluster: 'inline', user: 'inline' }],
+    currentContext: 'inline',
+  });
+  return kc;
+}
+
 /** resourcePath builds the REST path of a kind, optionally namespaced and named. */
 export function resourcePath(apiVersion: string, kind: string, namespace?: string, name?: string): string {
   const info = findKind(apiVersion, kind);
