@@ -109,6 +109,7 @@ export function probeCommand(io: ProbeIo = processIo): Command {
     .option('--workspace <id>', 'workspaceId to use (must match the tokens)', d.workspaceId)
     .option('--target <id>', 'runtimeTargetId to use (must match the tokens)', d.runtimeTargetId)
     .addOption(new Option('--profile <profile>', 'handshake profile').choices(['noise-ik', 'noise-ikpsk2']).default(d.profile))
+    .addOption(new Option('--kex <version>', 'key exchange: 3 (Noise handshake) or 2 (legacy)').choices(['2', '3']).default(String(d.kexVersion)))
     .option('--frames <n>', 'envelopes to send client → daemon (each echoed back)', String(d.frames))
     .option('--bytes <n>', 'plaintext size of each envelope', String(d.bytes))
     .option('--timeout <ms>', 'limit for connecting, the handshake and each echo', String(d.timeoutMs))

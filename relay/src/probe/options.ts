@@ -15,6 +15,8 @@ export interface ProbeOptions {
   readonly workspaceId: string;
   readonly runtimeTargetId: string;
   readonly profile: Profile;
+  /** kexVersion picks the v3 Noise handshake (default) or the legacy v2 key exchange. */
+  readonly kexVersion: 2 | 3;
   /** frames is how many envelopes go client → daemon (each is echoed back daemon → client). */
   readonly frames: number;
   /** bytes is the plaintext size of each envelope. */
@@ -38,6 +40,7 @@ export const PROBE_DEFAULTS = {
   workspaceId: 'probe',
   runtimeTargetId: 'probe',
   profile: 'noise-ik' as Profile,
+  kexVersion: 3 as 2 | 3,
   // The relay's default per-client budget is 240 envelopes a minute; stay well under it.
   frames: 50,
   bytes: 256,
@@ -58,6 +61,7 @@ export interface RawProbeOptions {
   workspace?: string;
   target?: string;
   profile?: string;
+  kex?: string;
   frames?: string | number;
   bytes?: string | number;
   timeout?: string | number;
@@ -95,11 +99,14 @@ export function validateProbeSettings(raw: RawProbeOptions): { ok: true; setting
   if (!ID_PATTERN.test(runtimeTargetId)) errors.push('--target must be 1-128 characters of A-Z a-z 0-9 . _ : -');
   const profile = raw.profile ?? PROBE_DEFAULTS.profile;
   if (!isProfile(profile)) errors.push('--profile must be noise-ik or noise-ikpsk2');
+  const kex = raw.kex ?? String(PROBE_DEFAULTS.kexVersion);
+  if (kex !== '2' && kex !== '3') errors.push('--kex must be 2 or 3');
   const settings: ProbeSettings = {
     url,
     workspaceId,
     runtimeTargetId,
     profile: isProfile(profile) ? profile : PROBE_DEFAULTS.profile,
+    kexVersion: kex === '2' ? 2 : 3,
     frames: integer('frames', raw.frames, PROBE_DEFAULTS.frames, 1, 1_000_000, errors),
     bytes: integer('bytes', raw.bytes, PROBE_DEFAULTS.bytes, MIN_PROBE_BYTES, MAX_PROBE_BYTES, errors),
     timeoutMs: integer('timeout', raw.timeout, PROBE_DEFAULTS.timeoutMs, 100, 600_000, errors),

@@ -9,6 +9,7 @@ export interface ProbeReport {
   readonly workspaceId: string;
   readonly runtimeTargetId: string;
   readonly profile: Profile;
+  readonly kexVersion: 2 | 3;
   /** handshakeMs is the duration of the first completed handshake (init sent → session ready). */
   readonly handshakeMs: number | null;
   readonly handshakes: number;
@@ -47,7 +48,7 @@ const ms = (n: number) => `${n.toFixed(2)} ms`;
 /** formatReport renders the report for a terminal. */
 export function formatReport(r: ProbeReport): string {
   const lines = [
-    `probe ${r.ok ? 'PASSED' : 'FAILED'}: ${r.url} workspace=${r.workspaceId} target=${r.runtimeTargetId} profile=${r.profile}`,
+    `probe ${r.ok ? 'PASSED' : 'FAILED'}: ${r.url} workspace=${r.workspaceId} target=${r.runtimeTargetId} profile=${r.profile} kex=v${String(r.kexVersion)}`,
     `  handshake:   ${r.handshakeMs === null ? 'not completed' : ms(r.handshakeMs)} (${String(r.handshakes)} handshakes, ${String(r.rotations)} rotations)`,
     `  frames:      ${String(r.frames.intact)}/${String(r.frames.requested)} intact, ${String(r.frames.sent)} sent, ${String(r.frames.failed)} failed, ${String(r.bytes)} bytes each way`,
     `  round trip:  ${r.roundTripMs ? `p50 ${ms(r.roundTripMs.p50)}, p99 ${ms(r.roundTripMs.p99)}, max ${ms(r.roundTripMs.max)}` : 'no samples'}`,

@@ -82,6 +82,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
   });
   const client = new ClientPeer({
     profile: options.profile,
+    version: options.kexVersion,
     clientStatic: generateKeyPair(random),
     daemonPublicKeyText: daemon.identityText(),
     random,
@@ -380,6 +381,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
     workspaceId: options.workspaceId,
     runtimeTargetId: options.runtimeTargetId,
     profile: options.profile,
+    kexVersion: options.kexVersion,
     handshakeMs,
     handshakes: counts.handshakes,
     rotations: counts.rotations,

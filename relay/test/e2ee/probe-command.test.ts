@@ -51,7 +51,7 @@ describe('probe command against a live dev relay', () => {
     const out = await runCommand(['--url', relay.url, '--workspace', 'w-cmd', '--target', 't1', '--frames', '5', '--issuer-key-file', keyFile]);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^probe PASSED: /);
+    expect(out.stdout).toMatch(/^probe PASSED: .* profile=noise-ik kex=v3\n/);
     expect(out.stdout).toContain('frames:      5/5 intact');
     expect(out.stdout).toMatch(/round trip: {2}p50 [\d.]+ ms, p99 [\d.]+ ms/);
   });
@@ -98,6 +98,10 @@ describe('probe command usage errors', () => {
     expect(out.stderr).toContain('--workspace must be');
   });
 
+  it('refuses an unknown --kex version', async () => {
+    await expect(runCommand(['--kex', '4'])).rejects.toThrow(/--kex/);
+  });
+
   it('exits 2 when tokens are missing and there is no dev issuer key', async () => {
     const out = await runCommand(['--issuer-key-file', join(tmpdir(), 'definitely-missing-issuer-key.json')]);
     expect(out.code).toBe(2);
@@ -135,6 +139,6 @@ describe('probe pure parts', () => {
 
   it('applies defaults', () => {
     const v = validateProbeSettings({});
-    expect(v.ok && v.settings).toMatchObject({ url: 'ws://127.0.0.1:7781/ws', profile: 'noise-ik', frames: 50, bytes: 256, timeoutMs: 10_000, reconnect: false });
+    expect(v.ok && v.settings).toMatchObject({ url: 'ws://127.0.0.1:7781/ws', profile: 'noise-ik', kexVersion: 3, frames: 50, bytes: 256, timeoutMs: 10_000, reconnect: false });
   });
 });

@@ -34,6 +34,12 @@ describe('probe against a live dev relay', () => {
     expect(report.roundTripMs?.p99).toBeGreaterThanOrEqual(report.roundTripMs?.p50 ?? Infinity);
   });
 
+  it.each(['noise-ik', 'noise-ikpsk2'] as const)('completes a %s round trip over the legacy v2 key exchange', async (profile) => {
+    const report = await runProbe(await options({ workspaceId: `w-v2-${profile}`, profile, kexVersion: 2, frames: 5 }));
+    expect(report.errors).toEqual([]);
+    expect(report).toMatchObject({ ok: true, kexVersion: 2, handshakes: 1, frames: { intact: 5 } });
+  });
+
   it('re-keys into the next epoch when the daemon asks for rotation', async () => {
     const report = await runProbe(await options({ workspaceId: 'w-rotate', frames: 12, rotateAfterMessages: 5 }));
     expect(report.errors).toEqual([]);
