@@ -333,6 +333,7 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
         }
         const closeErrors = await teardown(h);
         if (errorTotal(closeErrors) > 0) for (const s of all) fail(s, `${variant}: ${describeErrors(closeErrors)}`);
+        if (all.some((s) => s.status === 'failed')) return all;
       }
       addAdded(lat, 'p50', 2, '<');
       addAdded(lat, 'p99', 3, '<=');

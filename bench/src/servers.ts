@@ -61,18 +61,25 @@ export interface RelayOptions {
   cpuProfDir?: string;
 }
 
+// keepTail remembers the last lines a server wrote, preferring warnings and
+// errors (routine info lines would bury the cause of a failure).
 function keepTail(child: ChildProcess): () => string {
-  const lines: string[] = [];
+  const recent: string[] = [];
+  const problems: string[] = [];
+  const remember = (list: string[], line: string, max: number): void => {
+    list.push(line.length > 300 ? line.slice(0, 300) + '…' : line);
+    if (list.length > max) list.shift();
+  };
   const push = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line) continue;
-      lines.push(line.length > 400 ? line.slice(0, 400) + '…' : line);
-      if (lines.length > 15) lines.shift();
+      remember(recent, line, 3);
+      if (!/"level":"(info|debug)"/.test(line)) remember(problems, line, 6);
     }
   };
   child.stdout?.on('data', push);
   child.stderr?.on('data', push);
-  return () => lines.join('\n');
+  return () => (problems.length ? problems : recent).map((l) => `    | ${l}`).join('\n');
 }
 
 let extraNodeFlags: readonly string[] = [];
@@ -85,7 +92,8 @@ export function setServerNodeFlags(flags: readonly string[]): void {
 async function startServer(kind: Server['kind'], label: string, script: string, env: Record<string, string>, nodeFlags: string[], port: number): Promise<Server> {
   const args = [...extraNodeFlags, ...nodeFlags, '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
   const child = spawnTracked(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    // NODE_PATH passes through so an experiment can offer optional native addons (bufferutil) to every server alike.
+    env: { PATH: process.env.PATH ?? '', ...(process.env.NODE_PATH ? { NODE_PATH: process.env.NODE_PATH } : {}), ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail = keepTail(child);
@@ -101,7 +109,7 @@ async function startServer(kind: Server['kind'], label: string, script: string, 
 /** startBare runs the bare forwarder; kind 'relay' makes it stand in for the relay when the harness tests itself. */
 export async function startBare(label = 'bare', kind: Server['kind'] = 'bare', cpuProfDir?: string, parseFrames = false): Promise<Server> {
   const env: Record<string, string> = parseFrames ? { BARE_PARSE_FRAMES: '1' } : {};
-  return startServer(kind, label, DIST + 'bare-forwarder.js', env, cpuProfFlags(cpuProfDir), await freePort());
+  return startServer(kind, label, DIST + 'bare-forwarder-main.js', env, cpuProfFlags(cpuProfDir), await freePort());
 }
 
 /** startRelay runs the built relay in dev mode with benchmark limits and the chosen admission and backplane. */
