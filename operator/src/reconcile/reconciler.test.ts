@@ -221,7 +221,7 @@ describe('Reconciler', () => {
     const res = await reconciler.reconcile(KEY);
     expect(res).toMatchObject({ result: 'retry', reason: 'ApplyRejected' });
     expect(cond('Stalled')).toMatchObject({ status: 'True', reason: 'ApplyRejected' });
-    expect(cond('Stalled')!.message).toContain('HTTPRoute relay: NotFound');
+    expect(cond('Stalled')!.message).toContain('HTTPRoute relay: gateway.networking.k8s.io/v1 HTTPRoute is not served by this cluster');
   });
 
   it('keeps Secret data out of status and events', async () => {

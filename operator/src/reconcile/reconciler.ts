@@ -41,9 +41,12 @@ function relayRefOf(key: string): ObjectRef {
   return { apiVersion: RELAY_API_VERSION, kind: RELAY_KIND, namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
-const describeError = (ref: ObjectRef, e: KubeError): string =>
+function describeError(ref: ObjectRef, e: KubeError): string {
+  // A 404 on a write means the kind itself is not served: an add-on CRD is missing.
+  if (e.status === 404) return `${ref.kind} ${ref.name}: ${ref.apiVersion} ${ref.kind} is not served by this cluster (install its CRDs or turn the feature off)`;
   // API messages about a Secret could echo its data; name the failure only.
-  `${ref.kind} ${ref.name}: ${e.reason}${ref.kind === 'Secret' ? '' : ` (${e.message.slice(0, 300)})`}`;
+  return `${ref.kind} ${ref.name}: ${e.reason}${ref.kind === 'Secret' ? '' : ` (${e.message.slice(0, 300)})`}`;
+}
 
 /** Reconciler runs reconcile passes; it remembers what it applied per relay. */
 export class Reconciler {
