@@ -1,7 +1,8 @@
 // Test helper: a real redis-server on a free 127.0.0.1 port in a temp dir,
 // without persistence, that a test can stop and start again on the same port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ export interface TestRedisServer {
 
 export interface TestRedisOptions {
   readonly password?: string;
+  /** Serve TLS only (rediss://), with this PEM certificate and key; clients need no certificate. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
 }
 
 /** freePort asks the OS for a free 127.0.0.1 port (closed again before it is returned). */
@@ -34,9 +37,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Sends one inline command and resolves with the first reply line, or null on any failure. */
-function ask(port: number, command: string): Promise<string | null> {
+function ask(port: number, command: string, tls: boolean): Promise<string | null> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = tls
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false })
+      : createConnection({ host: '127.0.0.1', port });
     let reply = '';
     const done = (value: string | null) => {
       socket.destroy();
@@ -44,7 +49,7 @@ function ask(port: number, command: string): Promise<string | null> {
     };
     socket.setTimeout(1000, () => done(null));
     socket.on('error', () => done(null));
-    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on(tls ? 'secureConnect' : 'connect', () => socket.write(`${command}\r\n`));
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
       if (reply.includes('\r\n')) done(reply.split('\r\n')[0] ?? null);
@@ -64,7 +69,13 @@ export async function startRedisServer(options: TestRedisOptions = {}): Promise<
   async function start(): Promise<void> {
     if (child) return;
     output = '';
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    if (options.tls) {
+      args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no');
+      args.push('--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'));
+    } else {
+      args.push('--port', String(port));
+    }
     if (options.password) args.push('--requirepass', options.password);
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
@@ -75,7 +86,7 @@ export async function startRedisServer(options: TestRedisOptions = {}): Promise<
     });
     await waitFor(async () => {
       if (!child) throw new Error(`redis-server exited:\n${output}`);
-      const reply = await ask(port, ping);
+      const reply = await ask(port, ping, options.tls !== undefined);
       return reply === '+OK' || reply === '+PONG';
     }, 'redis-server to answer PING');
   }
@@ -89,11 +100,15 @@ export async function startRedisServer(options: TestRedisOptions = {}): Promise<
     child = undefined;
   }
 
+  if (options.tls) {
+    await writeFile(join(dir, 'cert.pem'), options.tls.certPem);
+    await writeFile(join(dir, 'key.pem'), options.tls.keyPem);
+  }
   await start();
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     start,
     stop,
     isRunning: () => child !== undefined,

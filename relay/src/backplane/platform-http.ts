@@ -14,7 +14,8 @@ export type PlatformCallResult =
 
 /** PlatformClient posts JSON to paths below the platform base URL. */
 export interface PlatformClient {
-  post(path: string, body: unknown, timeoutMs: number): Promise<PlatformCallResult>;
+  /** post sends one request; maxResponseBytes overrides the client's cap for this call. */
+  post(path: string, body: unknown, timeoutMs: number, maxResponseBytes?: number): Promise<PlatformCallResult>;
   close(): void;
 }
 
@@ -43,7 +44,7 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
     : new HttpAgent({ keepAlive: true });
   const send = isHttps ? httpsRequest : httpRequest;
 
-  function post(path: string, body: unknown, timeoutMs: number): Promise<PlatformCallResult> {
+  function post(path: string, body: unknown, timeoutMs: number, maxResponseBytes = options.maxResponseBytes): Promise<PlatformCallResult> {
     const payload = Buffer.from(JSON.stringify(body), 'utf8');
     const url = new URL(path, base);
     return new Promise((resolve) => {
@@ -73,7 +74,7 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > options.maxResponseBytes) {
+          if (size > maxResponseBytes) {
             finish({ ok: false, error: 'too_large', status: res.statusCode });
             req.destroy();
             return;

@@ -62,6 +62,9 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
     tls: server.tls,
   });
   const waitMs = effectivePullWaitMs(server.pullWaitMs, server.timeoutMs);
+  // A pull answer must fit at least one frame of the largest allowed size, JSON
+  // escaping included, or one big frame would block the bus for good.
+  const pullResponseCap = Math.max(server.maxResponseBytes, 3 * options.maxFrameBytes + 65_536);
   let closed = false;
   let healthy = false;
   let everHealthy = false;
@@ -100,7 +103,12 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
   /** pullOnce runs one pull and returns how long to wait before the next. */
   async function pullOnce(receive: BusReceiver, wait: number): Promise<number> {
     const started = deps.now();
-    const result = await call(PLATFORM_RELAY_API.busPull, { relayId: options.relayId, sinceId, limit, waitMs: wait });
+    const result = await client.post(
+      PLATFORM_RELAY_API.busPull,
+      { relayId: options.relayId, sinceId, limit, waitMs: wait },
+      server.timeoutMs,
+      pullResponseCap,
+    );
     if (closed) return 0;
     if (!result.ok) {
       metrics.pullFailed.inc();

@@ -1,5 +1,9 @@
 // One contract suite for every backplane adapter: redis against a real
 // redis-server, server against the fake platform's bus, single where it applies.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -403,6 +407,119 @@ describe('backplane contract: redis specifics', () => {
       payload: '{}',
     };
     expect(await a.publish(frame)).toBe(false);
+  });
+});
+
+describe('backplane contract: server specifics', () => {
+  let platform: FakePlatform;
+  let bus: FakePlatformBus;
+  const relays: Backplane[] = [];
+  const harness = serverHarness();
+  beforeAll(async () => {
+    await harness.setup();
+    platform = await startFakePlatform();
+    bus = installPlatformBus(platform, { internalKey: INTERNAL_KEY });
+  });
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.close()));
+    bus.close();
+    await platform.close();
+    await harness.teardown();
+  });
+  const options = (relayId: string, patch: Partial<NonNullable<BackplaneOptions['server']>> = {}, maxFrameBytes = 65_536): BackplaneOptions => {
+    const base = harness.options(relayId);
+    return { ...base, maxFrameBytes, server: { ...base.server!, baseUrl: platform.url, ...patch } };
+  };
+
+  it('keeps one pull in flight and delivers a frame larger than the API response cap', async () => {
+    const received: string[] = [];
+    const a = createBackplane(options('big-a', { maxResponseBytes: 16_384 }, 200_000), deps(new Registry()));
+    const b = createBackplane(options('big-b', { maxResponseBytes: 16_384 }, 200_000), deps(new Registry()));
+    relays.push(a, b);
+    await a.start(() => {});
+    await b.start((frame) => received.push(frame.payload));
+    const big = 'x'.repeat(150_000);
+    for (const payload of ['small', big, 'after']) {
+      expect(await a.publish({ workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'big-a', targetRelayId: 'big-b', direction: 'client_to_daemon', payload })).toBe(true);
+    }
+    await waitFor(() => received.length === 3, 'all frames');
+    expect(received.map((p) => p.length)).toEqual([5, 150_000, 5]);
+    expect(bus.maxConcurrentPulls('big-b')).toBe(1);
+  });
+
+  it('stays unhealthy with a wrong internal key and never logs either key', async () => {
+    const before = logs.length;
+    const wrongKey = 'wrong-internal-key-0123456789';
+    const c = createBackplane(options('wrong-key', { internalKey: wrongKey }), deps(new Registry()));
+    relays.push(c);
+    await c.start(() => {});
+    await waitFor(() => logs.slice(before).some((l) => JSON.stringify(l).includes('http_status')), 'a refused pull');
+    expect(c.isHealthy()).toBe(false);
+    expect(await c.publish({ workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'wrong-key', targetRelayId: 'x', direction: 'client_to_daemon', payload: '{}' })).toBe(false);
+    const text = JSON.stringify(logs);
+    expect(text).not.toContain(wrongKey);
+    expect(text).not.toContain(INTERNAL_KEY);
+  });
+});
+
+/** selfSignedCert makes a throwaway certificate for 127.0.0.1 with openssl, or null when openssl is missing. */
+function selfSignedCert(): { certPem: string; keyPem: string } | null {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    return { certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cert = selfSignedCert();
+
+describe.skipIf(cert === null)('backplane contract: redis over TLS (rediss://)', () => {
+  let server: TestRedisServer;
+  const relays: Backplane[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer({ password: REDIS_PASSWORD, tls: cert! });
+  });
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.close()));
+    await server.close();
+  });
+  const options = (relayId: string, ca: string | undefined): BackplaneOptions => ({
+    ...common,
+    mode: 'redis',
+    relayId,
+    relayWsBaseUrl: `ws://${relayId}.test/ws`,
+    redis: { url: server.url, keyPrefix: PREFIX, connectTimeoutMs: 2000, queueMax: 100, reconnectBaseMs: 50, reconnectMaxMs: 400, tls: { ca } },
+  });
+
+  it('connects with the configured CA, carries presence and frames', async () => {
+    expect(server.url.startsWith('rediss://')).toBe(true);
+    const received: string[] = [];
+    const a = createBackplane(options('tls-a', cert!.certPem), deps(new Registry()));
+    const b = createBackplane(options('tls-b', cert!.certPem), deps(new Registry()));
+    relays.push(a, b);
+    await a.start(() => {});
+    await b.start((frame) => received.push(frame.payload));
+    await waitFor(() => a.isHealthy() && b.isHealthy(), 'TLS connections');
+    await a.upsertPresence({ workspaceId: 'w', runtimeTargetId: 'r', relayId: 'tls-a', relayWsBaseUrl: 'ws://tls-a.test/ws', daemonConnected: true, updatedAtMs: 0 });
+    expect((await b.resolvePresence({ workspaceId: 'w', runtimeTargetId: 'r' }))?.relayId).toBe('tls-a');
+    const frame: BusFrame = { workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'tls-a', targetRelayId: 'tls-b', direction: 'client_to_daemon', payload: 'over-tls' };
+    expect(await a.publish(frame)).toBe(true);
+    await waitFor(() => received.length === 1, 'frame over TLS');
+    expect(received).toEqual(['over-tls']);
+  });
+
+  it('refuses a server certificate it cannot verify, and stays unhealthy', async () => {
+    const before = logs.length;
+    const c = createBackplane(options('tls-untrusted', undefined), deps(new Registry()));
+    relays.push(c);
+    await c.start(() => {});
+    await waitFor(() => logs.slice(before).some((l) => JSON.stringify(l).includes('self-signed certificate')), 'a certificate error');
+    expect(c.isHealthy()).toBe(false);
   });
 });
 
