@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { e2eeEnvelope, kexInit, kexResponse, sessionIdOf } from './envelopes.js';
+import { e2eeEnvelope, kexInit, kexResponse, SEQ_BASE, seqOffset, sessionIdOf, writeSeq } from './envelopes.js';
 
 describe('e2eeEnvelope', () => {
   it.each([256, 1000, 16384])('is exactly %i bytes of a spec e2ee v2 envelope', (size) => {
@@ -32,5 +32,17 @@ describe('sessionIdOf', () => {
     ['an unterminated value', '{"sessionId":"s-abc'],
   ])('is undefined for %s', (_name, text) => {
     expect(sessionIdOf(Buffer.from(text))).toBeUndefined();
+  });
+});
+
+describe('writeSeq', () => {
+  it('rewrites the seq in place, keeping the length and the JSON valid', () => {
+    const frame = Buffer.from(e2eeEnvelope('s-1', SEQ_BASE, 256));
+    const at = seqOffset(frame);
+    for (const n of [1, 42, 999_999_999]) {
+      writeSeq(frame, at, n);
+      expect(frame.length).toBe(256);
+      expect((JSON.parse(frame.toString()) as { seq: number }).seq).toBe(SEQ_BASE + n);
+    }
   });
 });

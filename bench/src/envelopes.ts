@@ -52,6 +52,30 @@ export function kexResponse(requestId: string, sessionId: string): string {
   });
 }
 
+/** SEQ_BASE makes every seq 10 digits, so a frame's seq can be rewritten in place without changing its length. */
+export const SEQ_BASE = 1_000_000_000;
+const SEQ_KEY = Buffer.from('"seq":');
+
+/** seqOffset is where the 10 seq digits start in an envelope built with a seq >= SEQ_BASE. */
+export function seqOffset(frame: Buffer): number {
+  const at = frame.indexOf(SEQ_KEY);
+  if (at < 0) throw new Error('envelope has no seq');
+  return at + SEQ_KEY.length;
+}
+
+/**
+ * writeSeq stamps SEQ_BASE + n into the envelope's seq digits, so no two
+ * frames of a session carry the same bytes (as with real AES-GCM traffic;
+ * identical frames would look like replays to a backplane's replay guard).
+ */
+export function writeSeq(frame: Buffer, offset: number, n: number): void {
+  let v = SEQ_BASE + (n % SEQ_BASE);
+  for (let i = offset + 9; i >= offset; i--) {
+    frame[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+}
+
 /** sessionIdOf pulls the sessionId out of envelope text without parsing it; undefined if absent. */
 export function sessionIdOf(text: Buffer): string | undefined {
   const at = text.indexOf(SESSION_KEY);

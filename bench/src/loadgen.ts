@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { WebSocket, type RawData } from 'ws';
-import { e2eeEnvelope, kexInit, kexResponse } from './envelopes.js';
+import { e2eeEnvelope, kexInit, kexResponse, SEQ_BASE, seqOffset, writeSeq } from './envelopes.js';
 import { serveRpc } from './rpc.js';
 import { type LatencySummary, summariseLatency } from './stats.js';
 
@@ -75,6 +75,7 @@ interface Client {
   sessionId: string;
   ready: boolean;
   frame: Buffer;
+  seqAt: number;
   sent: number;
   received: number;
   sendTimes: number[];
@@ -176,6 +177,8 @@ function onDaemonMessage(ws: WebSocket, raw: RawData, isBinary: boolean): void {
 function sendFrame(c: Client): void {
   c.sent++;
   if (loadMode?.mode === 'rate') c.sendTimes.push(performance.now());
+  // ws copies a Buffer while masking it, so rewriting the seq for the next frame cannot touch this one.
+  writeSeq(c.frame, c.seqAt, c.sent);
   c.ws.send(c.frame, { binary: false });
 }
 
@@ -240,7 +243,7 @@ async function setup(args: SetupArgs): Promise<{ setupMs: number; connections: n
   clients = await inBatches(clientSpecs.length, 64, async (i) => {
     const spec = clientSpecs[i]!;
     const ws = await open(args.clientUrl, 'client', spec.w, 'rt-1', clientTokens[i]!);
-    const c: Client = { ws, requestId: spec.clientId, sessionId: `s-${spec.clientId}`, ready: false, frame: EMPTY, sent: 0, received: 0, sendTimes: [], timer: undefined, kexRetries: 0 };
+    const c: Client = { ws, requestId: spec.clientId, sessionId: `s-${spec.clientId}`, ready: false, frame: EMPTY, seqAt: 0, sent: 0, received: 0, sendTimes: [], timer: undefined, kexRetries: 0 };
     ws.on('error', (err) => noteError('socketError', `client: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       const deadline = setTimeout(() => reject(new Error(`no session for ${spec.clientId} within 15 s (${errors.firstError || 'no error seen'})`)), 15000);
@@ -261,7 +264,8 @@ function load(args: LoadArgs): { started: number } {
   loadMode = args;
   frameSize = args.size;
   for (const c of clients) {
-    c.frame = Buffer.from(e2eeEnvelope(c.sessionId, 1, args.size));
+    c.frame = Buffer.from(e2eeEnvelope(c.sessionId, SEQ_BASE, args.size));
+    c.seqAt = seqOffset(c.frame);
     c.sent = 0;
     c.received = 0;
     c.sendTimes.length = 0;
