@@ -15,7 +15,7 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.close()));
 });
 
-async function pair(urls: { a: string; b: string }): Promise<{ bus: MemoryBus; a: TestRelay; b: TestRelay }> {
+async function pair(urls: { a: string; b: string }, extra: Record<string, string> = {}): Promise<{ bus: MemoryBus; a: TestRelay; b: TestRelay }> {
   const bus = new MemoryBus();
   const start = async (id: string, url: string) => {
     const r = await startTestRelay(
@@ -27,6 +27,7 @@ async function pair(urls: { a: string; b: string }): Promise<{ bus: MemoryBus; a
         RELAY_BUS_HMAC_KEY: 'bus-key-for-tests',
         RELAY_ID: id,
         RELAY_PUBLIC_WS_BASE_URL: url,
+        ...extra,
       },
       { backplane: bus.connect(id), admission: { keySource: issuer.keySource } },
     );
@@ -113,5 +114,15 @@ describe('cross-relay routing', () => {
     expect(bus.presence.size).toBe(1);
     await closeAll([current]);
     await waitFor(() => bus.presence.size === 0, 2000, 'presence removed');
+  });
+
+  it('re-announces presence periodically, machineId included', async () => {
+    const { a, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' }, { RELAY_PRESENCE_SYNC_INTERVAL_MS: '50' });
+    const daemon = await join(a, 'workspace-daemon', { machineId: 'm-7' });
+    await waitFor(() => bus.presence.size === 1);
+    bus.presence.clear(); // as if the entry expired in the store
+    await waitFor(() => bus.presence.size === 1, 2000, 'presence refresh');
+    expect([...bus.presence.values()][0]).toMatchObject({ relayId: 'relay-a', machineId: 'm-7', daemonConnected: true });
+    await closeAll([daemon]);
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { createDevIssuer, type DevIssuer } from '../src/devissuer/issuer.js';
 import { startFakePlatform, type FakePlatform } from './fake-platform.js';
-import { closeAll, connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type TestRelay } from './relay-harness.js';
+import { closeAll, connectPeer, counterValue, startTestRelay, upgradeStatus, waitFor, type TestPeer, type TestRelay } from './relay-harness.js';
 import { e2ee, kexInit, kexResponse, pairingOffer, presence, sessionEvent, subscribe, unsubscribe, workerRequest } from './frame-fixtures.js';
 
 let issuer: DevIssuer;
@@ -247,4 +247,54 @@ describe('per-frame enforcement', () => {
     await closeAll([daemon]);
     await r.close();
   });
+
+  it('closes a daemon past its per-workspace rate with 4008', async () => {
+    const r = await relayWith({ RELAY_DAEMON_RUNTIME_RATE_PER_MINUTE: '3' });
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
+    for (let i = 0; i < 5; i++) daemon.send(e2ee('s', { seq: i + 1 }));
+    expect(await daemon.closed).toEqual({ code: 4008, reason: 'daemon rate limit exceeded' });
+    await r.close();
+  });
+
+  it('closes past the pairing rate with 4008', async () => {
+    const r = await relayWith({ RELAY_PAIRING_RATE_PER_MINUTE: '1' });
+    const client = await join(r, 'client', 'w1', 't1', { scope: 'pairing' });
+    client.send(pairingOffer('p1'));
+    client.send(pairingOffer('p2'));
+    expect(await client.closed).toEqual({ code: 4008, reason: 'pairing rate limit exceeded' });
+    await r.close();
+  });
 });
+
+describe('scope lifecycle', () => {
+  it('a new daemon starts with no session routes; empty scopes are evicted after the TTL', async () => {
+    const r = await relayWith({ RELAY_CLEANUP_INTERVAL_MS: '50', RELAY_EMPTY_WORKSPACE_TTL_MS: '100' });
+    const first = await join(r, 'workspace-daemon', 'w1', 't1');
+    const client = await join(r, 'client', 'w1', 't1');
+    await openSession(client, first, 'r1', 's1');
+    first.ws.close();
+    await first.closed;
+    const second = await join(r, 'workspace-daemon', 'w1', 't1');
+    second.send(e2ee('s1', { seq: 2 }));
+    client.send(kexInit('r2'));
+    await second.next((m) => m.requestId === 'r2');
+    expect(client.messages.some((m) => m.includes('"seq":2'))).toBe(false);
+    await closeAll([second, client]);
+    await waitFor(() => r.relay.state.scopes === 0, 5000, 'scope eviction');
+    expect(await counterValue(r.relay, 'relay_workspace_evictions_total')).toBe(1);
+    await r.close();
+  });
+});
+
+describe('origin allow-list', () => {
+  it('refuses a browser from another origin with 403 and lets daemons (no Origin) through', async () => {
+    const r = await relayWith({ RELAY_ALLOWED_ORIGINS: 'https://app.example.com' });
+    const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1' });
+    const base = { role: 'client' as const, workspaceId: 'w1', runtimeTargetId: 't1', token };
+    expect(await upgradeStatus(r.wsUrl, { ...base, headers: { origin: 'https://evil.example.net' } })).toBe(403);
+    expect(await upgradeStatus(r.wsUrl, { ...base, headers: { origin: 'https://app.example.com' } })).toBe(101);
+    expect(await upgradeStatus(r.wsUrl, { ...base, role: 'workspace-daemon' })).toBe(101);
+    await r.close();
+  });
+});
+
