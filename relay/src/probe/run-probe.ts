@@ -29,6 +29,8 @@ export interface ProbeDependencies {
 interface Trouble {
   readonly retryable: boolean;
   readonly message: string;
+  /** redirect marks a RELAY_REDIRECT, which is followed even without --reconnect. */
+  readonly redirect?: boolean;
 }
 
 // Close codes after which reconnecting is the expected reaction (restart,
@@ -36,6 +38,8 @@ interface Trouble {
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
 const RETRYABLE_4008_REASONS = new Set(['daemon already connected', 'superseded']);
 const MAX_REDIRECTS = 5;
+// A relay that drops us right after every handshake must not keep the probe busy forever.
+const MAX_RECOVERIES_PER_FRAME = 10;
 // Statuses by which the relay refuses our frames; retrying the same frames cannot help.
 const REFUSING_STATUSES = new Set(['INVALID_FRAME', 'RUNTIME_TARGET_REQUIRED', 'SESSION_EVENTS_SCOPE_ONLY']);
 // Connection failures that retrying cannot fix: refused credentials, wrong path, untrusted TLS.
@@ -172,7 +176,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
       }
       counts.redirects += 1;
       clientUrl = target;
-      trouble = { retryable: true, message: `relay redirected the client to ${target}` };
+      trouble = { retryable: true, redirect: true, message: `relay redirected the client to ${target}` };
       retire(clientLink);
       clientLink = undefined;
     } else if (value.retryable === true) {
@@ -313,10 +317,10 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
     const text = probePayload(index, options.bytes, random);
     currentIndex = index;
     let counted = false;
-    for (;;) {
+    for (let recoveries = 0; ; recoveries++) {
       if (rekeyInFlight) {
         const rekeyed = await waitUntil(() => (!rekeyInFlight ? true : trouble || handshakeFailure ? false : undefined), options.timeoutMs);
-        if (rekeyed !== true && !trouble) {
+        if (rekeyed !== true && !troubleNow()) {
           errors.push(`rotation: ${handshakeFailure ?? `no re-key response within ${String(options.timeoutMs)} ms`}`);
           break;
         }
@@ -356,11 +360,17 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
       }
       // Connection trouble: redirects are always followed; restarts only with --reconnect.
       const current = troubleNow();
-      const reason = fatal ?? current?.message ?? 'connection lost';
-      const redirected = current?.message.startsWith('relay redirected') === true;
-      if (fatalNow() || !(redirected || (options.reconnect && current?.retryable))) {
+      const fatalError = fatalNow();
+      const reason = fatalError ?? current?.message ?? 'connection lost';
+      const redirected = current?.redirect === true;
+      if (fatalError || !(redirected || (options.reconnect && current?.retryable))) {
         counts.failed += 1;
         errors.push(`frame ${String(index)}: ${reason}`);
+        break;
+      }
+      if (recoveries >= MAX_RECOVERIES_PER_FRAME) {
+        counts.failed += 1;
+        errors.push(`frame ${String(index)}: gave up after ${String(recoveries)} reconnects (last: ${reason})`);
         break;
       }
       if (!redirected) counts.reconnects += 1;
