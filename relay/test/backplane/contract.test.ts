@@ -330,6 +330,22 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(await metric(b.registry, 'relay_bus_pull_malformed_total')).toBe(1);
   });
 
+  it('starts while the store is down and delivers once it comes up', async () => {
+    await harness.breakStore();
+    let a: Relay;
+    let b: Relay;
+    try {
+      a = await relay();
+      b = await relay();
+      expect(a.backplane.isHealthy()).toBe(false);
+    } finally {
+      await harness.healStore();
+    }
+    await waitFor(() => a.backplane.isHealthy() && b.backplane.isHealthy(), 'healthy after the store came up');
+    expect(await a.backplane.publish(frameFor(a, b, 'late start'))).toBe(true);
+    await waitFor(() => b.received.length === 1, 'frame');
+  });
+
   it('flips unhealthy while the store is down, then delivers again without a restart', async () => {
     const a = await relay();
     const b = await relay();

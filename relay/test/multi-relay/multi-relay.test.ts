@@ -19,6 +19,8 @@ import { waitFor } from '../backplane/wait-for.js';
 const INTERNAL_KEY = 'multi-relay-internal-key-0123456789';
 const HMAC_KEY = 'multi-relay-bus-hmac-key-0123456789';
 const PRESENCE_TTL_MS = 2000;
+/** Per-message wait: generous, since CI machines are shared; a pass never waits this long. */
+const SLOW = 15_000;
 
 let platform: FakePlatform;
 let issuer: FakeIssuer;
@@ -132,15 +134,15 @@ const clientOn = (r: RelayProcess | string, workspaceId: string, runtimeTargetId
 /** roundTrip runs a key exchange and one e2ee frame each way between client and daemon. */
 async function roundTrip(client: TestPeer, daemon: TestPeer, tag: string): Promise<void> {
   client.send(kexInit(`req-${tag}`));
-  await daemon.next((m) => m.requestId === `req-${tag}`);
+  await daemon.next((m) => m.requestId === `req-${tag}`, SLOW);
   daemon.send(kexResponse(`req-${tag}`, `s-${tag}`));
-  await client.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === `s-${tag}`);
+  await client.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === `s-${tag}`, SLOW);
   const upstream = JSON.stringify(e2ee(`s-${tag}`, { seq: 2 })).replace('{', '{ ');
   client.send(upstream);
-  await daemon.next((m) => m.type === 'e2ee' && m.sessionId === `s-${tag}`);
+  await daemon.next((m) => m.type === 'e2ee' && m.sessionId === `s-${tag}`, SLOW);
   expect(daemon.messages).toContain(upstream); // forwarded byte for byte across relays
   daemon.send(e2ee(`s-${tag}`, { seq: 3 }));
-  expect(await client.next((m) => m.type === 'e2ee' && m.sessionId === `s-${tag}`)).toMatchObject({ seq: 3 });
+  expect(await client.next((m) => m.type === 'e2ee' && m.sessionId === `s-${tag}`, SLOW)).toMatchObject({ seq: 3 });
 }
 
 beforeEach(() => {
