@@ -5,7 +5,7 @@
 // is killed on exit, on SIGINT/SIGTERM, on an uncaught error, and when the
 // profile's deadline passes.
 import { mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { forkTracked, killAll } from './procs.js';
 import { FULL, QUICK, type Profile } from './profiles.js';
@@ -93,6 +93,7 @@ async function main(): Promise<number> {
   installCleanup(opts.profile.deadlineMs);
   if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
   const started = Date.now();
+  const loadAtStart = loadavg()[0]!;
   log(`profile ${opts.profile.name}: ${[...opts.only].join(', ')}`);
 
   const dist = fileURLToPath(new URL('.', import.meta.url));
@@ -128,10 +129,16 @@ async function main(): Promise<number> {
     node: process.version,
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     elapsedSeconds: Math.round((Date.now() - started) / 1000),
+    // Other work on the machine skews every figure; the 1-minute load average at start and end shows how much.
+    loadAverage: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
     date: new Date().toISOString(),
   };
   const failed = results.filter((r) => r.status === 'failed');
-  const table = `viewport relay benchmark: profile ${meta.profile}, ${meta.node}, ${meta.cpus}, ${meta.elapsedSeconds} s\n` + formatTable(results);
+  const busy = Math.max(meta.loadAverage.start, meta.loadAverage.end) > cpus().length;
+  const table =
+    `viewport relay benchmark: profile ${meta.profile}, ${meta.node}, ${meta.cpus}, ${meta.elapsedSeconds} s, ` +
+    `load average ${meta.loadAverage.start} → ${meta.loadAverage.end}${busy ? ' (machine busy: other work competes for the cores, expect noise)' : ''}\n` +
+    formatTable(results);
   if (opts.json) {
     process.stderr.write(table + '\n');
     process.stdout.write(JSON.stringify(toJson(results, meta), null, 2) + '\n');

@@ -160,6 +160,7 @@ export async function startRedis(): Promise<Redis> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  spawnError.catch(() => undefined); // awaited in the loop below; this only keeps a late error from being unhandled
   const until = Date.now() + 10000;
   while (!(await Promise.race([pong(port), spawnError]))) {
     if (Date.now() > until || child.exitCode !== null) {
