@@ -70,6 +70,8 @@ export interface PeerOptions {
   readonly protocols?: string[];
   readonly headers?: Record<string, string>;
   readonly extraQuery?: Record<string, string>;
+  /** Trust anchor for wss:// relays. */
+  readonly ca?: string;
 }
 
 export interface TestPeer {
@@ -97,7 +99,7 @@ function open(base: string, o: PeerOptions): WebSocket {
     if (o.viaSubprotocol) protocols.push(`auth.${o.token}`);
     else headers.authorization = `Bearer ${o.token}`;
   }
-  return new WebSocket(peerUrl(base, o), protocols, { headers });
+  return new WebSocket(peerUrl(base, o), protocols, { headers, ...(o.ca !== undefined ? { ca: o.ca } : {}) });
 }
 
 /** connectPeer opens a peer and resolves once the 101 arrived; rejects with the HTTP status otherwise. */
