@@ -35,6 +35,7 @@ function parseArgs(argv: readonly string[]): Options {
   let selfTest = false;
   let selfTestParse = false;
   let rounds: number | undefined;
+  let memoryHoldMs = 0;
   const traffic: TrafficFilter = { latency: true };
   for (const arg of argv) {
     if (arg === '--quick') profile = QUICK;
@@ -46,6 +47,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg.startsWith('--topologies=')) traffic.topologies = arg.slice('--topologies='.length).split(',');
     else if (arg === '--no-latency') traffic.latency = false;
     else if (arg.startsWith('--node-flags=')) setServerNodeFlags(arg.slice('--node-flags='.length).split(' ').filter(Boolean));
+    else if (arg.startsWith('--memory-hold-ms=')) memoryHoldMs = Number(arg.slice('--memory-hold-ms='.length));
     else if (arg.startsWith('--rounds=')) rounds = Number(arg.slice('--rounds='.length));
     else if (arg === '--cpu-prof') cpuProfDir = fileURLToPath(new URL('../profiles/', import.meta.url));
     else if (arg.startsWith('--only=')) {
@@ -54,10 +56,11 @@ function parseArgs(argv: readonly string[]): Options {
       if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
       only = new Set(names as Group[]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
+  if (memoryHoldMs > 0) profile = { ...profile, memoryHoldMs };
   if (rounds !== undefined) {
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
     profile = { ...profile, rounds, memoryRounds: Math.min(profile.memoryRounds, rounds), crossRounds: Math.min(profile.crossRounds, rounds) };

@@ -12,6 +12,8 @@ export interface Profile {
   memoryClientsPerDaemon: number;
   /** memorySettleMs bounds the wait for RSS to settle after the connections are set up. */
   memorySettleMs: number;
+  /** memoryHoldMs keeps the idle population up this long after measuring, so a server can be inspected. */
+  memoryHoldMs: number;
   connectCount: number;
   connectConcurrency: number;
   crossRounds: number;
@@ -30,6 +32,7 @@ export const QUICK: Profile = {
   memoryDaemons: 500,
   memoryClientsPerDaemon: 4,
   memorySettleMs: 5000,
+  memoryHoldMs: 0,
   connectCount: 300,
   connectConcurrency: 32,
   crossRounds: 2,
@@ -47,6 +50,7 @@ export const FULL: Profile = {
   memoryDaemons: 500,
   memoryClientsPerDaemon: 4,
   memorySettleMs: 15000,
+  memoryHoldMs: 0,
   connectCount: 2000,
   connectConcurrency: 32,
   crossRounds: 3,

@@ -258,6 +258,10 @@ export async function runIdleMemory(h: Harness): Promise<ScenarioResult> {
         await setupPopulation(h, server.wsUrl, server.wsUrl, daemons, perDaemon);
         const held = await settledRss(server.pid, h.profile.memorySettleMs);
         h.log(`${server.label}: RSS ${(idle / 1e6).toFixed(1)} MB idle, ${(held / 1e6).toFixed(1)} MB holding ${connections} connections`);
+        if (h.profile.memoryHoldMs > 0) {
+          h.log(`${server.label} (pid ${server.pid}): holding the connections for ${h.profile.memoryHoldMs} ms`);
+          await sleep(h.profile.memoryHoldMs);
+        }
         const closeErrors = await teardown(h);
         if (errorTotal(closeErrors) > 0) throw new Error(describeErrors(closeErrors));
         addSample(s, kind, 'start-up RSS', 'MB', idle / 1e6, 1, { kind: 'absolute', op: '<=', value: 100 });
