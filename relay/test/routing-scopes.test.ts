@@ -103,6 +103,8 @@ describe('backpressure', () => {
     await openSession(slow, daemon, 'rs', 'slow');
     await openSession(fast, daemon, 'rf', 'fast');
     pause(slow);
+    // As soon as the relay gives up on the paused client, let it read again, so it sees the close frame.
+    const slowClosedByRelay = waitFor(async () => (await counterValue(r.relay, 'relay_ws_slow_client_terminated_total')) === 1, 15_000, 'slow client closed').then(() => resume(slow));
     const blob = 'A'.repeat(60 * 1024);
     const rounds = 300;
     // The daemon sends in small batches and the fast client reads each one: it keeps
@@ -115,8 +117,7 @@ describe('backpressure', () => {
       await fast.next((m) => m.type === 'e2ee' && m.seq === i + 2);
     }
     expect(fast.messages.filter((m) => m.startsWith('{"type":"e2ee"'))).toHaveLength(rounds);
-    await waitFor(async () => (await counterValue(r.relay, 'relay_ws_slow_client_terminated_total')) === 1, 10_000, 'slow client closed');
-    resume(slow);
+    await slowClosedByRelay;
     expect(await slow.closed).toEqual({ code: 4008, reason: 'buffer overflow' });
     expect(fast.ws.readyState).toBe(fast.ws.OPEN);
     await closeAll([daemon, fast]);

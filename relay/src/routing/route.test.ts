@@ -22,7 +22,7 @@ describe('checkClientFrame', () => {
     ['pairing client kex', f('kex_init', { requestId: 'r', profile: 'noise-ik' }), sender('pairing'), { action: 'close', reason: 'pairing scope only', cause: 'scope' }],
     ['profile differs from claim', f('e2ee', { sessionId: 's', profile: 'noise-ikpsk2' }), sender('runtime', { e2eeProfile: 'noise-ik' }), { action: 'close', reason: 'client frame profile mismatch', cause: 'profile' }],
     ['kex with request id', f('kex_init', { requestId: 'r', profile: 'noise-ik' }), sender('runtime'), { action: 'route', limiter: 'kex', track: { table: 'kex', requestId: 'r' } }],
-    ['kex with empty request id is not tracked', f('kex_init', { requestId: '', profile: 'noise-ik' }), sender('runtime'), { action: 'route', limiter: 'kex' }],
+    ['kex with an empty request id is refused (G-23)', f('kex_init', { requestId: '', profile: 'noise-ik' }), sender('runtime'), { action: 'status', code: 'INVALID_FRAME' }],
     ['e2ee', f('e2ee', { sessionId: 's', profile: 'noise-ik' }), sender('runtime', { e2eeProfile: 'noise-ik' }), { action: 'route', limiter: 'runtime', sessionId: 's' }],
     ['pairing request', f('pairing_redeem_request', { requestId: 'p' }), sender('pairing'), { action: 'route', limiter: 'pairing', track: { table: 'pairing', requestId: 'p' } }],
     ['allowed subscribe', f('session_subscribe', { channel: 'agent-session:a' }), sender('session-events'), { action: 'subscribe', channel: 'agent-session:a', allowed: true }],

@@ -73,8 +73,10 @@ export function checkClientFrame(frame: ClientFrame | null, sender: ClientSender
   }
   switch (frame.kind) {
     case 'kex_init': {
+      // G-23: a kex init without a requestId could never be answered; say so instead of forwarding it.
       const requestId = frame.requestId ?? '';
-      return requestId !== '' ? { action: 'route', limiter: 'kex', track: { table: 'kex', requestId } } : { action: 'route', limiter: 'kex' };
+      if (requestId === '') return { action: 'status', code: 'INVALID_FRAME' };
+      return { action: 'route', limiter: 'kex', track: { table: 'kex', requestId } };
     }
     case 'e2ee':
       return { action: 'route', limiter: 'runtime', sessionId: frame.sessionId ?? '' };

@@ -507,6 +507,11 @@ export class SessionHub {
     const m = this.deps.metrics;
     const scope = this.scopeOf(peer, now);
     if (action === 'subscribe' || action === 'unsubscribe') {
+      // G-23: subscription churn spends the same runtime budget as presence.
+      if (!this.takeRuntime(peer)) {
+        this.closeFor(peer, CloseReason.runtimeRateLimit, 'frames_client_runtime_rate_limited_total');
+        return;
+      }
       if (!allowed) {
         m.inc('session_event_subscribe_rejected_total');
         this.send(peer, sessionSubscribeDenied(channel, peer.workspaceId));
