@@ -106,6 +106,7 @@ export function probeCommand(io: ProbeIo = processIo): Command {
   return new Command('probe')
     .description('smoke-test a relay end to end: act as daemon and client, handshake, stream envelopes both ways, verify every plaintext')
     .option('--url <url>', 'relay WebSocket endpoint (ws:// or wss://)', d.url)
+    .option('--client-url <url>', 'connect the client half here instead (another relay instance); default --url')
     .option('--workspace <id>', 'workspaceId to use (must match the tokens)', d.workspaceId)
     .option('--target <id>', 'runtimeTargetId to use (must match the tokens)', d.runtimeTargetId)
     .addOption(new Option('--profile <profile>', 'handshake profile').choices(['noise-ik', 'noise-ikpsk2']).default(d.profile))

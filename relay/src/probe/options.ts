@@ -12,6 +12,8 @@ export interface ProbeTokens {
 export interface ProbeOptions {
   /** url is the relay's WebSocket endpoint, e.g. ws://127.0.0.1:7781/ws. */
   readonly url: string;
+  /** clientUrl lets the client half join through another relay instance than the daemon half. */
+  readonly clientUrl?: string;
   readonly workspaceId: string;
   readonly runtimeTargetId: string;
   readonly profile: Profile;
@@ -58,6 +60,7 @@ const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** RawProbeOptions is what a command line supplies before validation. */
 export interface RawProbeOptions {
   url?: string;
+  clientUrl?: string;
   workspace?: string;
   target?: string;
   profile?: string;
@@ -80,6 +83,15 @@ function integer(name: string, value: string | number | undefined, fallback: num
   return n;
 }
 
+function checkWsUrl(flag: string, text: string, errors: string[]): void {
+  try {
+    const parsed = new URL(text);
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') errors.push(`${flag} must be a ws:// or wss:// URL`);
+  } catch {
+    errors.push(`${flag} is not a valid URL`);
+  }
+}
+
 /** ProbeSettings is every validated option except the tokens and CA. */
 export type ProbeSettings = Omit<ProbeOptions, 'tokens' | 'ca'>;
 
@@ -87,12 +99,8 @@ export type ProbeSettings = Omit<ProbeOptions, 'tokens' | 'ca'>;
 export function validateProbeSettings(raw: RawProbeOptions): { ok: true; settings: ProbeSettings } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const url = raw.url ?? PROBE_DEFAULTS.url;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') errors.push('--url must be a ws:// or wss:// URL');
-  } catch {
-    errors.push('--url is not a valid URL');
-  }
+  checkWsUrl('--url', url, errors);
+  if (raw.clientUrl !== undefined) checkWsUrl('--client-url', raw.clientUrl, errors);
   const workspaceId = raw.workspace ?? PROBE_DEFAULTS.workspaceId;
   if (!ID_PATTERN.test(workspaceId)) errors.push('--workspace must be 1-128 characters of A-Z a-z 0-9 . _ : -');
   const runtimeTargetId = raw.target ?? PROBE_DEFAULTS.runtimeTargetId;
@@ -103,6 +111,7 @@ export function validateProbeSettings(raw: RawProbeOptions): { ok: true; setting
   if (kex !== '2' && kex !== '3') errors.push('--kex must be 2 or 3');
   const settings: ProbeSettings = {
     url,
+    ...(raw.clientUrl !== undefined ? { clientUrl: raw.clientUrl } : {}),
     workspaceId,
     runtimeTargetId,
     profile: isProfile(profile) ? profile : PROBE_DEFAULTS.profile,

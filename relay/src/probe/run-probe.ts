@@ -95,7 +95,7 @@ export async function runProbe(options: ProbeOptions, deps: ProbeDependencies = 
 
   let daemonLink: Link | undefined;
   let clientLink: Link | undefined;
-  let clientUrl = options.url;
+  let clientUrl = options.clientUrl ?? options.url;
   let trouble: Trouble | undefined;
   let fatal: string | undefined;
   let handshakeFailure: string | undefined;

@@ -90,9 +90,10 @@ describe('probe command against a live dev relay', () => {
 
 describe('probe command usage errors', () => {
   it('exits 2 listing every invalid option', async () => {
-    const out = await runCommand(['--url', 'http://x', '--frames', '0', '--bytes', 'lots', '--workspace', 'bad id', '--daemon-token', 'a', '--client-token', 'b']);
+    const out = await runCommand(['--url', 'http://x', '--client-url', 'nope', '--frames', '0', '--bytes', 'lots', '--workspace', 'bad id', '--daemon-token', 'a', '--client-token', 'b']);
     expect(out.code).toBe(2);
     expect(out.stderr).toContain('--url must be a ws:// or wss:// URL');
+    expect(out.stderr).toContain('--client-url is not a valid URL');
     expect(out.stderr).toContain('--frames must be an integer between 1 and 1000000');
     expect(out.stderr).toContain('--bytes must be an integer between 24 and 524288');
     expect(out.stderr).toContain('--workspace must be');

@@ -112,6 +112,19 @@ describe('probe and RELAY_REDIRECT', () => {
     expect(report.redirects).toBe(1);
   });
 
+  it('--client-url joins the client through another endpoint than the daemon', async () => {
+    const seen = { daemonSide: new Set<string>(), clientSide: new Set<string>() };
+    const daemonSide = await forward((f) => (seen.daemonSide.add(f.role), f.text));
+    const clientSide = await forward((f) => (seen.clientSide.add(f.role), f.text));
+    const report = await runProbe(
+      await probeOptions(`ws://127.0.0.1:${String(daemonSide.port)}/ws`, 'w-split', { clientUrl: `ws://127.0.0.1:${String(clientSide.port)}/ws` }),
+    );
+    expect(report.errors).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect([...seen.daemonSide]).toEqual(['workspace-daemon']);
+    expect([...seen.clientSide]).toEqual(['client']);
+  });
+
   it('ignores a redirect to the URL it is already using (no reconnect loop)', async () => {
     let self = '';
     const looping = await startForwarder({
