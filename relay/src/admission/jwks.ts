@@ -22,7 +22,8 @@ const IGNORED_JWT_CLAIMS = ['sub', 'typ'];
 
 /** isKeySetOutage tells "could not get the keys" (503) apart from "the token is bad" (401). */
 export function isKeySetOutage(err: unknown): boolean {
-  if (err instanceof joseErrors.JWKSTimeout) return true;
+  // A key set that is not a valid JWKS is the issuer's fault, not the peer's.
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return true;
   if (err instanceof joseErrors.JOSEError) return err.code === 'ERR_JOSE_GENERIC';
   return true; // fetch TypeError and anything unexpected: not the peer's fault
 }
