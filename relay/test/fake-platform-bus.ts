@@ -111,7 +111,10 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
       }
       const key = scope(body);
       const generation = body.daemonIssueGeneration;
-      if (typeof generation === 'number' && generation > (generations.get(key) ?? -1)) generations.set(key, generation);
+      const kept = generations.get(key) ?? -1;
+      // A connected-daemon write below the kept generation comes from a superseded daemon's relay.
+      if (body.daemonConnected && typeof generation === 'number' && generation < kept) return { body: { ok: true, stale: true } };
+      if (typeof generation === 'number' && generation > kept) generations.set(key, generation);
       if (body.daemonConnected) {
         presence.set(key, {
           workspaceId,

@@ -16,6 +16,7 @@ export interface BackplaneMetrics {
   readonly busLatency: Histogram;
   readonly presenceUpsertOk: Counter;
   readonly presenceUpsertFailed: Counter;
+  readonly presenceUpsertStale: Counter;
   readonly presenceResolveOk: Counter;
   readonly presenceResolveFailed: Counter;
   readonly presenceEntries: Gauge;
@@ -65,6 +66,7 @@ export function backplaneMetrics(registry: Registry): BackplaneMetrics {
     busLatency,
     presenceUpsertOk: counter(registry, 'relay_presence_upsert_ok_total', 'Presence writes accepted'),
     presenceUpsertFailed: counter(registry, 'relay_presence_upsert_failed_total', 'Presence writes that failed'),
+    presenceUpsertStale: counter(registry, 'relay_presence_upsert_stale_total', 'Presence writes refused: the daemon generation is below the kept one'),
     presenceResolveOk: counter(registry, 'relay_presence_resolve_ok_total', 'Presence lookups answered'),
     presenceResolveFailed: counter(registry, 'relay_presence_resolve_failed_total', 'Presence lookups that failed'),
     presenceEntries: gauge(registry, 'relay_presence_entries', 'Presence entries this relay currently holds'),

@@ -21,16 +21,19 @@ const MIN_STREAM_TTL_MS = 60_000;
 const EXPIRY_TRACK_MAX = 10_000;
 
 // KEYS: presence, generation. ARGV: json, ttlMs, generation|'' , generationTtlMs.
+// Returns 0 without writing when the generation is below the kept one.
 const UPSERT_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[3] ~= '' then
   local current = tonumber(redis.call('GET', KEYS[2]) or '-1') or -1
-  if tonumber(ARGV[3]) > current then
+  local proposed = tonumber(ARGV[3])
+  if proposed < current then return 0 end
+  if proposed > current then
     redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
   else
     redis.call('PEXPIRE', KEYS[2], ARGV[4])
   end
 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
 // KEYS: presence, generation. ARGV: relayId, generation|'', generationTtlMs.
@@ -301,7 +304,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
         machineId: record.machineId,
         updatedAtMs: record.updatedAtMs,
       });
-      await commands.presenceUpsert(
+      const written = await commands.presenceUpsert(
         keys.presence(record),
         keys.generation(record),
         value,
@@ -309,6 +312,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
         record.daemonIssueGeneration === undefined ? '' : String(record.daemonIssueGeneration),
         String(generationTtlMs),
       );
+      return written === 1 ? 'written' : 'stale';
     },
     async deletePresence(scope, relayId, generation) {
       await commands.presenceRemove(

@@ -86,7 +86,12 @@ export function createRemoteBackplane(
       if (!record.daemonConnected) return removeOwn(record, record.relayId, record.daemonIssueGeneration);
       cache.delete(scopeKey(record));
       try {
-        await store.writePresence({ ...record, updatedAtMs: deps.now() });
+        if ((await store.writePresence({ ...record, updatedAtMs: deps.now() })) === 'stale') {
+          metrics.presenceUpsertStale.inc();
+          deps.log('warn', 'presence_upsert_stale', { mode, generation: record.daemonIssueGeneration });
+          setHeld(record, false);
+          return false;
+        }
         setHeld(record, record.relayId === options.relayId);
         metrics.presenceUpsertOk.inc();
         return true;

@@ -152,7 +152,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
         .catch((error: unknown) => deps.log('error', 'bus_pull_loop_failed', { mode: 'server', error: String(error) }));
     },
     async writePresence(record) {
-      expectOk(
+      const body = expectOk(
         await call(PLATFORM_RELAY_API.presenceUpsert, {
           ...scopeBody(record),
           machineId: record.machineId,
@@ -163,6 +163,8 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
         }),
         'presence upsert',
       );
+      // A platform that keeps generations may answer {ok:true, stale:true}; one that does not is taken at its word.
+      return body.stale === true ? 'stale' : 'written';
     },
     async deletePresence(scope, relayId, generation) {
       // The platform's upsert(false) may be unconditional (G-7), so look first

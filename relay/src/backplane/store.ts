@@ -9,8 +9,13 @@ import type { BusReceiver } from './bus-receiver.js';
 export interface BackplaneStore {
   /** start connects and begins feeding this relay's bus entries to receive. */
   start(receive: BusReceiver): Promise<void>;
-  /** writePresence stores a connected-daemon record (TTL per store) and raises the kept generation. */
-  writePresence(record: PresenceRecord): Promise<void>;
+  /**
+   * writePresence stores a connected-daemon record (TTL per store) and raises
+   * the kept generation. It resolves 'stale' without writing when the record's
+   * generation is below the kept one: a relay still holding a superseded daemon
+   * must not take the entry back from the newer daemon's relay.
+   */
+  writePresence(record: PresenceRecord): Promise<'written' | 'stale'>;
   /** deletePresence removes the entry only while it names relayId (G-7); the generation is kept. */
   deletePresence(scope: ScopeRef, relayId: string, daemonIssueGeneration: number | undefined): Promise<void>;
   /**

@@ -285,6 +285,22 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(await restarted.backplane.readDaemonGeneration!({ workspaceId: unique('ws') })).toBeNull();
   });
 
+  it('refuses a presence write from a relay holding a superseded daemon generation', async () => {
+    const old = await relay();
+    const newer = await relay();
+    const scope = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
+    expect(await old.backplane.upsertPresence(presence(old, { ...scope, daemonIssueGeneration: 5 }))).toBe(true);
+    expect(await newer.backplane.upsertPresence(presence(newer, { ...scope, daemonIssueGeneration: 6 }))).toBe(true);
+    // The old relay's periodic refresh must not take the entry back.
+    expect(await old.backplane.upsertPresence(presence(old, { ...scope, daemonIssueGeneration: 5 }))).toBe(false);
+    expect((await old.backplane.resolvePresence(scope))?.relayId).toBe(newer.id);
+    expect(await metric(old.registry, 'relay_presence_upsert_stale_total')).toBe(1);
+    expect(await metric(old.registry, 'relay_presence_entries')).toBe(0);
+    // Equal generations (a refresh by the current holder) and writes without a generation still pass.
+    expect(await newer.backplane.upsertPresence(presence(newer, { ...scope, daemonIssueGeneration: 6 }))).toBe(true);
+    expect(await old.backplane.upsertPresence(presence(old, { ...scope }))).toBe(true);
+  });
+
   it('delivers a published frame, signed, to its target relay only', async () => {
     const a = await relay();
     const b = await relay();

@@ -250,6 +250,49 @@ describe.each<Mode>(['redis', 'server'])('multi-relay (%s backplane)', (mode) =>
     await roundTrip(client, fresh, `gen-${testNo}`);
   });
 
+  it('serves local scopes while the backplane store is down and forwards across relays again once it is back, without restarts', async () => {
+    const [a, b] = await startRelays(mode, ['a', 'b']);
+    const o = await observer(mode);
+    const ws = `w-outage-${testNo}`;
+    const daemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    const local = await clientOn(a!, ws);
+    const remote = await clientOn(b!, ws);
+    await roundTrip(remote, daemon, `remote-${testNo}`);
+    await breakStore(mode);
+    try {
+      await waitFor(async () => !(await a!.isReady()) && !(await b!.isReady()), 'relays to report the backplane unhealthy');
+      await roundTrip(local, daemon, `local-${testNo}`);
+      remote.send(e2ee(`s-remote-${testNo}`, { seq: 10 }));
+      expect(await remote.next((m) => m.code === 'DAEMON_UNAVAILABLE')).toMatchObject({ retryable: true });
+    } finally {
+      await healStore(mode);
+    }
+    await waitFor(async () => (await a!.isReady()) && (await b!.isReady()), 'relays ready again');
+    // Redis comes back empty: relay A re-announces its daemon on the next refresh.
+    await waitPresence(o, ws, 't1', a!.id);
+    remote.send(e2ee(`s-remote-${testNo}`, { seq: 11 }));
+    await daemon.next((m) => m.type === 'e2ee' && m.seq === 11);
+    daemon.send(e2ee(`s-remote-${testNo}`, { seq: 12 }));
+    await remote.next((m) => m.type === 'e2ee' && m.seq === 12);
+    expect(await b!.metric('relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a relay still holding a superseded daemon cannot take presence back with its refreshes', async () => {
+    const [a, b, c] = await startRelays(mode, ['a', 'b', 'c']);
+    const o = await observer(mode);
+    const ws = `w-super-${testNo}`;
+    // The old daemon stays connected to A, as a half-open socket would.
+    await peer(a!, { role: 'workspace-daemon', workspaceId: ws, runtimeTargetId: 't1', daemonIssueGeneration: 5 });
+    await waitPresence(o, ws, 't1', a!.id);
+    const current = await peer(c!, { role: 'workspace-daemon', workspaceId: ws, runtimeTargetId: 't1', daemonIssueGeneration: 6 });
+    await waitPresence(o, ws, 't1', c!.id);
+    await waitFor(async () => (await a!.metric('relay_presence_upsert_stale_total')) >= 1, 'A to refresh and be refused');
+    expect((await o.resolvePresence({ workspaceId: ws, runtimeTargetId: 't1' }))?.relayId).toBe(c!.id);
+    const client = await clientOn(b!, ws);
+    await roundTrip(client, current, `super-${testNo}`);
+  });
+
   it('forgets a crashed relay within the presence TTL; a daemon reconnecting elsewhere is found', async () => {
     const [a, b, c] = await startRelays(mode, ['a', 'b', 'c']);
     const o = await observer(mode);
@@ -286,6 +329,17 @@ async function withRedis<T>(use: (r: Redis) => Promise<T>): Promise<T> {
   }
 }
 
+/** breakStore makes the backplane store unreachable: Redis is killed, the platform answers 503. */
+async function breakStore(mode: Mode): Promise<void> {
+  if (mode === 'redis') await redis.stop();
+  else bus.setAvailable(false);
+}
+
+async function healStore(mode: Mode): Promise<void> {
+  if (mode === 'redis') await redis.start();
+  else bus.setAvailable(true);
+}
+
 /** capturedFrames returns the frames the relays really sent to relayId, from the store. */
 async function capturedFrames(mode: Mode, relayId: string): Promise<CapturedFrame[]> {
   if (mode === 'server') return bus.entries.map((e) => e.frame as unknown as CapturedFrame).filter((f) => f.targetRelayId === relayId);
@@ -302,35 +356,7 @@ async function inject(mode: Mode, relayId: string, frame: object): Promise<void>
   await withRedis((r) => r.xadd(redisKeys(prefix).stream(relayId), '*', 'f', JSON.stringify(frame)));
 }
 
-describe('multi-relay (redis backplane) under faults and load', () => {
-  it('serves local scopes while Redis is down and forwards across relays again once it is back, without restarts', async () => {
-    const [a, b] = await startRelays('redis', ['a', 'b']);
-    const o = await observer('redis');
-    const ws = `w-outage-${testNo}`;
-    const daemon = await daemonOn(a!, ws);
-    await waitPresence(o, ws, 't1', a!.id);
-    const local = await clientOn(a!, ws);
-    const remote = await clientOn(b!, ws);
-    await roundTrip(remote, daemon, `remote-${testNo}`);
-    await redis.stop();
-    try {
-      await waitFor(async () => !(await a!.isReady()) && !(await b!.isReady()), 'relays to report the backplane unhealthy');
-      await roundTrip(local, daemon, `local-${testNo}`);
-      remote.send(e2ee(`s-remote-${testNo}`, { seq: 10 }));
-      expect(await remote.next((m) => m.code === 'DAEMON_UNAVAILABLE')).toMatchObject({ retryable: true });
-    } finally {
-      await redis.start();
-    }
-    await waitFor(async () => (await a!.isReady()) && (await b!.isReady()), 'relays ready again');
-    // Redis came back empty: relay A re-announces its daemon on the next refresh.
-    await waitPresence(o, ws, 't1', a!.id);
-    remote.send(e2ee(`s-remote-${testNo}`, { seq: 11 }));
-    await daemon.next((m) => m.type === 'e2ee' && m.seq === 11);
-    daemon.send(e2ee(`s-remote-${testNo}`, { seq: 12 }));
-    await remote.next((m) => m.type === 'e2ee' && m.seq === 12);
-    expect(await b!.metric('relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
-  });
-
+describe('multi-relay (redis backplane) under load', () => {
   it('three relays, 50 workspaces at random: every frame reaches exactly its scope’s peers', async () => {
     const three = await startRelays('redis', ['a', 'b', 'c']);
     const o = await observer('redis');
