@@ -4,7 +4,7 @@
 // admitted: the admission counter does not move, no socket stays registered,
 // and the probe frame an attacker sends on open reaches no daemon.
 import { createHmac } from 'node:crypto';
-import { createRemoteJWKSet, exportSPKI, importJWK, jwtVerify, type JWK } from 'jose';
+import { createRemoteJWKSet, exportSPKI, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
