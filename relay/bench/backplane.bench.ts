@@ -3,15 +3,20 @@
 // what the redis adapter uses), per-relay lists (RPUSH/BLPOP, the reference)
 // and pub/sub (the public doc). Prints throughput, latency and how many frames
 // each loses when the consumer's connection is killed mid-stream.
-// Run: node relay/bench/backplane.bench.ts   (Node 22 strips the types)
+// A second table runs the real redis adapter end to end (signing, XADD,
+// XREAD, verification) from relay/dist, when it has been built.
+// Run: npm run build -w relay && node relay/bench/backplane.bench.ts   (Node 22 strips the types)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import type { BusFrame } from '../src/backplane/backplane.ts';
 
 const BURST = 20_000;
 const PACED = 2_000;
@@ -171,6 +176,65 @@ async function measure(make: (key: string) => Transport, admin: Redis) {
   return { burstPerSec, p50: percentile(latencies, 50), p99: percentile(latencies, 99), lost: LOSS_RUN - seen.size };
 }
 
+type BackplaneModule = typeof import('../src/backplane/index.ts');
+
+/** adapterEndToEnd measures the redis adapter itself: publish on one relay to delivery on another. */
+async function adapterEndToEnd(port: number): Promise<void> {
+  const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'backplane', 'index.js');
+  if (!existsSync(dist)) {
+    console.log('(adapter end to end skipped: build relay/dist first)');
+    return;
+  }
+  const { createBackplane } = (await import(dist)) as BackplaneModule;
+  const options = (relayId: string) => ({
+    mode: 'redis' as const,
+    relayId,
+    relayWsBaseUrl: `ws://${relayId}.test/ws`,
+    busHmacKey: 'bench-bus-hmac-key-0123456789',
+    busSignatureMaxSkewMs: 15_000,
+    busFreshnessTrackMax: 20_000,
+    maxFrameBytes: 1 << 20,
+    presenceTtlMs: 45_000,
+    presenceResolveCacheMax: 100,
+    redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: 'bench', connectTimeoutMs: 2000, queueMax: 100_000 },
+  });
+  const deps = () => ({ registry: new Registry(), log: () => {}, now: Date.now });
+  const a = createBackplane(options('bench-a'), deps());
+  const b = createBackplane(options('bench-b'), deps());
+  const latencies: number[] = [];
+  let seen = 0;
+  await a.start(() => {});
+  await b.start((frame) => {
+    seen += 1;
+    const sentAt = Number(frame.payload.split('|')[0]);
+    if (sentAt > 0) latencies.push(performance.now() - sentAt);
+  });
+  const frame = (payload: string): BusFrame => ({
+    workspaceId: 'w',
+    runtimeTargetId: 'r',
+    sourceRelayId: 'bench-a',
+    targetRelayId: 'bench-b',
+    direction: 'client_to_daemon',
+    payload,
+  });
+  try {
+    const t0 = performance.now();
+    // Payloads differ: identical frames signed in the same millisecond are indistinguishable from replays.
+    await Promise.all(Array.from({ length: BURST }, (_, i) => a.publish(frame(`0|${i}|${PADDING}`))));
+    await until(() => seen >= BURST, 30_000);
+    const perSec = Math.round(seen / ((performance.now() - t0) / 1000));
+    for (let i = 0; i < PACED; i += 1) {
+      await a.publish(frame(`${performance.now()}|${PADDING}`));
+      await delay(1);
+    }
+    await until(() => latencies.length >= PACED, 10_000);
+    latencies.sort((x, y) => x - y);
+    console.log(`redis adapter end to end (HMAC sign + verify) | ${String(perSec).padStart(6)} frames/s | p50 ${percentile(latencies, 50).toFixed(2)} ms | p99 ${percentile(latencies, 99).toFixed(2)} ms`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
 async function main(): Promise<void> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -193,6 +257,7 @@ async function main(): Promise<void> {
         `${name.name.padEnd(38)} | ${String(r.burstPerSec).padStart(14)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(6)} | ${r.lost} of ${LOSS_RUN}`,
       );
     }
+    await adapterEndToEnd(port);
   } finally {
     admin.disconnect();
     server.kill('SIGKILL');
