@@ -10,7 +10,7 @@ import { devClaims, type DevTokenRequest } from '../../src/devissuer/issuer.js';
 import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
-import { e2ee, kexInit, kexResponse } from '../frame-fixtures.js';
+import { e2ee, kexInit, kexResponse, pairingOffer, pairingOfferResponse } from '../frame-fixtures.js';
 import { closeAll, connectPeer, type TestPeer } from '../relay-harness.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { startRelayProcess, type RelayProcess } from './relay-process.js';
@@ -161,6 +161,26 @@ describe.each<Mode>(['redis', 'server'])('multi-relay (%s backplane)', (mode) =>
     const client = await clientOn(b!, ws);
     await roundTrip(client, daemon, `rt${testNo}`);
     expect(await b!.metric('relay_client_messages_routed_bus_total')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('carries pairing across relays to the requesting pairing client only', async () => {
+    const [a, b, c] = await startRelays(mode, ['a', 'b', 'c']);
+    const o = await observer(mode);
+    const ws = `w-pair-${testNo}`;
+    const daemon = await daemonOn(a!, ws);
+    await waitPresence(o, ws, 't1', a!.id);
+    const pairing = await peer(b!, { role: 'client', workspaceId: ws, runtimeTargetId: 't1', scope: 'pairing' });
+    const bystander = await peer(c!, { role: 'client', workspaceId: ws, runtimeTargetId: 't1', scope: 'pairing' });
+    pairing.send(pairingOffer(`pair-${testNo}`));
+    await daemon.next((m) => m.requestId === `pair-${testNo}`, SLOW);
+    daemon.send(pairingOfferResponse(`pair-${testNo}`));
+    expect(await pairing.next((m) => m.type === 'relay_pairing_offer_response', SLOW)).toMatchObject({ requestId: `pair-${testNo}` });
+    // The bystander's own exchange completes after, so anything misrouted to it would already be there.
+    bystander.send(pairingOffer(`other-${testNo}`));
+    await daemon.next((m) => m.requestId === `other-${testNo}`, SLOW);
+    daemon.send(pairingOfferResponse(`other-${testNo}`));
+    await bystander.next((m) => m.requestId === `other-${testNo}`, SLOW);
+    expect(bystander.messages.filter((m) => m.includes(`pair-${testNo}`))).toEqual([]);
   });
 
   it('redirects a client to the daemon’s relay, never to its own URL, and the session continues after the move', async () => {
