@@ -30,7 +30,10 @@ export function etcdArgs(o: { dataDir: string; clientPort: number; peerPort: num
 
 /** apiServerArgs serves HTTPS on 127.0.0.1 with client-cert auth, service-account
  * tokens and, when rbac is on, the Node and RBAC authorizers. The default
- * admission plugins already include PodSecurity; admissionConfig sets its defaults. */
+ * admission plugins already include PodSecurity (admissionConfig sets its
+ * defaults); OwnerReferencesPermissionEnforcement is added so a controller
+ * lacking `update` on its owner's finalizers fails here as it would on
+ * clusters that enable it (OpenShift does). */
 export function apiServerArgs(o: {
   pki: Pki;
   etcdPort: number;
@@ -43,6 +46,8 @@ export function apiServerArgs(o: {
     `--etcd-servers=http://127.0.0.1:${o.etcdPort}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
+    // Loopback cannot be a Service endpoint; nothing here needs the kubernetes Endpoints.
+    '--endpoint-reconciler-type=none',
     `--secure-port=${o.port}`,
     `--cert-dir=${o.certDir}`,
     `--tls-cert-file=${o.pki.serving.cert}`,
@@ -53,6 +58,7 @@ export function apiServerArgs(o: {
     `--service-account-signing-key-file=${o.pki.serviceAccountKey}`,
     `--service-cluster-ip-range=${serviceClusterIpRange}`,
     `--authorization-mode=${o.rbac ? 'Node,RBAC' : 'AlwaysAllow'}`,
+    '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
     '--allow-privileged=true',
     '--profiling=false',
     ...(o.admissionConfig === undefined ? [] : [`--admission-control-config-file=${o.admissionConfig}`]),
@@ -125,7 +131,9 @@ export function kwokArgs(o: { kubeconfig: string; config: string }): string[] {
   ];
 }
 
-/** fakeNode is a Node kwok adopts: big enough that scheduling never fails on resources. */
+/** fakeNode is a Node kwok adopts: big enough that scheduling never fails on
+ * resources, and labelled like a cloud node (zone, region) so topology spread
+ * constraints on those keys can be satisfied. */
 export function fakeNode(name: string): object {
   const capacity = { cpu: '32', memory: '256Gi', pods: '110' };
   return {
@@ -134,7 +142,14 @@ export function fakeNode(name: string): object {
     metadata: {
       name,
       annotations: { [kwokNodeAnnotation]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'topology.kubernetes.io/zone': 'zone-a',
+        'topology.kubernetes.io/region': 'region-1',
+        type: 'kwok',
+      },
     },
     spec: {},
     status: { allocatable: capacity, capacity },

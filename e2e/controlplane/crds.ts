@@ -2,7 +2,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { ControlPlane } from './controlplane.js';
+import type { KubectlResult } from './kubectl.js';
+import { waitFor } from './wait.js';
+
+/** KubectlRunner is anything that runs kubectl as an admin (a ControlPlane, the shared one). */
+export interface KubectlRunner {
+  kubectl(args: readonly string[]): Promise<KubectlResult>;
+}
 
 /** crdFiles lists the *.yaml / *.yml files in dir (none when dir is absent), sorted. */
 export function crdFiles(dir: string): string[] {
@@ -28,17 +34,21 @@ export function crdNames(yamlText: string): string[] {
 /** installCrds server-side-applies every YAML file in dir with kubectl, exactly
  * as a user would, and waits until each CRD is Established; returns the CRD
  * names. An empty or missing dir installs nothing. */
-export async function installCrds(cp: ControlPlane, dir: string): Promise<string[]> {
+export async function installCrds(cp: KubectlRunner, dir: string): Promise<string[]> {
   const installed: string[] = [];
   for (const file of crdFiles(dir)) {
     const names = crdNames(readFileSync(file, 'utf8'));
     if (names.length === 0) continue;
     const applied = await cp.kubectl(['apply', '--server-side', '--field-manager=e2e', '-f', file]);
     if (applied.code !== 0) throw new Error(`kubectl apply -f ${file} failed: ${applied.stderr.trim()}`);
-    const established = await cp.kubectl([
-      'wait', '--for=condition=Established', '--timeout=60s', ...names.map((n) => `crd/${n}`),
-    ]);
-    if (established.code !== 0) throw new Error(`CRDs in ${file} not Established: ${established.stderr.trim()}`);
+    // `kubectl wait` errors out while status.conditions is still absent, so poll.
+    for (const name of names) {
+      await waitFor(`CRD ${name} Established`, async () => {
+        const res = await cp.kubectl(['get', `crd/${name}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+        if (res.code !== 0) throw new Error(res.stderr.trim());
+        return res.stdout.trim() === 'True' ? true : undefined;
+      });
+    }
     installed.push(...names);
   }
   return installed;

@@ -1,0 +1,352 @@
+// The operator against the shared control plane (controller-manager, scheduler,
+// kwok), running as the Helm chart's ServiceAccount with exactly the chart's
+// RBAC: every example converges to Ready with owned children, a second pass
+// writes nothing, drift is reverted, Secret changes roll pods, the HPA owns
+// replicas, pause freezes, deletion garbage-collects, and no call is forbidden.
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { API_GROUP, API_VERSION, FIELD_MANAGER, PAUSED_ANNOTATION, RELAY_PLURAL } from '../../operator/src/api/v1alpha1/group.js';
+import { parseRelay } from '../../operator/src/api/v1alpha1/relay.js';
+import type { OperatorConfig } from '../../operator/src/config.js';
+import { CHILD_KINDS } from '../../operator/src/kinds.js';
+import { desiredChildren } from '../../operator/src/desired/index.js';
+import { relayModel } from '../../operator/src/desired/model.js';
+import { generatedSecretValues } from '../../operator/src/desired/secret.js';
+import { ClientKube } from '../../operator/src/kube/client.js';
+import type { Logger } from '../../operator/src/log.js';
+import { createOperator, type Operator } from '../../operator/src/main.js';
+import type { KubeObject } from '../../operator/src/object.js';
+import { installCrds, kubeConfigForServiceAccount, waitFor } from '../controlplane/index.js';
+import { recordingKube, resourceOf, type RecordingKube } from './recording-kube.js';
+import { useSharedControlPlane } from './shared-control-plane.js';
+
+const shared = useSharedControlPlane();
+const core = shared.kc.makeApiClient(CoreV1Api);
+const apps = shared.kc.makeApiClient(AppsV1Api);
+const custom = shared.kc.makeApiClient(CustomObjectsApi);
+const admin = new ClientKube(shared.kc);
+
+const repo = resolve(import.meta.dirname, '../..');
+const examplesDir = join(repo, 'examples');
+const operatorNamespace = 'vr-system';
+const release = 'op';
+const relayImage = 'example.invalid/viewport-relay:e2e';
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml')).sort();
+const namespaceOf = (file: string): string => `ex-${basename(file, '.yaml')}`;
+
+interface Relay extends KubeObject {
+  spec: Record<string, unknown>;
+  status?: {
+    observedGeneration?: number;
+    paused?: boolean;
+    conditions?: { type: string; status: string; reason: string; observedGeneration?: number }[];
+  };
+}
+
+async function readRelay(namespace: string, name = 'relay'): Promise<Relay | undefined> {
+  const res = await admin.get({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ViewportRelay', namespace, name });
+  if (!res.ok) throw new Error(res.error.message);
+  return res.value as Relay | undefined;
+}
+
+const condition = (r: Relay | undefined, type: string) => r?.status?.conditions?.find((c) => c.type === type);
+
+function isReadyAtGeneration(r: Relay | undefined): boolean {
+  const ready = condition(r, 'Ready');
+  const generation = r?.metadata.generation;
+  return ready?.status === 'True' && r?.status?.observedGeneration === generation && ready.observedGeneration === generation;
+}
+
+/** readyRelay is a waitFor check: the relay once Ready at its generation; otherwise it throws its status, which the timeout reports. */
+async function readyRelay(namespace: string): Promise<Relay> {
+  const r = await readRelay(namespace);
+  if (isReadyAtGeneration(r) && r?.status?.paused !== true) return r as Relay;
+  throw new Error(`generation ${r?.metadata.generation}, status ${JSON.stringify(r?.status)}`);
+}
+
+/** expectedChildren is what the operator's pure builders say a relay owns. */
+function expectedChildren(raw: Relay): KubeObject[] {
+  const parsed = parseRelay(raw);
+  if (!parsed.ok) throw new Error(`example does not parse: ${JSON.stringify(parsed.problems)}`);
+  const model = relayModel(parsed.relay, { relayImage });
+  return desiredChildren({ model, generated: generatedSecretValues(model, {}, () => 'unused'), secretsChecksum: 'unused' });
+}
+
+async function getChild(ref: KubeObject): Promise<KubeObject | undefined> {
+  const res = await admin.get({ apiVersion: ref.apiVersion, kind: ref.kind, namespace: ref.metadata.namespace, name: ref.metadata.name });
+  if (!res.ok) throw new Error(`${ref.kind} ${ref.metadata.name}: ${res.error.message}`);
+  return res.value;
+}
+
+async function resourceVersions(children: KubeObject[]): Promise<Record<string, string | undefined>> {
+  const out: Record<string, string | undefined> = {};
+  for (const c of children) out[`${c.kind}/${c.metadata.name}`] = (await getChild(c))?.metadata.resourceVersion;
+  return out;
+}
+
+function workloadOf(children: KubeObject[]): KubeObject {
+  const w = children.find((c) => c.kind === 'Deployment' && c.metadata.labels?.['app.kubernetes.io/component'] === 'relay');
+  if (!w) throw new Error('no relay Deployment among the children');
+  return w;
+}
+
+// Secrets the examples reference. Values are fake but well-formed.
+function secretsFor(namespace: string): { name: string; data: Record<string, string> }[] {
+  return [
+    { name: 'viewport-platform', data: { 'internal-key': 'k'.repeat(32) } },
+    { name: 'relay-admin', data: { token: 't'.repeat(32) } },
+    { name: 'relay-redis', data: { url: `rediss://:secret@redis.${namespace}.example.com:6380/0` } },
+    { name: 'relay-bus', data: { 'hmac-key': 'h'.repeat(32) } },
+    { name: 'relay-platform-client', data: { 'tls.crt': 'cert', 'tls.key': 'key', 'ca.crt': 'ca' } },
+  ];
+}
+
+// The chart's RBAC objects (ServiceAccount, ClusterRole, Role and bindings), rendered by helm.
+function chartRbac(): KubeObject[] {
+  const rendered = execFileSync(inject('toolchain').helm, ['template', release, join(repo, 'charts/viewport-relay-operator'), '--namespace', operatorNamespace], {
+    encoding: 'utf8',
+  });
+  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  return parseAllDocuments(rendered)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null && kinds.has(o.kind));
+}
+
+// Grants the chart ships that no call in this lifecycle needed: server-side
+// apply never needs update on children, status is only patched (no get or
+// update on viewportrelays/status), and events are only created here (patch
+// would serve repeated events). Reported to the operator owners; the test
+// fails when the role and this list disagree in either direction.
+const knownUnusedGrants: string[] = [
+  '<child>:update',
+  'events.k8s.io/events:patch',
+  'relay.getviewport.com/viewportrelays/status:get',
+  'relay.getviewport.com/viewportrelays/status:update',
+];
+
+const logLines: string[] = [];
+const log: Logger = {
+  info: (msg, fields) => logLines.push(`info ${msg} ${JSON.stringify(fields ?? {})}`),
+  warn: (msg, fields) => logLines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
+  error: (msg, fields) => logLines.push(`error ${msg} ${JSON.stringify(fields ?? {})}`),
+};
+
+let operator: Operator;
+let recorded: RecordingKube;
+let rbacObjects: KubeObject[];
+
+beforeAll(async () => {
+  await installCrds(shared, join(import.meta.dirname, 'fixtures/addon-crds'));
+  await core.createNamespace({ body: { metadata: { name: operatorNamespace } } });
+  // external-redis-tls.yaml schedules its pods with this PriorityClass, a cluster prerequisite.
+  const priority = await shared.kubectl(['create', 'priorityclass', 'viewport-critical', '--value=1000000']);
+  expect(priority.stderr).toBe('');
+  rbacObjects = chartRbac();
+  const applied = await shared.kubectl(['apply', '--server-side', '-f', '-'], rbacObjects.map((o) => stringify(o)).join('---\n'));
+  expect(applied.stderr).toBe('');
+
+  for (const file of examples) {
+    const namespace = namespaceOf(file);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    for (const s of secretsFor(namespace)) {
+      await core.createNamespacedSecret({ namespace, body: { metadata: { name: s.name }, stringData: s.data } });
+    }
+  }
+
+  const serviceAccount = rbacObjects.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
+  const kc = await kubeConfigForServiceAccount(shared.kc, operatorNamespace, serviceAccount);
+  recorded = recordingKube(new ClientKube(kc));
+  const config: OperatorConfig = {
+    namespaces: examples.map(namespaceOf),
+    leaderElect: true,
+    leaseName: 'viewport-relay-operator',
+    leaseNamespace: operatorNamespace,
+    identity: 'e2e-lifecycle',
+    metricsPort: 0,
+    healthPort: 0,
+    relayImage,
+    kubeconfig: undefined,
+    resyncMs: 600_000,
+    concurrency: 2,
+  };
+  operator = createOperator({ kube: recorded.kube, config, log });
+  operator.start();
+  await waitFor('the operator to lead and sync', () => (operator.isLeader() && operator.ready() ? true : undefined));
+});
+
+afterAll(async () => {
+  await operator?.stop();
+});
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') process.stderr.write(`operator log:\n${logLines.slice(-60).join('\n')}\n`);
+});
+
+describe('operator lifecycle with the chart RBAC', () => {
+  it.each(examples)('%s: becomes Ready with every child owned by the relay', async (file) => {
+    const namespace = namespaceOf(file);
+    const doc = parse(readFileSync(join(examplesDir, file), 'utf8')) as Relay;
+    doc.metadata.namespace = namespace;
+    const applied = await shared.kubectl(['apply', '-f', '-'], stringify(doc));
+    expect(applied.stderr).toBe('');
+
+    const relay = await waitFor(`${file} Ready=True at its generation`, () => readyRelay(namespace), { timeoutMs: 90_000 });
+    expect(condition(relay, 'Stalled')?.status).toBe('False');
+    expect(condition(relay, 'Reconciling')?.status).toBe('False');
+
+    for (const want of expectedChildren(relay as Relay)) {
+      const got = await getChild(want);
+      expect(got, `${want.kind} ${want.metadata.name}`).toBeDefined();
+      expect(got?.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'ViewportRelay', name: 'relay', uid: relay?.metadata.uid, controller: true }),
+      ]);
+      // Children never inherit the CR's labels or annotations (GitOps tracking).
+      expect(got?.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBeUndefined();
+    }
+  });
+
+  it('a second reconcile changes no resourceVersion', async () => {
+    const namespace = namespaceOf('minimal-single.yaml');
+    const relay = (await readRelay(namespace)) as Relay;
+    const children = expectedChildren(relay);
+    const before = { ...(await resourceVersions(children)), relay: relay.metadata.resourceVersion };
+    expect(await operator.reconcile(`${namespace}/relay`)).toMatchObject({ result: 'done' });
+    const after = { ...(await resourceVersions(children)), relay: (await readRelay(namespace))?.metadata.resourceVersion };
+    expect(after).toEqual(before);
+  });
+
+  it('reverts a deleted Service and an edited image', async () => {
+    const namespace = namespaceOf('minimal-single.yaml');
+    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const service = children.find((c) => c.kind === 'Service' && c.metadata.labels?.['app.kubernetes.io/component'] === 'relay');
+    if (!service) throw new Error('no relay Service');
+    const oldUid = (await getChild(service))?.metadata.uid;
+    await core.deleteNamespacedService({ namespace, name: service.metadata.name });
+    await waitFor('the Service to be re-created', async () => {
+      const uid = (await getChild(service))?.metadata.uid;
+      return uid !== undefined && uid !== oldUid ? true : undefined;
+    });
+
+    const workload = workloadOf(children);
+    const container = (await apps.readNamespacedDeployment({ namespace, name: workload.metadata.name })).spec?.template.spec?.containers[0]?.name;
+    const edit = await shared.kubectl(['set', 'image', '-n', namespace, `deployment/${workload.metadata.name}`, `${container}=example.invalid/evil:1`]);
+    expect(edit.code).toBe(0);
+    await waitFor('the image to be reverted', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace, name: workload.metadata.name });
+      return d.spec?.template.spec?.containers[0]?.image === relayImage ? true : undefined;
+    });
+  });
+
+  it('rolls the pods when a referenced Secret changes', async () => {
+    const namespace = namespaceOf('minimal-single.yaml');
+    const name = workloadOf(expectedChildren((await readRelay(namespace)) as Relay)).metadata.name;
+    const before = await apps.readNamespacedDeployment({ namespace, name });
+    await core.patchNamespacedSecret({
+      namespace,
+      name: 'viewport-platform',
+      body: [{ op: 'replace', path: '/data/internal-key', value: Buffer.from('n'.repeat(32)).toString('base64') }],
+    });
+    const rolled = await waitFor('a new pod template', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace, name });
+      return (d.metadata?.generation ?? 0) > (before.metadata?.generation ?? 0) ? d : undefined;
+    });
+    expect(rolled.spec?.template.metadata?.annotations).not.toEqual(before.spec?.template.metadata?.annotations);
+    await waitFor('the rollout to finish on kwok', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace, name });
+      const s = d.status;
+      return s?.observedGeneration === d.metadata?.generation && s?.updatedReplicas === 1 && s?.readyReplicas === 1 && s?.replicas === 1
+        ? true
+        : undefined;
+    });
+  });
+
+  it('leaves replicas to the HorizontalPodAutoscaler', async () => {
+    const namespace = namespaceOf('managed-redis.yaml');
+    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const name = workloadOf(children).metadata.name;
+    const hpa = children.find((c) => c.kind === 'HorizontalPodAutoscaler');
+    expect((await getChild(hpa as KubeObject)) as unknown).toMatchObject({ spec: { scaleTargetRef: { kind: 'Deployment', name } } });
+
+    const ownsReplicas = (d: V1Deployment): boolean =>
+      (d.metadata?.managedFields ?? []).some(
+        (m) => m.manager === FIELD_MANAGER && (m.fieldsV1 as { 'f:spec'?: Record<string, unknown> } | undefined)?.['f:spec']?.['f:replicas'] !== undefined,
+      );
+    expect(ownsReplicas(await apps.readNamespacedDeployment({ namespace, name }))).toBe(false);
+
+    // Stand in for the HPA controller (no metrics server here) and scale.
+    const scaled = await shared.kubectl(['scale', '-n', namespace, `deployment/${name}`, '--replicas=5']);
+    expect(scaled.code).toBe(0);
+    expect(await operator.reconcile(`${namespace}/relay`)).toMatchObject({ result: 'done' });
+    expect((await apps.readNamespacedDeployment({ namespace, name })).spec?.replicas).toBe(5);
+  });
+
+  it('stops changing a paused relay and reports it', async () => {
+    const namespace = namespaceOf('server-backplane.yaml');
+    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const service = children.find((c) => c.kind === 'Service' && c.metadata.labels?.['app.kubernetes.io/component'] === 'relay');
+    if (!service) throw new Error('no relay Service');
+
+    const annotate = await shared.kubectl(['annotate', '-n', namespace, 'vrelay/relay', `${PAUSED_ANNOTATION}=true`]);
+    expect(annotate.code).toBe(0);
+    await waitFor('status.paused', async () => ((await readRelay(namespace))?.status?.paused === true ? true : undefined));
+    await core.deleteNamespacedService({ namespace, name: service.metadata.name });
+    expect(await operator.reconcile(`${namespace}/relay`)).toMatchObject({ result: 'done' });
+    expect(await getChild(service)).toBeUndefined();
+
+    const resume = await shared.kubectl(['annotate', '-n', namespace, 'vrelay/relay', `${PAUSED_ANNOTATION}-`]);
+    expect(resume.code).toBe(0);
+    await waitFor('the Service back after resuming', async () => ((await getChild(service)) ? true : undefined));
+    await waitFor('Ready again, not paused', () => readyRelay(namespace));
+  });
+
+  it('prunes a child the spec no longer asks for', async () => {
+    const namespace = namespaceOf('external-redis-tls.yaml');
+    const before = expectedChildren((await readRelay(namespace)) as Relay);
+    const ingress = before.find((c) => c.kind === 'Ingress');
+    expect(ingress && (await getChild(ingress))).toBeDefined();
+    const patched = await shared.kubectl(['patch', '-n', namespace, 'vrelay/relay', '--type=json', '-p', '[{"op":"remove","path":"/spec/exposure/ingress"}]']);
+    expect(patched.stderr).toBe('');
+    await waitFor('the Ingress to be pruned', async () => ((await getChild(ingress as KubeObject)) === undefined ? true : undefined));
+    const relay = await waitFor('Ready at the new generation', () => readyRelay(namespace));
+    expect(relay.metadata.generation).toBe(2);
+  });
+
+  it('garbage-collects every child when the relay is deleted', async () => {
+    const namespace = namespaceOf('pinned-redirect.yaml');
+    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    await custom.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: RELAY_PLURAL, name: 'relay' });
+    await waitFor('every child gone', async () => {
+      for (const c of children) if (await getChild(c)) return undefined;
+      return true;
+    }, { timeoutMs: 90_000 });
+    await waitFor('pods gone', async () => ((await core.listNamespacedPod({ namespace })).items.length === 0 ? true : undefined));
+  });
+
+  it('was never forbidden, and the chart grants nothing it did not use', () => {
+    expect(recorded.errors.filter((e) => e.error.status === 403)).toEqual([]);
+
+    // Children share one code path per verb, so a verb exercised on one child
+    // kind justifies it on all of them; everything else must match exactly.
+    const childResources = new Set(CHILD_KINDS.map((k) => resourceOf(k.apiVersion, k.kind)));
+    const normalise = (entry: string): string => {
+      const [resource = '', verb = ''] = entry.split(':');
+      return childResources.has(resource) ? `<child>:${verb}` : entry;
+    };
+    const granted = new Set<string>();
+    for (const o of rbacObjects) {
+      if (o.kind !== 'ClusterRole' && o.kind !== 'Role') continue;
+      for (const rule of (o as { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }).rules ?? []) {
+        for (const g of rule.apiGroups ?? []) for (const r of rule.resources ?? []) for (const v of rule.verbs ?? []) granted.add(normalise(`${g}/${r}:${v}`));
+      }
+    }
+    // blockOwnerDeletion is authorized as update on the owner's finalizers
+    // (OwnerReferencesPermissionEnforcement); the operator never calls it itself.
+    const used = new Set([...recorded.used, `${API_GROUP}/${RELAY_PLURAL}/finalizers:update`].map(normalise));
+    expect([...used].filter((u) => !granted.has(u)).sort()).toEqual([]);
+    expect([...granted].filter((g) => !used.has(g)).sort()).toEqual(knownUnusedGrants);
+  });
+});

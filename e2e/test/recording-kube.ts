@@ -1,0 +1,64 @@
+// A KubeAdapter wrapper that records which (resource, verb) pairs the operator
+// exercised and every error it got back, so a test can check the RBAC role
+// against actual use and prove no request was forbidden.
+import { apiGroupOf, findKind } from '../../operator/src/kinds.js';
+import type { KubeAdapter, KubeError, KubeResult } from '../../operator/src/kube/adapter.js';
+
+/** RecordedError is one failed call, by verb and resource. */
+export interface RecordedError {
+  readonly verb: string;
+  readonly resource: string;
+  readonly error: KubeError;
+}
+
+/** RecordingKube is the wrapped adapter plus what it saw. */
+export interface RecordingKube {
+  readonly kube: KubeAdapter;
+  /** used holds "group/resource:verb" keys, e.g. "apps/deployments:patch" ("" group for core). */
+  readonly used: Set<string>;
+  readonly errors: RecordedError[];
+}
+
+/** resourceOf names apiVersion+kind as "group/plural" (plural from the operator's kind table). */
+export function resourceOf(apiVersion: string, kind: string, subresource?: string): string {
+  const plural = findKind(apiVersion, kind)?.plural ?? `${kind.toLowerCase()}s`;
+  return `${apiGroupOf(apiVersion)}/${plural}${subresource ? `/${subresource}` : ''}`;
+}
+
+/** recordingKube wraps inner; a watch counts as list + watch, server-side
+ * apply as patch + create, replace as update. */
+export function recordingKube(inner: KubeAdapter): RecordingKube {
+  const used = new Set<string>();
+  const errors: RecordedError[] = [];
+  const note = <T>(verb: string, resource: string, res: KubeResult<T>): KubeResult<T> => {
+    used.add(`${resource}:${verb}`);
+    if (!res.ok) errors.push({ verb, resource, error: res.error });
+    return res;
+  };
+  const kube: KubeAdapter = {
+    get: async (ref) => note('get', resourceOf(ref.apiVersion, ref.kind), await inner.get(ref)),
+    list: async (apiVersion, kind, opts) => note('list', resourceOf(apiVersion, kind), await inner.list(apiVersion, kind, opts)),
+    apply: async (obj) => {
+      // Server-side apply creates what is missing, so it needs create as well as patch.
+      used.add(`${resourceOf(obj.apiVersion, obj.kind)}:create`);
+      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj));
+    },
+    applyStatus: async (obj) => note('patch', resourceOf(obj.apiVersion, obj.kind, 'status'), await inner.applyStatus(obj)),
+    create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj)),
+    replace: async (obj) => note('update', resourceOf(obj.apiVersion, obj.kind), await inner.replace(obj)),
+    delete: async (ref, uid) => note('delete', resourceOf(ref.apiVersion, ref.kind), await inner.delete(ref, uid)),
+    watch: (apiVersion, kind, opts, callbacks) => {
+      const resource = resourceOf(apiVersion, kind);
+      used.add(`${resource}:list`);
+      used.add(`${resource}:watch`);
+      return inner.watch(apiVersion, kind, opts, {
+        ...callbacks,
+        onError: (error) => {
+          errors.push({ verb: 'watch', resource, error });
+          callbacks.onError(error);
+        },
+      });
+    },
+  };
+  return { kube, used, errors };
+}
