@@ -13,7 +13,7 @@ import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.j
 import { e2ee, kexInit, kexResponse, pairingOffer, pairingOfferResponse } from '../frame-fixtures.js';
 import { closeAll, connectPeer, type TestPeer } from '../relay-harness.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
-import { startRelayProcess, type RelayProcess } from './relay-process.js';
+import { relayExit, startRelayProcess, type RelayProcess } from './relay-process.js';
 import { waitFor } from '../backplane/wait-for.js';
 
 const INTERNAL_KEY = 'multi-relay-internal-key-0123456789';
@@ -375,6 +375,22 @@ async function inject(mode: Mode, relayId: string, frame: object): Promise<void>
   }
   await withRedis((r) => r.xadd(redisKeys(prefix).stream(relayId), '*', 'f', JSON.stringify(frame)));
 }
+
+describe('multi-relay start-up refusal (G-2)', () => {
+  it.each<[Mode, Record<string, string>]>([
+    ['redis', {}],
+    ['redis', { RELAY_BUS_ENABLED: '0' }],
+    ['server', {}],
+    ['server', { RELAY_BUS_ENABLED: '0' }],
+  ])('refuses %s mode without a bus HMAC key (%j): cross-relay forwarding is never silently off', async (mode, extra) => {
+    const env = { ...relayEnv(mode, extra), HOST: '127.0.0.1', PORT: '0', RELAY_MODE: 'dev' };
+    delete (env as Record<string, string | undefined>).RELAY_BUS_HMAC_KEY;
+    const { code, output } = await relayExit(env);
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/RELAY_BUS_HMAC_KEY|BUS_HMAC_KEY_REQUIRED/);
+    expect(output).not.toContain(INTERNAL_KEY);
+  });
+});
 
 describe('multi-relay (redis backplane) under load', () => {
   it('three relays, 50 workspaces at random: every frame reaches exactly its scope’s peers', async () => {

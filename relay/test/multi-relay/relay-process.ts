@@ -16,6 +16,8 @@ export interface RelayProcess {
   readonly port: number;
   readonly wsUrl: string;
   readonly httpUrl: string;
+  /** pid is the child's process id (for SIGSTOP/SIGCONT and RSS readings). */
+  readonly pid: number;
   /** output is everything the process printed so far (JSON log lines). */
   output(): string;
   isReady(): Promise<boolean>;
@@ -27,6 +29,19 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
+
+/** relayExit runs `serve` with env (nothing else) and resolves with its exit code and output; for configurations that must be refused. */
+export async function relayExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build -w relay\` first`);
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output };
+}
 
 /** startRelayProcess spawns a relay and waits until /ready answers 200. */
 export async function startRelayProcess(id: string, env: Record<string, string>, publicWsBaseUrl?: string): Promise<RelayProcess> {
@@ -86,6 +101,7 @@ export async function startRelayProcess(id: string, env: Record<string, string>,
     port,
     wsUrl,
     httpUrl,
+    pid: child.pid ?? 0,
     output: () => out,
     isReady,
     async metric(name) {
