@@ -125,4 +125,17 @@ describe('cross-relay routing', () => {
     expect([...bus.presence.values()][0]).toMatchObject({ relayId: 'relay-a', machineId: 'm-7', daemonConnected: true });
     await closeAll([daemon]);
   });
+
+  it('does not take presence back from a newer daemon on another relay with its refreshes', async () => {
+    const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' }, { RELAY_PRESENCE_SYNC_INTERVAL_MS: '20' });
+    const old = await join(a, 'workspace-daemon');
+    await waitFor(() => [...bus.presence.values()][0]?.relayId === 'relay-a');
+    const current = await join(b, 'workspace-daemon');
+    await waitFor(() => [...bus.presence.values()][0]?.relayId === 'relay-b');
+    await waitFor(() => a.logLines.some((l) => l.includes('presence_held_elsewhere')), 2000, 'A to see B holding the scope');
+    expect([...bus.presence.values()][0]?.relayId).toBe('relay-b');
+    await closeAll([old]);
+    expect([...bus.presence.values()][0]?.relayId).toBe('relay-b');
+    await closeAll([current]);
+  });
 });

@@ -289,11 +289,31 @@ export class SessionHub {
     );
   }
 
-  /** syncPresence re-announces every OPEN daemon (spec §7.2 refresh, machineId included). */
+  /**
+   * syncPresence re-announces every OPEN daemon (spec §7.2 refresh, machineId
+   * included), unless another relay now holds the scope: a daemon that
+   * reconnected elsewhere must not be overwritten by this relay's older one.
+   */
   syncPresence(): void {
     for (const scope of this.scopes.all()) {
-      if (scope.daemon !== null && isOpen(scope.daemon)) this.upsertPresence(scope, scope.daemon);
+      const daemon = scope.daemon;
+      if (daemon !== null && isOpen(daemon)) this.background(this.refreshPresence(scope, daemon), 'presence_refresh');
     }
+  }
+
+  private async refreshPresence(scope: ScopeState<Peer>, daemon: Peer): Promise<void> {
+    const current = await this.resolvePresence(scope);
+    if (current !== null && current.daemonConnected && current.relayId !== '' && current.relayId !== this.cfg.relayId) {
+      // Another relay holds the scope. With two distinct generations the backplane
+      // refuses the stale write, so try; otherwise we cannot tell who is newer: do not fight.
+      const ours = daemon.claims.daemonIssueGeneration;
+      const theirs = current.daemonIssueGeneration;
+      if (ours === undefined || theirs === undefined || ours === theirs) {
+        this.log('info', 'presence_held_elsewhere', { workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId, relayId: current.relayId });
+        return;
+      }
+    }
+    if (scope.daemon === daemon && isOpen(daemon)) this.upsertPresence(scope, daemon);
   }
 
   private onClose(peer: Peer): void {
