@@ -107,9 +107,12 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
     }
     relay.handleAdminRequest(req, res);
   };
+  // Node checks the header and request deadlines only every connectionsCheckingInterval
+  // (default 30 s), so a half-sent request could hold its socket for 40 s, not 10.
+  const httpOptions = { connectionsCheckingInterval: 1000 };
   const server = config.tls.enabled
-    ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, onRequest)
-    : createHttpServer(onRequest);
+    ? createHttpsServer({ ...httpOptions, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, onRequest)
+    : createHttpServer(httpOptions, onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   server.on('upgrade', relay.handleUpgrade);
@@ -121,6 +124,8 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
       resolve();
     });
   });
+  // After listen, a server error (e.g. out of file descriptors) is logged, never fatal.
+  server.on('error', (err: Error & { code?: string }) => log.log('error', 'server_error', { code: err.code ?? err.name }));
   const port = (server.address() as AddressInfo).port;
   log.log('info', 'relay_listening', {
     host: config.host,
