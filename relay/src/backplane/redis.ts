@@ -177,6 +177,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   const wakeups = new Set<() => void>();
   // stream key -> when this relay last refreshed its expiry.
   const expiryRefreshedAt = new Map<string, number>();
+  const recoverListeners: (() => void)[] = [];
 
   function refreshHealth(): void {
     metrics.healthy.set(isHealthy() ? 1 : 0);
@@ -192,12 +193,14 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   ] as const) {
     let wasReady = false;
     connection.on('ready', () => {
+      const wasReadyBefore = wasReady;
       if (wasReady) {
         metrics.reconnects.inc();
         deps.log('info', 'backplane_reconnected', { mode: 'redis', connection: name });
       }
       wasReady = true;
       if (connection === reader) needsResync = true;
+      if (connection === commands && wasReadyBefore) for (const listener of recoverListeners) listener();
       refreshHealth();
       for (const wake of [...wakeups]) wake();
     });
@@ -350,6 +353,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       await adding;
     },
     isHealthy,
+    onRecover: (listener) => recoverListeners.push(listener),
     async close() {
       if (closed) return;
       closed = true;

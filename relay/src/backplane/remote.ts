@@ -31,17 +31,36 @@ export function createRemoteBackplane(
   const cacheTtlMs = Math.min(options.presenceResolveCacheTtlMs ?? DEFAULT_RESOLVE_CACHE_TTL_MS, options.presenceTtlMs);
   // scopeKey -> record and expiry; Map order doubles as LRU order.
   const cache = new Map<string, { record: PresenceRecord; expiresAtMs: number }>();
-  // Scopes whose presence this relay wrote and has not removed: the presence-entries gauge.
-  const held = new Set<string>();
+  // Entries this relay wrote and has not removed: the presence-entries gauge,
+  // and what to announce again when the store comes back (possibly empty).
+  const held = new Map<string, PresenceRecord>();
 
-  function setHeld(scope: ScopeRef, holding: boolean): void {
+  function setHeld(scope: ScopeRef, record: PresenceRecord | null): void {
     const id = scopeKey(scope);
-    const changed = holding ? !held.has(id) : held.has(id);
-    if (!changed) return;
-    if (holding) held.add(id);
+    const had = held.has(id);
+    if (record) held.set(id, record);
     else held.delete(id);
-    metrics.presenceEntries.inc(holding ? 1 : -1);
+    if (had !== (record !== null)) metrics.presenceEntries.inc(record ? 1 : -1);
   }
+
+  // A Redis that restarted empty has lost every entry; waiting for the relay's
+  // periodic refresh would leave cross-relay traffic failing until then.
+  store.onRecover(() => {
+    const records = [...held.values()];
+    if (records.length === 0) return;
+    deps.log('info', 'presence_reannounce', { mode, entries: records.length });
+    Promise.all(
+      records.map((record) =>
+        store.writePresence({ ...record, updatedAtMs: deps.now() }).then(
+          (outcome) => {
+            if (outcome === 'stale') setHeld(record, null);
+            (outcome === 'stale' ? metrics.presenceUpsertStale : metrics.presenceUpsertOk).inc();
+          },
+          () => metrics.presenceUpsertFailed.inc(),
+        ),
+      ),
+    ).catch((error: unknown) => deps.log('warn', 'presence_reannounce_failed', { mode, error: String(error) }));
+  });
 
   function cacheGet(id: string): PresenceRecord | null {
     const hit = cache.get(id);
@@ -67,7 +86,7 @@ export function createRemoteBackplane(
     cache.delete(scopeKey(scope));
     try {
       await store.deletePresence(scope, relayId, generation);
-      if (relayId === options.relayId) setHeld(scope, false);
+      if (relayId === options.relayId) setHeld(scope, null);
       metrics.presenceUpsertOk.inc();
       return true;
     } catch (error) {
@@ -89,10 +108,10 @@ export function createRemoteBackplane(
         if ((await store.writePresence({ ...record, updatedAtMs: deps.now() })) === 'stale') {
           metrics.presenceUpsertStale.inc();
           deps.log('warn', 'presence_upsert_stale', { mode, generation: record.daemonIssueGeneration });
-          setHeld(record, false);
+          setHeld(record, null);
           return false;
         }
-        setHeld(record, record.relayId === options.relayId);
+        setHeld(record, record.relayId === options.relayId ? record : null);
         metrics.presenceUpsertOk.inc();
         return true;
       } catch (error) {

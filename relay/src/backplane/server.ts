@@ -73,6 +73,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
   let failures = 0;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  const recoverListeners: (() => void)[] = [];
 
   const call = (path: string, body: unknown) => client.post(path, body, server.timeoutMs);
 
@@ -80,7 +81,10 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
     if (next === healthy) return;
     healthy = next;
     metrics.healthy.set(next ? 1 : 0);
-    if (next && everHealthy) metrics.reconnects.inc();
+    if (next && everHealthy) {
+      metrics.reconnects.inc();
+      for (const listener of recoverListeners) listener();
+    }
     if (next) everHealthy = true;
     deps.log(next ? 'info' : 'warn', next ? 'backplane_reconnected' : 'backplane_disconnected', { mode: 'server' });
   }
@@ -207,6 +211,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       expectOk(await call(PLATFORM_RELAY_API.busPublish, frame), 'bus publish');
     },
     isHealthy: () => healthy && !closed,
+    onRecover: (listener) => recoverListeners.push(listener),
     async close() {
       if (closed) return;
       closed = true;

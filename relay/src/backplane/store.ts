@@ -29,6 +29,8 @@ export interface BackplaneStore {
   /** append hands an already signed frame to the bus for targetRelayId. */
   append(frame: BusFrame): Promise<void>;
   isHealthy(): boolean;
+  /** onRecover registers a listener called each time the store is reachable again after a loss. */
+  onRecover(listener: () => void): void;
   close(): Promise<void>;
 }
 

@@ -365,6 +365,8 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
   it('flips unhealthy while the store is down, then delivers again without a restart', async () => {
     const a = await relay();
     const b = await relay();
+    const scope = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
+    expect(await a.backplane.upsertPresence(presence(a, scope))).toBe(true);
     expect(await a.backplane.publish(frameFor(a, b, 'before'))).toBe(true);
     await waitFor(() => b.received.length === 1, 'first frame');
     await harness.breakStore();
@@ -380,6 +382,8 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(await a.backplane.publish(frameFor(a, b, 'after'))).toBe(true);
     await waitFor(() => b.received.length === 2, 'frame after recovery');
     expect(b.received.map((f) => f.payload)).toEqual(['before', 'after']);
+    // The store may have come back empty (Redis without persistence): a's entry is announced again.
+    await waitFor(async () => (await b.backplane.resolvePresence(scope))?.relayId === a.id, 'presence announced again');
     expect(await metric(b.registry, 'relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
   });
 });
