@@ -171,3 +171,13 @@ export async function adminGet(provider: Provider, pod: V1Pod, path: string, tok
   });
   return { status: res.status, body: await res.text() };
 }
+
+/** metricSum adds up every sample of one metric (all label sets) in a Prometheus text page. */
+export function metricSum(page: string, name: string): number {
+  let sum = 0;
+  for (const line of page.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m?.[1] === name) sum += Number(m[3]);
+  }
+  return sum;
+}
