@@ -11,16 +11,15 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_GROUP, API_VERSION, FIELD_MANAGER, PAUSED_ANNOTATION, RELAY_PLURAL } from '../../operator/src/api/v1alpha1/group.js';
 import { parseRelay } from '../../operator/src/api/v1alpha1/relay.js';
-import type { OperatorConfig } from '../../operator/src/config.js';
 import { CHILD_KINDS } from '../../operator/src/kinds.js';
 import { desiredChildren } from '../../operator/src/desired/index.js';
 import { relayModel } from '../../operator/src/desired/model.js';
 import { generatedSecretValues } from '../../operator/src/desired/secret.js';
 import { ClientKube } from '../../operator/src/kube/client.js';
-import type { Logger } from '../../operator/src/log.js';
 import { createOperator, type Operator } from '../../operator/src/main.js';
 import type { KubeObject } from '../../operator/src/object.js';
 import { installCrds, kubeConfigForServiceAccount, waitFor } from '../controlplane/index.js';
+import { conditionOf, memoryLogger, readRelay, readyRelay, testOperatorConfig, testRelayImage, type Relay } from './operator-harness.js';
 import { recordingKube, resourceOf, type RecordingKube } from './recording-kube.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
@@ -34,45 +33,14 @@ const repo = resolve(import.meta.dirname, '../..');
 const examplesDir = join(repo, 'examples');
 const operatorNamespace = 'vr-system';
 const release = 'op';
-const relayImage = 'example.invalid/viewport-relay:e2e';
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml')).sort();
 const namespaceOf = (file: string): string => `ex-${basename(file, '.yaml')}`;
-
-interface Relay extends KubeObject {
-  spec: Record<string, unknown>;
-  status?: {
-    observedGeneration?: number;
-    paused?: boolean;
-    conditions?: { type: string; status: string; reason: string; observedGeneration?: number }[];
-  };
-}
-
-async function readRelay(namespace: string, name = 'relay'): Promise<Relay | undefined> {
-  const res = await admin.get({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ViewportRelay', namespace, name });
-  if (!res.ok) throw new Error(res.error.message);
-  return res.value as Relay | undefined;
-}
-
-const condition = (r: Relay | undefined, type: string) => r?.status?.conditions?.find((c) => c.type === type);
-
-function isReadyAtGeneration(r: Relay | undefined): boolean {
-  const ready = condition(r, 'Ready');
-  const generation = r?.metadata.generation;
-  return ready?.status === 'True' && r?.status?.observedGeneration === generation && ready.observedGeneration === generation;
-}
-
-/** readyRelay is a waitFor check: the relay once Ready at its generation; otherwise it throws its status, which the timeout reports. */
-async function readyRelay(namespace: string): Promise<Relay> {
-  const r = await readRelay(namespace);
-  if (isReadyAtGeneration(r) && r?.status?.paused !== true) return r as Relay;
-  throw new Error(`generation ${r?.metadata.generation}, status ${JSON.stringify(r?.status)}`);
-}
 
 /** expectedChildren is what the operator's pure builders say a relay owns. */
 function expectedChildren(raw: Relay): KubeObject[] {
   const parsed = parseRelay(raw);
   if (!parsed.ok) throw new Error(`example does not parse: ${JSON.stringify(parsed.problems)}`);
-  const model = relayModel(parsed.relay, { relayImage });
+  const model = relayModel(parsed.relay, { relayImage: testRelayImage });
   return desiredChildren({ model, generated: generatedSecretValues(model, {}, () => 'unused'), secretsChecksum: 'unused' });
 }
 
@@ -129,11 +97,7 @@ const knownUnusedGrants: string[] = [
 ];
 
 const logLines: string[] = [];
-const log: Logger = {
-  info: (msg, fields) => logLines.push(`info ${msg} ${JSON.stringify(fields ?? {})}`),
-  warn: (msg, fields) => logLines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
-  error: (msg, fields) => logLines.push(`error ${msg} ${JSON.stringify(fields ?? {})}`),
-};
+const log = memoryLogger(logLines, 'lifecycle');
 
 let operator: Operator;
 let recorded: RecordingKube;
@@ -160,19 +124,12 @@ beforeAll(async () => {
   const serviceAccount = rbacObjects.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
   const kc = await kubeConfigForServiceAccount(shared.kc, operatorNamespace, serviceAccount);
   recorded = recordingKube(new ClientKube(kc));
-  const config: OperatorConfig = {
+  const config = testOperatorConfig({
     namespaces: examples.map(namespaceOf),
-    leaderElect: true,
-    leaseName: 'viewport-relay-operator',
-    leaseNamespace: operatorNamespace,
     identity: 'e2e-lifecycle',
-    metricsPort: 0,
-    healthPort: 0,
-    relayImage,
-    kubeconfig: undefined,
-    resyncMs: 600_000,
-    concurrency: 2,
-  };
+    leaderElect: true,
+    leaseNamespace: operatorNamespace,
+  });
   operator = createOperator({ kube: recorded.kube, config, log });
   operator.start();
   await waitFor('the operator to lead and sync', () => (operator.isLeader() && operator.ready() ? true : undefined));
@@ -194,9 +151,9 @@ describe('operator lifecycle with the chart RBAC', () => {
     const applied = await shared.kubectl(['apply', '-f', '-'], stringify(doc));
     expect(applied.stderr).toBe('');
 
-    const relay = await waitFor(`${file} Ready=True at its generation`, () => readyRelay(namespace), { timeoutMs: 90_000 });
-    expect(condition(relay, 'Stalled')?.status).toBe('False');
-    expect(condition(relay, 'Reconciling')?.status).toBe('False');
+    const relay = await waitFor(`${file} Ready=True at its generation`, () => readyRelay(admin, namespace), { timeoutMs: 90_000 });
+    expect(conditionOf(relay, 'Stalled')?.status).toBe('False');
+    expect(conditionOf(relay, 'Reconciling')?.status).toBe('False');
 
     for (const want of expectedChildren(relay as Relay)) {
       const got = await getChild(want);
@@ -211,17 +168,17 @@ describe('operator lifecycle with the chart RBAC', () => {
 
   it('a second reconcile changes no resourceVersion', async () => {
     const namespace = namespaceOf('minimal-single.yaml');
-    const relay = (await readRelay(namespace)) as Relay;
+    const relay = (await readRelay(admin, namespace)) as Relay;
     const children = expectedChildren(relay);
     const before = { ...(await resourceVersions(children)), relay: relay.metadata.resourceVersion };
     expect(await operator.reconcile(`${namespace}/relay`)).toMatchObject({ result: 'done' });
-    const after = { ...(await resourceVersions(children)), relay: (await readRelay(namespace))?.metadata.resourceVersion };
+    const after = { ...(await resourceVersions(children)), relay: (await readRelay(admin, namespace))?.metadata.resourceVersion };
     expect(after).toEqual(before);
   });
 
   it('reverts a deleted Service and an edited image', async () => {
     const namespace = namespaceOf('minimal-single.yaml');
-    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const children = expectedChildren((await readRelay(admin, namespace)) as Relay);
     const service = children.find((c) => c.kind === 'Service' && c.metadata.labels?.['app.kubernetes.io/component'] === 'relay');
     if (!service) throw new Error('no relay Service');
     const oldUid = (await getChild(service))?.metadata.uid;
@@ -237,13 +194,13 @@ describe('operator lifecycle with the chart RBAC', () => {
     expect(edit.code).toBe(0);
     await waitFor('the image to be reverted', async () => {
       const d = await apps.readNamespacedDeployment({ namespace, name: workload.metadata.name });
-      return d.spec?.template.spec?.containers[0]?.image === relayImage ? true : undefined;
+      return d.spec?.template.spec?.containers[0]?.image === testRelayImage ? true : undefined;
     });
   });
 
   it('rolls the pods when a referenced Secret changes', async () => {
     const namespace = namespaceOf('minimal-single.yaml');
-    const name = workloadOf(expectedChildren((await readRelay(namespace)) as Relay)).metadata.name;
+    const name = workloadOf(expectedChildren((await readRelay(admin, namespace)) as Relay)).metadata.name;
     const before = await apps.readNamespacedDeployment({ namespace, name });
     await core.patchNamespacedSecret({
       namespace,
@@ -266,7 +223,7 @@ describe('operator lifecycle with the chart RBAC', () => {
 
   it('leaves replicas to the HorizontalPodAutoscaler', async () => {
     const namespace = namespaceOf('managed-redis.yaml');
-    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const children = expectedChildren((await readRelay(admin, namespace)) as Relay);
     const name = workloadOf(children).metadata.name;
     const hpa = children.find((c) => c.kind === 'HorizontalPodAutoscaler');
     expect((await getChild(hpa as KubeObject)) as unknown).toMatchObject({ spec: { scaleTargetRef: { kind: 'Deployment', name } } });
@@ -286,13 +243,13 @@ describe('operator lifecycle with the chart RBAC', () => {
 
   it('stops changing a paused relay and reports it', async () => {
     const namespace = namespaceOf('server-backplane.yaml');
-    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const children = expectedChildren((await readRelay(admin, namespace)) as Relay);
     const service = children.find((c) => c.kind === 'Service' && c.metadata.labels?.['app.kubernetes.io/component'] === 'relay');
     if (!service) throw new Error('no relay Service');
 
     const annotate = await shared.kubectl(['annotate', '-n', namespace, 'vrelay/relay', `${PAUSED_ANNOTATION}=true`]);
     expect(annotate.code).toBe(0);
-    await waitFor('status.paused', async () => ((await readRelay(namespace))?.status?.paused === true ? true : undefined));
+    await waitFor('status.paused', async () => ((await readRelay(admin, namespace))?.status?.paused === true ? true : undefined));
     await core.deleteNamespacedService({ namespace, name: service.metadata.name });
     expect(await operator.reconcile(`${namespace}/relay`)).toMatchObject({ result: 'done' });
     expect(await getChild(service)).toBeUndefined();
@@ -300,24 +257,24 @@ describe('operator lifecycle with the chart RBAC', () => {
     const resume = await shared.kubectl(['annotate', '-n', namespace, 'vrelay/relay', `${PAUSED_ANNOTATION}-`]);
     expect(resume.code).toBe(0);
     await waitFor('the Service back after resuming', async () => ((await getChild(service)) ? true : undefined));
-    await waitFor('Ready again, not paused', () => readyRelay(namespace));
+    await waitFor('Ready again, not paused', () => readyRelay(admin, namespace));
   });
 
   it('prunes a child the spec no longer asks for', async () => {
     const namespace = namespaceOf('external-redis-tls.yaml');
-    const before = expectedChildren((await readRelay(namespace)) as Relay);
+    const before = expectedChildren((await readRelay(admin, namespace)) as Relay);
     const ingress = before.find((c) => c.kind === 'Ingress');
     expect(ingress && (await getChild(ingress))).toBeDefined();
     const patched = await shared.kubectl(['patch', '-n', namespace, 'vrelay/relay', '--type=json', '-p', '[{"op":"remove","path":"/spec/exposure/ingress"}]']);
     expect(patched.stderr).toBe('');
     await waitFor('the Ingress to be pruned', async () => ((await getChild(ingress as KubeObject)) === undefined ? true : undefined));
-    const relay = await waitFor('Ready at the new generation', () => readyRelay(namespace));
+    const relay = await waitFor('Ready at the new generation', () => readyRelay(admin, namespace));
     expect(relay.metadata.generation).toBe(2);
   });
 
   it('garbage-collects every child when the relay is deleted', async () => {
     const namespace = namespaceOf('pinned-redirect.yaml');
-    const children = expectedChildren((await readRelay(namespace)) as Relay);
+    const children = expectedChildren((await readRelay(admin, namespace)) as Relay);
     await custom.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: RELAY_PLURAL, name: 'relay' });
     await waitFor('every child gone', async () => {
       for (const c of children) if (await getChild(c)) return undefined;

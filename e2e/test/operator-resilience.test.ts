@@ -6,26 +6,19 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { API_GROUP, API_VERSION } from '../../operator/src/api/v1alpha1/group.js';
-import type { OperatorConfig } from '../../operator/src/config.js';
 import type { KubeAdapter, KubeResult } from '../../operator/src/kube/adapter.js';
 import { ClientKube } from '../../operator/src/kube/client.js';
-import type { Logger } from '../../operator/src/log.js';
 import { createOperator, type Operator } from '../../operator/src/main.js';
 import type { KubeObject } from '../../operator/src/object.js';
 import { installCrds, startControlPlane, waitFor, type ControlPlane } from '../controlplane/index.js';
+import { memoryLogger, readyRelay, testOperatorConfig } from './operator-harness.js';
 import { recordingKube, type RecordingKube } from './recording-kube.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const relayImage = 'example.invalid/viewport-relay:e2e';
 // client-go's defaults, which the operator's LeaderElector uses.
 const leaseDurationMs = 15_000;
 const retryPeriodMs = 2_000;
-
-interface Relay extends KubeObject {
-  status?: { observedGeneration?: number; conditions?: { type: string; status: string; observedGeneration?: number }[] };
-}
 
 function minimalRelay(namespace: string): string {
   const doc = parse(readFileSync(join(repo, 'examples/minimal-single.yaml'), 'utf8')) as KubeObject;
@@ -37,42 +30,6 @@ async function prepareNamespace(kc: KubeConfig, namespace: string): Promise<void
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'viewport-platform' }, stringData: { 'internal-key': 'k'.repeat(32) } } });
-}
-
-/** readyRelay is a waitFor check: the relay once Ready at generation `atLeast` or later. */
-async function readyRelay(kube: KubeAdapter, namespace: string, atLeast = 1): Promise<Relay> {
-  const res = await kube.get({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ViewportRelay', namespace, name: 'relay' });
-  if (!res.ok) throw new Error(res.error.message);
-  const r = res.value as Relay | undefined;
-  const generation = r?.metadata.generation ?? 0;
-  const ready = r?.status?.conditions?.find((c) => c.type === 'Ready');
-  if (generation >= atLeast && ready?.status === 'True' && ready.observedGeneration === generation && r?.status?.observedGeneration === generation) {
-    return r as Relay;
-  }
-  throw new Error(`generation ${generation}, status ${JSON.stringify(r?.status)}`);
-}
-
-function operatorConfig(namespace: string, identity: string, leaderElect: boolean): OperatorConfig {
-  return {
-    namespaces: [namespace],
-    leaderElect,
-    leaseName: 'viewport-relay-operator',
-    leaseNamespace: namespace,
-    identity,
-    metricsPort: 0,
-    healthPort: 0,
-    relayImage,
-    kubeconfig: undefined,
-    resyncMs: 600_000,
-    concurrency: 2,
-  };
-}
-
-function memoryLog(lines: string[], who: string): Logger {
-  const write = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    lines.push(`${who} ${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  };
-  return { info: write('info'), warn: write('warn'), error: write('error') };
 }
 
 /** severable wraps an adapter so a test can cut it off from the API server, as
@@ -124,7 +81,7 @@ describe('leader election between two operator instances', () => {
     for (const name of ['operator-a', 'operator-b']) {
       const cut = severable(new ClientKube(shared.kc));
       const rec = recordingKube(cut.kube);
-      const op = createOperator({ kube: rec.kube, config: operatorConfig(namespace, name, true), log: memoryLog(logLines, name) });
+      const op = createOperator({ kube: rec.kube, config: testOperatorConfig({ namespaces: [namespace], identity: name, leaderElect: true, leaseNamespace: namespace }), log: memoryLogger(logLines, name) });
       instances.push({ name, op, rec, sever: cut.sever });
       op.start();
     }
@@ -188,7 +145,7 @@ describe('an API server restart in the middle of reconciling', () => {
 
   it('recovers without restarting and converges', async () => {
     const kube = new ClientKube(cp.adminKubeConfig);
-    operator = createOperator({ kube, config: operatorConfig(namespace, 'restart', false), log: memoryLog(logLines, 'restart') });
+    operator = createOperator({ kube, config: testOperatorConfig({ namespaces: [namespace], identity: 'restart', leaderElect: false, leaseNamespace: namespace }), log: memoryLogger(logLines, 'restart') });
     operator.start();
     await waitFor('the operator synced', () => (operator?.ready() ? true : undefined));
 
