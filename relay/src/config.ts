@@ -502,9 +502,6 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       errors.push('prod mode with private_network_shared_secret needs a non-local SERVER_URL');
     }
   }
-  if (e.RELAY_ENABLE_ADMIN_HTTP === true && e.RELAY_ADMIN_TOKEN === undefined && mode !== 'dev') {
-    errors.push('RELAY_ADMIN_TOKEN is required when RELAY_ENABLE_ADMIN_HTTP is on outside dev mode');
-  }
 
   if (errors.length > 0) return { ok: false, errors };
 
