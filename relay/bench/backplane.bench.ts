@@ -43,24 +43,24 @@ function connection(port: number, name: string): Redis {
   return redis;
 }
 
-function streams(port: number, key: string): Transport {
+/** readingTransport runs a consumer loop that repeatedly calls read on its own connection. */
+function readingTransport(
+  port: number,
+  name: string,
+  send: (producer: Redis, message: string) => Promise<unknown>,
+  read: (consumer: Redis) => Promise<string[]>,
+): Transport {
   const producer = connection(port, 'producer');
   const consumer = connection(port, 'consumer');
   let closed = false;
-  let lastId = '0-0';
   return {
-    name: 'streams (XADD MAXLEN~ / XREAD BLOCK)',
-    // The adapter's publish: one XADD (it refreshes the stream's expiry at most every 15 s).
-    send: (m) => producer.xadd(key, 'MAXLEN', '~', CAP, '*', 'f', m),
+    name,
+    send: (m) => send(producer, m),
     async start(onMessage) {
       void (async () => {
         while (!closed) {
           try {
-            const res = (await consumer.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, lastId)) as [string, [string, string[]][]][] | null;
-            for (const [, entries] of res ?? []) for (const [id, fields] of entries) {
-              lastId = id;
-              onMessage(fields[1] ?? '');
-            }
+            for (const m of await read(consumer)) onMessage(m);
           } catch {
             await delay(5);
           }
@@ -75,33 +75,38 @@ function streams(port: number, key: string): Transport {
   };
 }
 
-function lists(port: number, key: string): Transport {
-  const producer = connection(port, 'producer');
-  const consumer = connection(port, 'consumer');
-  let closed = false;
-  return {
-    name: 'lists (RPUSH+LTRIM / BLPOP+LPOP)',
-    send: (m) => producer.multi().rpush(key, m).ltrim(key, -Number(CAP), -1).exec(),
-    async start(onMessage) {
-      void (async () => {
-        while (!closed) {
-          try {
-            const first = await consumer.blpop(key, 1);
-            if (!first) continue;
-            onMessage(first[1]);
-            for (const m of (await consumer.lpop(key, 499)) ?? []) onMessage(m);
-          } catch {
-            await delay(5);
-          }
+function streams(port: number, key: string): Transport {
+  let lastId = '0-0';
+  return readingTransport(
+    port,
+    'streams (XADD MAXLEN~ / XREAD BLOCK)',
+    // The adapter's publish: one XADD (it refreshes the stream's expiry at most every 15 s).
+    (producer, m) => producer.xadd(key, 'MAXLEN', '~', CAP, '*', 'f', m),
+    async (consumer) => {
+      const res = (await consumer.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, lastId)) as [string, [string, string[]][]][] | null;
+      const out: string[] = [];
+      for (const [, entries] of res ?? []) {
+        for (const [id, fields] of entries) {
+          lastId = id;
+          out.push(fields[1] ?? '');
         }
-      })();
+      }
+      return out;
     },
-    close() {
-      closed = true;
-      producer.disconnect();
-      consumer.disconnect();
+  );
+}
+
+function lists(port: number, key: string): Transport {
+  return readingTransport(
+    port,
+    'lists (RPUSH+LTRIM / BLPOP+LPOP)',
+    (producer, m) => producer.multi().rpush(key, m).ltrim(key, -Number(CAP), -1).exec(),
+    async (consumer) => {
+      const first = await consumer.blpop(key, 1);
+      if (!first) return [];
+      return [first[1], ...((await consumer.lpop(key, 499)) ?? [])];
     },
-  };
+  );
 }
 
 function pubsub(port: number, key: string): Transport {
