@@ -25,6 +25,8 @@ export interface TcpRouter {
   readonly connections: readonly RoutedConnection[];
   /** latencyMs applies to upstream → caller data from now on; 0 turns it off. */
   latencyMs: number;
+  /** bytesToCallers counts upstream → caller bytes delivered so far. */
+  readonly bytesToCallers: number;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,7 @@ export async function startTcpRouter(o: {
   const connections: RoutedConnection[] = [];
   const sockets = new Set<Socket>();
   let accepted = 0;
-  const router = { latencyMs: 0 };
+  const router = { latencyMs: 0, bytesToCallers: 0 };
 
   const server = createServer((client) => {
     const index = accepted++;
@@ -62,21 +64,24 @@ export async function startTcpRouter(o: {
         client.on('close', end);
         client.pipe(remote);
         client.resume();
+        const deliver = (chunk: Buffer): void => {
+          if (client.destroyed) return;
+          client.write(chunk);
+          router.bytesToCallers += chunk.length;
+        };
         // Delay chunks in order: each waits for the previous one.
         let chain = Promise.resolve();
         remote.on('data', (chunk: Buffer) => {
           const delay = router.latencyMs;
           if (delay <= 0) {
-            chain = chain.then(() => {
-              if (!client.destroyed) client.write(chunk);
-            });
+            chain = chain.then(() => deliver(chunk));
             return;
           }
           chain = chain.then(
             () =>
               new Promise<void>((resolve) =>
                 setTimeout(() => {
-                  if (!client.destroyed) client.write(chunk);
+                  deliver(chunk);
                   resolve();
                 }, delay),
               ),
