@@ -272,6 +272,39 @@ describe('operator lifecycle with the chart RBAC', () => {
     expect(relay.metadata.generation).toBe(2);
   });
 
+  // KNOWN BUG (operator): enabling autoscaling on a running relay drops the
+  // Deployment to 1 replica. The operator's apply stops sending replicas while
+  // it is the field's only manager, so the API server removes the value and
+  // defaults it to 1 until the HPA raises it again, dropping connections.
+  // `it.fails` keeps the suite green and turns red once the operator is fixed:
+  // then make this a plain `it`.
+  it.fails('hands replicas to a newly enabled autoscaler without a dip', async () => {
+    const namespace = namespaceOf('external-redis-tls.yaml');
+    const name = workloadOf(expectedChildren((await readRelay(admin, namespace)) as Relay)).metadata.name;
+    const before = await apps.readNamespacedDeployment({ namespace, name });
+    expect(before.spec?.replicas).toBe(3);
+    const generation = (await readRelay(admin, namespace))?.metadata.generation ?? 0;
+
+    const patched = await shared.kubectl([
+      'patch', '-n', namespace, 'vrelay/relay', '--type=json', '-p',
+      JSON.stringify([
+        { op: 'remove', path: '/spec/replicas' },
+        { op: 'add', path: '/spec/autoscaling', value: { minReplicas: 3, maxReplicas: 6, targetCPUUtilizationPercentage: 70 } },
+      ]),
+    ]);
+    expect(patched.stderr).toBe('');
+    await waitFor('Ready with autoscaling', () => readyRelay(admin, namespace, generation + 1));
+    const hpa = expectedChildren((await readRelay(admin, namespace)) as Relay).find((c) => c.kind === 'HorizontalPodAutoscaler');
+    expect(hpa && (await getChild(hpa))).toBeDefined();
+
+    // Had the operator's apply dropped replicas while it still owned the field,
+    // the API server would have reset it to 1 (and the HPA raised it again):
+    // two spec changes. Neither the count nor the generation may move.
+    const after = await apps.readNamespacedDeployment({ namespace, name });
+    expect(after.spec?.replicas).toBe(3);
+    expect(after.metadata?.generation).toBe(before.metadata?.generation);
+  });
+
   it('garbage-collects every child when the relay is deleted', async () => {
     const namespace = namespaceOf('pinned-redirect.yaml');
     const children = expectedChildren((await readRelay(admin, namespace)) as Relay);
