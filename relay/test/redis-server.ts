@@ -25,6 +25,8 @@ export interface TestRedisOptions {
   readonly password?: string;
   /** Serve TLS only (rediss://), with this PEM certificate and key; clients need no certificate. */
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** Replicate from the server on this port (a replica for Sentinel failover tests). */
+  readonly replicaOf?: number;
 }
 
 /** freePort asks the OS for a free 127.0.0.1 port (closed again before it is returned). */
@@ -77,6 +79,7 @@ export async function startRedisServer(options: TestRedisOptions = {}): Promise<
       args.push('--port', String(port));
     }
     if (options.password) args.push('--requirepass', options.password);
+    if (options.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -114,6 +117,58 @@ export async function startRedisServer(options: TestRedisOptions = {}): Promise<
     isRunning: () => child !== undefined,
     async close() {
       await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestRedisSentinel {
+  readonly port: number;
+  /** url reaches the monitored master through this Sentinel. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** startRedisSentinel runs a real Sentinel (quorum 1) watching the master on masterPort under masterName. */
+export async function startRedisSentinel(masterPort: number, masterName = 'relaymaster'): Promise<TestRedisSentinel> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-sentinel-'));
+  const port = await freePort();
+  const conf = join(dir, 'sentinel.conf');
+  await writeFile(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`,
+      // Fast failover for tests: a dead master is noticed in half a second.
+      `sentinel down-after-milliseconds ${masterName} 500`,
+      `sentinel failover-timeout ${masterName} 5000`,
+      '',
+    ].join('\n'),
+  );
+  let output = '';
+  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  proc.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  await waitFor(async () => {
+    if (exited) throw new Error(`redis sentinel exited:\n${output}`);
+    const reply = await ask(port, `SENTINEL get-master-addr-by-name ${masterName}`, false);
+    return reply === '*2';
+  }, 'redis sentinel to know its master');
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/?sentinel=${masterName}`,
+    async close() {
+      if (!exited) proc.kill('SIGKILL');
+      await exit;
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -58,8 +58,25 @@ type ScriptedRedis = Redis & {
 };
 
 /**
+ * sentinelAddresses reads Sentinel mode from the URL: `?sentinel=<master name>`
+ * makes the URL's host the first Sentinel, and each `sentinelHost=host:port`
+ * adds another. Null when the URL names a Redis server directly.
+ */
+export function sentinelAddresses(url: URL): { name: string; sentinels: { host: string; port: number }[] } | null {
+  const name = url.searchParams.get('sentinel');
+  if (!name) return null;
+  const parse = (hostPort: string) => {
+    const at = hostPort.lastIndexOf(':');
+    const host = (at > 0 ? hostPort.slice(0, at) : hostPort).replace(/^\[(.*)\]$/, '$1');
+    return { host, port: at > 0 ? Number(hostPort.slice(at + 1)) : 26379 };
+  };
+  const first = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : 26379 };
+  return { name, sentinels: [first, ...url.searchParams.getAll('sentinelHost').map(parse)] };
+}
+
+/**
  * redisConnectionOptions maps the backplane's Redis settings to ioredis options
- * for one connection. Pure, so URL, TLS and password handling are unit-tested.
+ * for one connection. Pure, so URL, TLS, password and Sentinel handling are unit-tested.
  */
 export function redisConnectionOptions(redis: RedisBackplaneOptions, connectionName: string): RedisOptions {
   const url = new URL(redis.url);
@@ -69,9 +86,12 @@ export function redisConnectionOptions(redis: RedisBackplaneOptions, connectionN
   const max = redis.reconnectMaxMs ?? 10_000;
   const password = redis.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
   const tls = redis.tls;
+  const retryStrategy = (attempt: number) => Math.min(base * 2 ** Math.max(0, attempt - 1), max);
+  const sentinel = sentinelAddresses(url);
   return {
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port ? Number(url.port) : 6379,
+    ...(sentinel
+      ? { sentinels: sentinel.sentinels, name: sentinel.name, sentinelRetryStrategy: retryStrategy, enableTLSForSentinelMode: isTls }
+      : { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : 6379 }),
     username: url.username ? decodeURIComponent(url.username) : undefined,
     password,
     db: Number.isInteger(db) ? db : 0,
@@ -84,10 +104,11 @@ export function redisConnectionOptions(redis: RedisBackplaneOptions, connectionN
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: (attempt: number) => Math.min(base * 2 ** Math.max(0, attempt - 1), max),
+    retryStrategy,
     tls: isTls
       ? {
-          servername: tls?.servername ?? url.hostname,
+          // Behind Sentinel the URL names a Sentinel, not the server whose certificate is checked.
+          servername: tls?.servername ?? (sentinel ? undefined : url.hostname),
           ca: tls?.ca,
           cert: tls?.cert,
           key: tls?.key,

@@ -70,6 +70,22 @@ describe('redisConnectionOptions', () => {
     expect(o.tls).toBeUndefined();
   });
 
+  it('reads Sentinel addresses and the master name from the URL', () => {
+    const o = redisConnectionOptions({ ...redis, url: 'redis://:pw@s1.internal:26380/2?sentinel=main&sentinelHost=s2.internal:26381&sentinelHost=s3.internal' }, 'n');
+    expect(o).toMatchObject({
+      name: 'main',
+      sentinels: [
+        { host: 's1.internal', port: 26380 },
+        { host: 's2.internal', port: 26381 },
+        { host: 's3.internal', port: 26379 },
+      ],
+      password: 'pw',
+      db: 2,
+      enableTLSForSentinelMode: false,
+    });
+    expect(o.host).toBeUndefined();
+  });
+
   it('backs off exponentially up to the cap', () => {
     const retry = redisConnectionOptions({ ...redis, reconnectBaseMs: 100, reconnectMaxMs: 1000 }, 'n').retryStrategy!;
     expect([1, 2, 3, 4, 5, 9].map((n) => retry(n))).toEqual([100, 200, 400, 800, 1000, 1000]);

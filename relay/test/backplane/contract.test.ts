@@ -13,7 +13,7 @@ import { computeBusSignature, signBusFrame } from '../../src/backplane/bus-signi
 import { redisKeys } from '../../src/backplane/redis.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
-import { startRedisServer, type TestRedisServer } from '../redis-server.js';
+import { startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
 import { waitFor } from './wait-for.js';
 
 const HMAC_KEY = 'contract-bus-hmac-key-0123456789';
@@ -496,6 +496,68 @@ describe('backplane contract: server specifics', () => {
     expect(text).not.toContain(wrongKey);
     expect(text).not.toContain(INTERNAL_KEY);
   });
+});
+
+describe('backplane contract: redis through Sentinel', () => {
+  let master: TestRedisServer;
+  let replica: TestRedisServer;
+  let sentinel: TestRedisSentinel;
+  const relays: Backplane[] = [];
+  beforeAll(async () => {
+    master = await startRedisServer();
+    replica = await startRedisServer({ replicaOf: master.port });
+    sentinel = await startRedisSentinel(master.port);
+  });
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.close()));
+    await sentinel.close();
+    await replica.close();
+    await master.close();
+  });
+
+  it('finds the master through Sentinel and carries presence and frames', async () => {
+    const options = (relayId: string): BackplaneOptions => ({
+      ...common,
+      mode: 'redis',
+      relayId,
+      relayWsBaseUrl: `ws://${relayId}.test/ws`,
+      redis: { url: sentinel.url, keyPrefix: PREFIX, connectTimeoutMs: 2000, queueMax: 100 },
+    });
+    const received: string[] = [];
+    const a = createBackplane(options('sentinel-a'), deps(new Registry()));
+    const b = createBackplane(options('sentinel-b'), deps(new Registry()));
+    relays.push(a, b);
+    await a.start(() => {});
+    await b.start((frame) => received.push(frame.payload));
+    await waitFor(() => a.isHealthy() && b.isHealthy(), 'connections through Sentinel');
+    await a.upsertPresence({ workspaceId: 'w', runtimeTargetId: 'r', relayId: 'sentinel-a', relayWsBaseUrl: 'ws://a.test/ws', daemonConnected: true, updatedAtMs: 0 });
+    expect((await b.resolvePresence({ workspaceId: 'w', runtimeTargetId: 'r' }))?.relayId).toBe('sentinel-a');
+    const frame: BusFrame = { workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'sentinel-a', targetRelayId: 'sentinel-b', direction: 'client_to_daemon', payload: 'via-sentinel' };
+    expect(await a.publish(frame)).toBe(true);
+    await waitFor(() => received.length === 1, 'frame through Sentinel');
+    // The data really sits on the master Sentinel pointed at.
+    const direct = new Redis(master.url);
+    try {
+      expect(await direct.exists(redisKeys(PREFIX).stream('sentinel-b'))).toBe(1);
+    } finally {
+      direct.disconnect();
+    }
+
+    // Failover: the master dies, Sentinel promotes the replica, the adapters follow without a restart.
+    await master.stop();
+    await waitFor(() => !a.isHealthy() || !b.isHealthy(), 'the loss to be noticed');
+    const promoted = new Redis(replica.url);
+    try {
+      await waitFor(async () => (await promoted.info('replication')).includes('role:master'), 'the replica to be promoted', 30_000);
+    } finally {
+      promoted.disconnect();
+    }
+    await waitFor(() => a.isHealthy() && b.isHealthy(), 'connections to the new master', 30_000);
+    expect(await a.publish({ ...frame, payload: 'after-failover' })).toBe(true);
+    await waitFor(() => received.length === 2, 'frame after failover', 30_000);
+    expect(received).toEqual(['via-sentinel', 'after-failover']);
+    expect((await b.resolvePresence({ workspaceId: 'w', runtimeTargetId: 'r' }))?.relayId).toBe('sentinel-a');
+  }, 90_000);
 });
 
 /** selfSignedCert makes a throwaway certificate for 127.0.0.1 with openssl, or null when openssl is missing. */
