@@ -125,8 +125,14 @@ export function connectPeer(base: string, o: PeerOptions): Promise<TestPeer> {
     send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     next(pred = () => true, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; ${messages.length} messages, last: ${(messages[messages.length - 1] ?? '').slice(0, 200)}`)), timeoutMs);
+        // A waiter that timed out must not consume (steal) a message that arrives later.
+        let expired = false;
+        const timer = setTimeout(() => {
+          expired = true;
+          reject(new Error(`no matching message within ${timeoutMs} ms; ${messages.length} messages, last: ${(messages[messages.length - 1] ?? '').slice(0, 200)}`));
+        }, timeoutMs);
         const check = () => {
+          if (expired) return;
           for (let i = 0; i < messages.length; i++) {
             if (consumed.has(i)) continue;
             let parsed: Record<string, unknown>;
