@@ -85,6 +85,11 @@ export class RelayApi {
     );
   }
 
+  /** patchAnnotations sets (string) or removes (null) annotations with a merge patch. */
+  async patchAnnotations(name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.patch(name, { metadata: { annotations } });
+  }
+
   async delete(name: string): Promise<void> {
     await this.custom.deleteNamespacedCustomObject({ group, version, plural, namespace: this.namespace, name });
   }

@@ -1,0 +1,98 @@
+// Scenario 5: scaling 3 -> 1 -> 3, the pause annotation freezing changes,
+// and deleting the ViewportRelay removing every child.
+import { AppsV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../controlplane/wait.js';
+import { dumpOnFailure } from '../helpers/diagnostics.js';
+import { loadFixture } from '../helpers/fixtures.js';
+import { startPlatform, type E2ePlatform } from '../helpers/platform.js';
+import { useProvider } from '../helpers/provider.js';
+import { condition, isReadyAtGeneration, RelayApi, type RelayObject } from '../helpers/relay.js';
+
+const provider = useProvider();
+const api = new RelayApi(provider.kc, 'e2e-scale');
+const apps = provider.kc.makeApiClient(AppsV1Api);
+let platform: E2ePlatform;
+const PAUSED = 'relay.getviewport.com/paused';
+const CHILD_SELECTOR = 'relay.getviewport.com/relay=relay';
+
+dumpOnFailure(provider.ctx, provider.kc, () => api.namespace);
+
+beforeAll(async () => {
+  platform = await startPlatform(provider);
+  await api.createNamespace(platform);
+});
+afterAll(async () => {
+  await api.deleteNamespace();
+  await platform.close();
+  await provider.close();
+});
+
+const readyWith = (replicas: number) => (r: RelayObject) =>
+  isReadyAtGeneration(r) && r.status?.readyReplicas === replicas && r.status.replicas === replicas;
+
+async function scaleTo(replicas: number): Promise<void> {
+  await api.patch('relay', { spec: { replicas } });
+  await api.waitForRelay('relay', `relay Ready with ${String(replicas)} replicas`, readyWith(replicas));
+  expect(await api.waitForReadyPods('relay', replicas)).toHaveLength(replicas);
+}
+
+/** children lists every object labelled as this relay's child, by kind. */
+async function children(): Promise<string[]> {
+  const ns = api.namespace;
+  const found: string[] = [];
+  const add = (kind: string, items: { metadata?: { name?: string } }[]) => found.push(...items.map((i) => `${kind}/${i.metadata?.name ?? ''}`));
+  add('Deployment', (await apps.listNamespacedDeployment({ namespace: ns, labelSelector: CHILD_SELECTOR })).items);
+  add('ReplicaSet', (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: CHILD_SELECTOR })).items);
+  add('Pod', (await api.core.listNamespacedPod({ namespace: ns, labelSelector: CHILD_SELECTOR })).items);
+  add('Service', (await api.core.listNamespacedService({ namespace: ns, labelSelector: CHILD_SELECTOR })).items);
+  add('Secret', (await api.core.listNamespacedSecret({ namespace: ns, labelSelector: CHILD_SELECTOR })).items);
+  add('ServiceAccount', (await api.core.listNamespacedServiceAccount({ namespace: ns, labelSelector: CHILD_SELECTOR })).items);
+  return found.sort();
+}
+
+describe('scale, pause and delete', () => {
+  it('scales 3 -> 1 -> 3, freezes while paused, and leaves nothing behind when deleted', async () => {
+    // Several replicas need a shared backplane: the redis fixture starts at 3.
+    await api.create(loadFixture('redis-shared', { VALIDATE_URL: platform.validateUrl, JWKS_URL: platform.jwksUrl }));
+    await api.waitForRelay('relay', 'relay Ready with 3 replicas', readyWith(3));
+    await scaleTo(1);
+    await scaleTo(3);
+
+    const relayBefore = await api.read('relay');
+    await api.patchAnnotations('relay', { [PAUSED]: 'true' });
+    await api.waitForRelay('relay', 'status.paused', (r) => r.status?.paused === true);
+    await api.patch('relay', { spec: { replicas: 1 } });
+    // The operator saw the new generation (its conditions say so) and changed nothing.
+    const paused = await api.waitForRelay(
+      'relay',
+      'the paused relay to acknowledge the new generation',
+      (r) => condition(r, 'Reconciling')?.reason === 'Paused' && condition(r, 'Reconciling')?.observedGeneration === r.metadata.generation,
+    );
+    expect(paused.metadata.generation).toBeGreaterThan(relayBefore?.metadata.generation ?? 0);
+    const frozen = await apps.readNamespacedDeployment({ name: 'relay', namespace: api.namespace });
+    expect(frozen.spec?.replicas).toBe(3);
+    expect(await api.pods('relay', 'relay', { readyOnly: true })).toHaveLength(3);
+
+    await api.patchAnnotations('relay', { [PAUSED]: null });
+    await api.waitForRelay('relay', 'relay Ready with 1 replica after unpausing', (r) => readyWith(1)(r) && r.status?.paused !== true);
+    await api.waitForReadyPods('relay', 1);
+
+    expect(await children()).toEqual(
+      expect.arrayContaining([
+        'Deployment/relay',
+        'Deployment/relay-redis',
+        'Service/relay',
+        'Service/relay-redis',
+        'Secret/relay-generated',
+        'ServiceAccount/relay',
+      ]),
+    );
+    await api.delete('relay');
+    await waitFor('every child of the relay to be gone', async () => ((await children()).length === 0 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    });
+    expect(await api.read('relay')).toBeUndefined();
+  });
+});
