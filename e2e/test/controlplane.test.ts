@@ -128,10 +128,10 @@ describe('shared control plane', () => {
   });
 });
 
-describe('a private control plane (etcd + kube-apiserver only)', () => {
+describe('a private control plane (etcd + kube-apiserver only, Pod Security restricted)', () => {
   let cp: ControlPlane;
   beforeAll(async () => {
-    cp = await startControlPlane({ toolchain: inject('toolchain') });
+    cp = await startControlPlane({ toolchain: inject('toolchain'), podSecurity: 'restricted' });
   });
   afterAll(async () => {
     await cp?.stop();
@@ -183,6 +183,26 @@ describe('a private control plane (etcd + kube-apiserver only)', () => {
     expect(await statusOf(bot.listNamespacedConfigMap({ namespace: 'default' }))).toBe(403);
     const review = await cp.kubectl(['auth', 'can-i', 'list', 'configmaps', '--as=system:serviceaccount:default:bot']);
     expect(review.stdout.trim()).toBe('no');
+  });
+
+  it('enforces the configured Pod Security level by default', async () => {
+    const client = cp.adminKubeConfig.makeApiClient(CoreV1Api);
+    // No controller-manager here: create the ServiceAccount pods default to.
+    await client.createNamespace({ body: { metadata: { name: 'psa' } } });
+    await client.createNamespacedServiceAccount({ namespace: 'psa', body: { metadata: { name: 'default' } } });
+    const pod = (name: string, securityContext: object) => ({
+      metadata: { name },
+      spec: { containers: [{ name: 'c', image: 'example.invalid/c:1', securityContext }] },
+    });
+    const privileged = await statusOf(client.createNamespacedPod({ namespace: 'psa', body: pod('privileged', { privileged: true }) }));
+    expect(privileged).toBe(403);
+    const restricted = {
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    expect(await statusOf(client.createNamespacedPod({ namespace: 'psa', body: pod('restricted', restricted) }))).toBe(200);
   });
 
   it('stops every process and removes its directory', async () => {
