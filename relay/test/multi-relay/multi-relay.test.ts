@@ -18,6 +18,7 @@ import { waitFor } from '../backplane/wait-for.js';
 
 const INTERNAL_KEY = 'multi-relay-internal-key-0123456789';
 const HMAC_KEY = 'multi-relay-bus-hmac-key-0123456789';
+const REDIS_PASSWORD = 'multi-relay-redis-password';
 const PRESENCE_TTL_MS = 2000;
 /** Per-message wait: generous, since CI machines are shared; a pass never waits this long. */
 const SLOW = 15_000;
@@ -36,12 +37,15 @@ beforeAll(async () => {
   platform = await startFakePlatform();
   issuer = await startFakeIssuer(platform, 'ES256');
   bus = installPlatformBus(platform, { internalKey: INTERNAL_KEY, presenceTtlMs: PRESENCE_TTL_MS });
-  redis = await startRedisServer();
+  redis = await startRedisServer({ password: REDIS_PASSWORD });
 });
 afterEach(async () => {
   await closeAll(peers.splice(0).filter((p) => p.ws.readyState === p.ws.OPEN));
   await Promise.all(observers.splice(0).map((o) => o.close()));
-  await Promise.all(relays.splice(0).map((r) => r.kill()));
+  const stopped = relays.splice(0);
+  await Promise.all(stopped.map((r) => r.kill()));
+  // Whatever happened in the test, no secret may reach a relay's output.
+  for (const r of stopped) for (const secret of [INTERNAL_KEY, HMAC_KEY, REDIS_PASSWORD]) expect(r.output()).not.toContain(secret);
 });
 afterAll(async () => {
   bus.close();
