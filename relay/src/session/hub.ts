@@ -102,6 +102,8 @@ export class SessionHub {
   private readonly runtimeWorkspaceLimiter: TokenBucketLimiter;
   private readonly daemonLimiter: TokenBucketLimiter;
   private readonly isOpen = (p: Peer) => isOpen(p);
+  /** The tail of each client's frames waiting on presence; only onClientFrame touches it. */
+  private readonly presenceChains = new WeakMap<Peer, Promise<unknown>>();
 
   constructor(private readonly deps: HubDeps) {
     const cfg = deps.config;
@@ -454,7 +456,11 @@ export class SessionHub {
       this.send(peer, relayStatus('RUNTIME_TARGET_REQUIRED', peer.workspaceId, {}));
       return;
     }
-    this.background(this.routeViaPresence(peer, scope, text), 'route_via_presence');
+    // A lookup may answer from the cache or wait on the store; chaining each client's
+    // frames keeps them in the order they arrived (the delivery promise).
+    const routed = (this.presenceChains.get(peer) ?? Promise.resolve()).then(() => this.routeViaPresence(peer, scope, text));
+    this.presenceChains.set(peer, routed.catch(() => undefined));
+    this.background(routed, 'route_via_presence');
   }
 
   private takeRuntime(peer: Peer): boolean {
