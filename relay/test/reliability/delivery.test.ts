@@ -6,7 +6,9 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { Backplane } from '../../src/backplane/backplane.js';
 import { createDevIssuer, type DevIssuer } from '../../src/devissuer/issuer.js';
+import { MemoryBus } from '../memory-backplane.js';
 import { connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type TestRelay } from '../relay-harness.js';
 import { openSession, range, seqsOf, sequenced, startCluster, UNLIMITED, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
@@ -85,6 +87,46 @@ describe('through one relay', () => {
     report(`slow reader: ${got.length} of ${total} frames received as a gap-free prefix, then closed ${closed.code}; ${total - routed} counted as dropped`);
     expect(daemon.ws.readyState).toBe(WebSocket.OPEN);
     daemon.ws.close();
+  });
+});
+
+describe('through two relays whose presence lookups vary in latency', () => {
+  it('keeps a client’s frames in order when some lookups answer from a cache and others wait on the store', async () => {
+    const issuer = await createDevIssuer();
+    const bus = new MemoryBus();
+    const start = async (id: string, backplane: Backplane) =>
+      startTestRelay(
+        { RELAY_ADMISSION_MODE: 'jwks', RELAY_JWKS_URL: 'http://127.0.0.1:9/unused', RELAY_BACKPLANE_MODE: 'server', RELAY_INTERNAL_KEY: 'internal-key-for-tests', RELAY_BUS_HMAC_KEY: 'bus-key-for-tests', RELAY_ID: id, RELAY_PUBLIC_WS_BASE_URL: `ws://${id}.test/ws`, RELAY_CLIENT_REDIRECT_ENABLED: '0', ...UNLIMITED },
+        { backplane, admission: { keySource: issuer.keySource } },
+      );
+    const a = await start('relay-a', bus.connect('relay-a'));
+    // Relay B's lookups: most answer at once (a cache hit), every seventh waits a little (a miss that goes to the store).
+    const inner = bus.connect('relay-b');
+    let lookups = 0;
+    const b = await start('relay-b', {
+      ...inner,
+      resolvePresence: async (scope) => {
+        lookups += 1;
+        if (lookups % 7 === 0) await new Promise((r) => setTimeout(r, 5));
+        return inner.resolvePresence(scope);
+      },
+    });
+    try {
+      const mint = (claims: Record<string, unknown>) => issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1', ...claims });
+      const daemon = await connectPeer(a.wsUrl, { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({}) });
+      const client = await connectPeer(b.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ clientId: 'c' }) });
+      await waitFor(() => bus.presence.size > 0, 5000, 'presence');
+      await openSession(client, daemon, 'varying');
+      const n = 500;
+      await pump(client, 'varying', 1, n);
+      await waitFor(() => seqsOf(daemon, 'varying').length >= n, 20_000, 'all frames');
+      expect(seqsOf(daemon, 'varying')).toEqual(range(1, n));
+      daemon.ws.close();
+      client.ws.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
 

@@ -13,3 +13,6 @@ export function scaled<T>(fast: T, long: T): T {
 export function report(line: string): void {
   process.stdout.write(`[reliability${LONG ? ' long' : ''}] ${line}\n`);
 }
+
+/** SOAK_SECONDS is the soak's length: RELIABILITY_SOAK_SECONDS, else 25 s (fast) or 30 min (long). */
+export const SOAK_SECONDS = Number(process.env.RELIABILITY_SOAK_SECONDS ?? '') || scaled(25, 30 * 60);

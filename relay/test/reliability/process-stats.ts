@@ -37,9 +37,16 @@ export function slope(samples: readonly Sample[]): number {
 export function sampler(pid: number, intervalMs: number): { samples: Sample[]; peak(): number; stop(): void } {
   const t0 = Date.now();
   const samples: Sample[] = [];
-  const read = () => samples.push({ t: (Date.now() - t0) / 1000, bytes: rssBytes(pid) });
+  let timer: NodeJS.Timeout | undefined;
+  const read = () => {
+    try {
+      samples.push({ t: (Date.now() - t0) / 1000, bytes: rssBytes(pid) });
+    } catch {
+      clearInterval(timer); // the process is gone: keep what was read
+    }
+  };
   read();
-  const timer = setInterval(read, intervalMs);
+  timer = setInterval(read, intervalMs);
   return {
     samples,
     peak: () => Math.max(...samples.map((s) => s.bytes)),

@@ -1,0 +1,103 @@
+// Issue 11, bounded soak: two relays on Redis under steady churn (peers join,
+// run a key exchange and sequenced traffic both ways, send some junk, leave)
+// while the relays' RSS is sampled. Prints RSS start/end and the trend, and
+// fails on a growth trend or on state left behind. ~25 s in the fast run,
+// 30 minutes with RELIABILITY_LONG=1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, type RelayProcess } from '../multi-relay/relay-process.js';
+import { upgradeStatus, waitFor, type TestPeer } from '../relay-harness.js';
+import { openSession, range, seqsOf, sequenced, startCluster, type Cluster } from './cluster.js';
+import { LONG, report, SOAK_SECONDS } from './long-run.js';
+import { mib, sampler, slope } from './process-stats.js';
+
+const DURATION_MS = SOAK_SECONDS * 1000;
+const FRAMES_PER_SESSION = 50;
+const POOL = 40;
+
+let cluster: Cluster;
+beforeAll(async () => {
+  cluster = await startCluster('soak', 2, { RELAY_EMPTY_WORKSPACE_TTL_MS: '1000', RELAY_CLEANUP_INTERVAL_MS: '500' });
+}, 120_000);
+afterAll(async () => cluster?.close());
+
+/** cycle is one unit of churn: a scope's daemon and client meet, talk, misbehave a little, and leave. */
+async function cycle(n: number, a: RelayProcess, b: RelayProcess): Promise<void> {
+  // A fixed pool of scopes and client ids: limiter and cache keys reach their steady
+  // state early, so what grows after warm-up is per-connection state that leaked.
+  const workspaceId = `soak-${n % POOL}`;
+  const sessionId = `s-${n}`;
+  const peers: TestPeer[] = [];
+  try {
+    const daemon = await cluster.join(a, { role: 'workspace-daemon', workspaceId, runtimeTargetId: 't1' });
+    peers.push(daemon);
+    const client = await cluster.join(n % 2 === 0 ? a : b, { role: 'client', workspaceId, runtimeTargetId: 't1', claims: { scope: 'runtime', clientId: `c-${n % POOL}` } });
+    peers.push(client);
+    await waitFor(async () => {
+      try {
+        await openSession(client, daemon, sessionId, 1000);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 15_000, `session ${sessionId}`).catch(async (error: unknown) => {
+      const metrics = await Promise.all([a, b].map(async (r) => (await (await fetch(`${r.httpUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text()).split('\n').filter((l) => /^relay_(bus|key_exchange|frames_dropped|client_messages|backplane)/.test(l)).join('\n')));
+      process.stderr.write(`METRICS A:\n${metrics[0]}\nMETRICS B:\n${metrics[1]}\n`);
+      const logs = [a, b].map((r) => r.output().split('\n').filter((l) => l.includes(workspaceId) || l.includes('bus') || l.includes('error')).slice(-15).join('\n'));
+      throw new Error(`${String(error)}; client heard: ${client.messages.join(' | ')}; daemon heard ${daemon.messages.join(' | ')}\nA:\n${logs[0]}\nB:\n${logs[1]}`);
+    });
+    for (let seq = 1; seq <= FRAMES_PER_SESSION; seq++) {
+      client.send(sequenced(sessionId, seq));
+      daemon.send(sequenced(sessionId, seq));
+    }
+    client.send('not json');
+    daemon.send('{"type":"mystery"}');
+    await waitFor(() => seqsOf(daemon, sessionId).length === FRAMES_PER_SESSION && seqsOf(client, sessionId).length === FRAMES_PER_SESSION, 15_000, `traffic of ${sessionId}`);
+    expect(seqsOf(daemon, sessionId)).toEqual(range(1, FRAMES_PER_SESSION));
+    expect(seqsOf(client, sessionId)).toEqual(range(1, FRAMES_PER_SESSION));
+    expect(await upgradeStatus(b.wsUrl, { role: 'client', workspaceId, runtimeTargetId: 't1', token: 'not-a-real-token' })).toBe(401);
+  } finally {
+    for (const p of peers) p.ws.close();
+    await Promise.all(peers.map((p) => p.closed));
+  }
+}
+
+describe('soak', () => {
+  it(`${DURATION_MS / 1000} s of churn on two relays: no memory growth trend, no state left behind`, async () => {
+    const [a, b] = cluster.relays as [RelayProcess, RelayProcess];
+    const memory = [sampler(a.pid, 500), sampler(b.pid, 500)];
+    const t0 = Date.now();
+    let cycles = 0;
+    const workers = 4;
+    try {
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          while (Date.now() - t0 < DURATION_MS) await cycle(cycles++, a, b);
+        }),
+      );
+    } finally {
+      for (const m of memory) m.stop();
+    }
+    for (const r of [a, b]) {
+      await waitFor(async () => (await r.metric('relay_connections_total')) === 0, 10_000, `${r.id} connections released`);
+      await waitFor(async () => (await r.metric('relay_workspaces_total')) === 0, 10_000, `${r.id} scopes evicted`);
+      expect(await r.metric('relay_upgrade_errors_total')).toBe(0);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    report(`soak: ${seconds.toFixed(0)} s, ${cycles} cycles (${cycles * (2 * FRAMES_PER_SESSION + 4)} frames, ${cycles * 3} upgrades)`);
+    const trends: { trend: number; growth: number }[] = [];
+    for (const [i, m] of memory.entries()) {
+      // The first third is warm-up (heap growing to its working size); the trend is fitted to the rest.
+      const steady = m.samples.filter((s) => s.t >= seconds / 3);
+      const trend = slope(steady);
+      const start = steady[0]?.bytes ?? 0;
+      const end = steady[steady.length - 1]?.bytes ?? 0;
+      trends.push({ trend, growth: end - start });
+      report(`soak relay ${i}: RSS ${mib(m.samples[0]?.bytes ?? 0)} at start, ${mib(start)} after warm-up, ${mib(end)} at end, peak ${mib(m.peak())}, trend ${(trend / 1024).toFixed(1)} KiB/s`);
+    }
+    for (const { trend, growth } of trends) {
+      // A leak of one connection's state per cycle would show as tens of KiB/s here.
+      expect(trend).toBeLessThan(LONG ? 4 * 1024 : 256 * 1024);
+      expect(growth).toBeLessThan(LONG ? 32 * (1 << 20) : 24 * (1 << 20));
+    }
+  }, DURATION_MS + 120_000);
+});
