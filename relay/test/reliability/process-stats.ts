@@ -37,7 +37,6 @@ export function slope(samples: readonly Sample[]): number {
 export function sampler(pid: number, intervalMs: number): { samples: Sample[]; peak(): number; stop(): void } {
   const t0 = Date.now();
   const samples: Sample[] = [];
-  let timer: NodeJS.Timeout | undefined;
   const read = () => {
     try {
       samples.push({ t: (Date.now() - t0) / 1000, bytes: rssBytes(pid) });
@@ -45,8 +44,8 @@ export function sampler(pid: number, intervalMs: number): { samples: Sample[]; p
       clearInterval(timer); // the process is gone: keep what was read
     }
   };
+  const timer = setInterval(read, intervalMs);
   read();
-  timer = setInterval(read, intervalMs);
   return {
     samples,
     peak: () => Math.max(...samples.map((s) => s.bytes)),
