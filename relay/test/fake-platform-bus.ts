@@ -26,6 +26,8 @@ export interface FakePlatformBus {
   inject(frame: Record<string, unknown>): number;
   /** setAvailable(false) makes every endpoint answer 503 until set back. */
   setAvailable(available: boolean): void;
+  /** setLatency delays every answer by ms, to simulate a platform that hangs; setting it again releases held answers. */
+  setLatency(ms: number): void;
   /** The most pulls one relay ever had in flight at once. */
   maxConcurrentPulls(relayId: string): number;
   /** close answers every pending long poll so the fake platform can shut down. */
@@ -65,6 +67,8 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
   const maxInFlight = new Map<string, number>();
   let nextId = 1;
   let available = true;
+  let latencyMs = 0;
+  const held = new Set<() => void>();
 
   const scope = (body: Body) => JSON.stringify([body.workspaceId, str(body.runtimeTargetId) ?? null]);
 
@@ -89,7 +93,18 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
   }
 
   function guarded(handler: (body: Body) => FakeResponse | Promise<FakeResponse>) {
-    return (req: FakeRequest): FakeResponse | Promise<FakeResponse> => {
+    return async (req: FakeRequest): Promise<FakeResponse> => {
+      if (latencyMs > 0) {
+        await new Promise<void>((resolve) => {
+          const release = () => {
+            clearTimeout(timer);
+            held.delete(release);
+            resolve();
+          };
+          const timer = setTimeout(release, latencyMs);
+          held.add(release);
+        });
+      }
       if (!available) return { status: 503, body: { ok: false, reason: 'UNAVAILABLE' } };
       if (req.headers['x-relay-internal-key'] !== options.internalKey) {
         return { status: 401, body: { ok: false, reason: 'UNAUTHORIZED' } };
@@ -194,8 +209,13 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
       available = next;
       if (!next) for (const wake of [...waiters]) wake();
     },
+    setLatency(ms) {
+      latencyMs = ms;
+      for (const release of [...held]) release();
+    },
     maxConcurrentPulls: (relayId) => maxInFlight.get(relayId) ?? 0,
     close() {
+      for (const release of [...held]) release();
       for (const wake of [...waiters]) wake();
     },
   };

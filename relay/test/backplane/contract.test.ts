@@ -483,6 +483,24 @@ describe('backplane contract: server specifics', () => {
     expect(bus.maxConcurrentPulls('big-b')).toBe(1);
   });
 
+  it('gives up on a hanging platform within the timeout: publish false, unhealthy, then recovers', async () => {
+    const registry = new Registry();
+    const d = createBackplane(options('slow', { timeoutMs: 300, pullWaitMs: 100 }), deps(registry));
+    relays.push(d);
+    await d.start(() => {});
+    await waitFor(() => d.isHealthy(), 'healthy');
+    // Far beyond the test's own timeout: only the client's timeout can let publish answer.
+    bus.setLatency(600_000);
+    try {
+      expect(await d.publish({ workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'slow', targetRelayId: 'x', direction: 'client_to_daemon', payload: '{}' })).toBe(false);
+      await waitFor(() => !d.isHealthy(), 'a timed-out pull to mark it unhealthy');
+    } finally {
+      bus.setLatency(0);
+    }
+    await waitFor(() => d.isHealthy(), 'healthy again');
+    expect(await metric(registry, 'relay_bus_publish_failed_total')).toBe(1);
+  });
+
   it('stays unhealthy with a wrong internal key and never logs either key', async () => {
     const before = logs.length;
     const wrongKey = 'wrong-internal-key-0123456789';
