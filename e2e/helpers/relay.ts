@@ -1,6 +1,6 @@
 // ViewportRelay helpers for the suite: namespace setup, apply and patch,
 // waiting on status conditions, finding relay pods and calling their admin API.
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { waitFor } from '../controlplane/wait.js';
 import type { E2ePlatform } from './platform.js';
 import type { Provider } from './provider.js';
@@ -185,4 +185,39 @@ export function metricSum(page: string, name: string): number {
     if (m?.[1] === name) sum += Number(m[3]);
   }
   return sum;
+}
+
+/** ConditionRecorder keeps every condition a watch saw on one ViewportRelay, so short-lived states are not missed between polls. */
+export interface ConditionRecorder {
+  readonly seen: readonly RelayCondition[];
+  stop(): void;
+}
+
+/** recordConditions watches one relay and records each condition of each version it sees. */
+export async function recordConditions(kc: KubeConfig, namespace: string, name: string): Promise<ConditionRecorder> {
+  const seen: RelayCondition[] = [];
+  const path = `/apis/${group}/${version}/namespaces/${namespace}/${plural}`;
+  let stopped = false;
+  let controller: AbortController | undefined;
+  const start = async (): Promise<void> => {
+    controller = await new Watch(kc).watch(
+      path,
+      { fieldSelector: `metadata.name=${name}` },
+      (_type: string, obj: RelayObject) => {
+        seen.push(...(obj.status?.conditions ?? []));
+      },
+      () => {
+        // The API server ends watches now and then; keep recording until stopped.
+        if (!stopped) void start();
+      },
+    );
+  };
+  await start();
+  return {
+    seen,
+    stop() {
+      stopped = true;
+      controller?.abort();
+    },
+  };
 }
