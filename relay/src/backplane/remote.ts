@@ -34,18 +34,27 @@ export function createRemoteBackplane(
   // Entries this relay wrote and has not removed: the presence-entries gauge,
   // and what to announce again when the store comes back (possibly empty).
   const held = new Map<string, PresenceRecord>();
+  // Removals that failed while the store was unreachable; at most one per scope.
+  const pendingRemovals = new Map<string, { scope: ScopeRef; generation: number | undefined }>();
 
   function setHeld(scope: ScopeRef, record: PresenceRecord | null): void {
     const id = scopeKey(scope);
     const had = held.has(id);
-    if (record) held.set(id, record);
-    else held.delete(id);
+    if (record) {
+      held.set(id, record);
+      pendingRemovals.delete(id);
+    } else {
+      held.delete(id);
+    }
     if (had !== (record !== null)) metrics.presenceEntries.inc(record ? 1 : -1);
   }
 
   // A Redis that restarted empty has lost every entry; waiting for the relay's
   // periodic refresh would leave cross-relay traffic failing until then.
   store.onRecover(() => {
+    const removals = [...pendingRemovals.values()];
+    pendingRemovals.clear();
+    for (const { scope, generation } of removals) void removeOwn(scope, options.relayId, generation);
     const records = [...held.values()];
     if (records.length === 0) return;
     deps.log('info', 'presence_reannounce', { mode, entries: records.length });
@@ -83,13 +92,18 @@ export function createRemoteBackplane(
   }
 
   async function removeOwn(scope: ScopeRef, relayId: string, generation: number | undefined): Promise<boolean> {
-    cache.delete(scopeKey(scope));
+    const id = scopeKey(scope);
+    cache.delete(id);
+    // The daemon is gone whether or not the store hears it now: never announce it again.
+    if (relayId === options.relayId) setHeld(scope, null);
     try {
       await store.deletePresence(scope, relayId, generation);
-      if (relayId === options.relayId) setHeld(scope, null);
+      pendingRemovals.delete(id);
       metrics.presenceUpsertOk.inc();
       return true;
     } catch (error) {
+      // Retried when the store is back, so the entry does not linger until its TTL.
+      if (relayId === options.relayId) pendingRemovals.set(id, { scope, generation });
       metrics.presenceUpsertFailed.inc();
       deps.log('warn', 'presence_remove_failed', { mode, error: String(error) });
       return false;

@@ -366,7 +366,9 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     const a = await relay();
     const b = await relay();
     const scope = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
+    const leaving = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
     expect(await a.backplane.upsertPresence(presence(a, scope))).toBe(true);
+    expect(await a.backplane.upsertPresence(presence(a, leaving))).toBe(true);
     expect(await a.backplane.publish(frameFor(a, b, 'before'))).toBe(true);
     await waitFor(() => b.received.length === 1, 'first frame');
     await harness.breakStore();
@@ -375,6 +377,8 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
       expect(await a.backplane.publish(frameFor(a, b, 'during'))).toBe(false);
       expect(await metric(a.registry, 'relay_bus_publish_failed_total')).toBe(1);
       expect(await a.backplane.resolvePresence({ workspaceId: 'ws', runtimeTargetId: 'rt' })).toBeNull();
+      // A daemon leaves while the store is unreachable: the removal cannot be written now.
+      expect(await a.backplane.removePresence(leaving, a.id)).toBe(false);
     } finally {
       await harness.healStore();
     }
@@ -384,6 +388,9 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(b.received.map((f) => f.payload)).toEqual(['before', 'after']);
     // The store may have come back empty (Redis without persistence): a's entry is announced again.
     await waitFor(async () => (await b.backplane.resolvePresence(scope))?.relayId === a.id, 'presence announced again');
+    // ...and the daemon that left meanwhile is not announced again; its removal is retried instead.
+    await waitFor(async () => (await b.backplane.resolvePresence(leaving)) === null, 'the departed daemon to be gone');
+    expect(await metric(a.registry, 'relay_presence_entries')).toBe(1);
     expect(await metric(b.registry, 'relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
   });
 });
