@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackplaneOptions } from './backplane.js';
 import { effectivePullWaitMs } from './server.js';
 import { compareStreamIds, redisConnectionOptions } from './redis.js';
+import { scopeKey } from './scope-key.js';
 import { validateBackplaneOptions } from './validate.js';
 
 const common = {
@@ -93,6 +94,17 @@ describe('redisConnectionOptions', () => {
 });
 
 describe('small pure helpers', () => {
+  it.each([
+    [{ workspaceId: 'w' }, 'w'],
+    [{ workspaceId: 'w', runtimeTargetId: 't' }, 'w:t'],
+    [{ workspaceId: 'a:b' }, 'a%3Ab'],
+    [{ workspaceId: 'a', runtimeTargetId: 'b' }, 'a:b'],
+    [{ workspaceId: 'a', runtimeTargetId: 'b:c' }, 'a:b%3Ac'],
+    [{ workspaceId: 'a:b', runtimeTargetId: 'c' }, 'a%3Ab:c'],
+  ])('scopeKey(%j) = %s, never colliding', (scope, expected) => {
+    expect(scopeKey(scope)).toBe(expected);
+  });
+
   it.each([
     ['1-0', '1-0', 0],
     ['1-1', '1-0', 1],
