@@ -1,34 +1,17 @@
 // Scenario 2: switching a relay to the operator-managed Redis backplane with
 // three replicas; a daemon on one pod and its client on another complete the
 // E2EE round trip through the backplane.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dumpOnFailure } from '../helpers/diagnostics.js';
+import { describe, expect, it } from 'vitest';
 import { loadFixture } from '../helpers/fixtures.js';
-import { startPlatform, type E2ePlatform } from '../helpers/platform.js';
-import { runProbeCli } from '../helpers/probe.js';
-import { useProvider } from '../helpers/provider.js';
-import { adminGet, isReadyAtGeneration, metricSum, RelayApi, RELAY_PORT } from '../helpers/relay.js';
-import { startTcpRouter } from '../helpers/tcp-router.js';
+import { probeAcrossPods, useScenario } from '../helpers/scenario.js';
+import { adminGet, isReadyAtGeneration, metricSum } from '../helpers/relay.js';
 
-const provider = useProvider();
-const api = new RelayApi(provider.kc, 'e2e-redis');
-let platform: E2ePlatform;
-
-dumpOnFailure(provider.ctx, provider.kc, () => api.namespace);
-
-beforeAll(async () => {
-  platform = await startPlatform(provider);
-  await api.createNamespace(platform);
-});
-afterAll(async () => {
-  await api.deleteNamespace();
-  await platform.close();
-  await provider.close();
-});
+const scenario = useScenario('e2e-redis');
+const { provider, api } = scenario;
 
 describe('the managed Redis backplane', () => {
   it('carries a session whose daemon and client sit on different relay pods', async () => {
-    const urls = { VALIDATE_URL: platform.validateUrl, JWKS_URL: platform.jwksUrl };
+    const urls = scenario.platformUrls();
     await api.create(loadFixture('minimal', urls));
     await api.waitForRelay('relay', 'minimal relay Ready', isReadyAtGeneration);
 
@@ -46,19 +29,9 @@ describe('the managed Redis backplane', () => {
     const pods = await api.waitForReadyPods('relay', 3);
     const [daemonPod, clientPod] = pods;
     if (daemonPod === undefined || clientPod === undefined) throw new Error('need two relay pods');
-    // The probe opens the daemon connection first, then the client: route them to different pods.
-    const router = await startTcpRouter({
-      host: '127.0.0.1',
-      pick: (index) => provider.reach(index === 0 ? daemonPod : clientPod, RELAY_PORT),
-    });
-    try {
-      const tokens = await platform.tokens('ws-redis', 'target-1');
-      const probe = await runProbeCli({ url: `ws://127.0.0.1:${String(router.port)}/ws`, workspace: 'ws-redis', target: 'target-1', tokens });
-      expect(probe.report, probe.output).toMatchObject({ ok: true, frames: { requested: 20, intact: 20 }, redirects: 0 });
-      expect(router.connections.length).toBeGreaterThanOrEqual(2);
-    } finally {
-      await router.close();
-    }
+    const { probe, connections } = await probeAcrossPods(scenario, daemonPod, clientPod, 'ws-redis');
+    expect(probe.report, probe.output).toMatchObject({ ok: true, frames: { requested: 20, intact: 20 }, redirects: 0 });
+    expect(connections.map((c) => c.index)).toEqual([0, 1]);
     // The client's relay sent every client frame over the bus to the daemon's relay.
     const token = await api.secretValue('relay-generated', 'admin-token');
     const clientMetrics = await adminGet(provider, clientPod, '/metrics', token);

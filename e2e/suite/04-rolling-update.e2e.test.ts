@@ -4,31 +4,16 @@
 // reconnects to a new pod and completes, and no relay is killed before its
 // drain ends.
 import type { V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../controlplane/wait.js';
-import { dumpOnFailure } from '../helpers/diagnostics.js';
 import { loadFixture } from '../helpers/fixtures.js';
-import { startPlatform, type E2ePlatform } from '../helpers/platform.js';
 import { runProbeCli } from '../helpers/probe.js';
-import { useProvider } from '../helpers/provider.js';
-import { isPodReady, isReadyAtGeneration, RelayApi, RELAY_PORT } from '../helpers/relay.js';
+import { useScenario } from '../helpers/scenario.js';
+import { isPodReady, isReadyAtGeneration, RELAY_PORT } from '../helpers/relay.js';
 import { startTcpRouter } from '../helpers/tcp-router.js';
 
-const provider = useProvider();
-const api = new RelayApi(provider.kc, 'e2e-rolling');
-let platform: E2ePlatform;
-
-dumpOnFailure(provider.ctx, provider.kc, () => api.namespace);
-
-beforeAll(async () => {
-  platform = await startPlatform(provider);
-  await api.createNamespace(platform);
-});
-afterAll(async () => {
-  await api.deleteNamespace();
-  await platform.close();
-  await provider.close();
-});
+const scenario = useScenario('e2e-rolling');
+const { provider, api } = scenario;
 
 const FRAMES = 2000;
 
@@ -36,7 +21,7 @@ type RollingFixture = Record<string, unknown> & { spec: { pod: { env: { name: st
 
 describe('a rolling update', () => {
   it('rolls pods one by one while a probe session streams; the probe reconnects and completes; drains are respected', async () => {
-    const rolling = loadFixture('rolling', { VALIDATE_URL: platform.validateUrl, JWKS_URL: platform.jwksUrl }) as RollingFixture;
+    const rolling = loadFixture('rolling', scenario.platformUrls()) as RollingFixture;
     await api.create(rolling);
     await api.waitForRelay('relay', 'relay Ready with 2 replicas', (r) => isReadyAtGeneration(r) && r.status?.readyReplicas === 2);
     const oldPods = (await api.waitForReadyPods('relay', 2)).map((p) => p.metadata?.name ?? '');
@@ -53,7 +38,7 @@ describe('a rolling update', () => {
     // Slow the stream so it outlasts the rollout; lifted once the rollout is over.
     router.latencyMs = 30;
     try {
-      const tokens = await platform.tokens('ws-rolling', 'target-1');
+      const tokens = await scenario.platform().tokens('ws-rolling', 'target-1');
       const probing = runProbeCli({
         url: `ws://127.0.0.1:${String(router.port)}/ws`,
         workspace: 'ws-rolling',

@@ -1,32 +1,18 @@
 // Scenario 5: scaling 3 -> 1 -> 3, the pause annotation freezing changes,
 // and deleting the ViewportRelay removing every child.
 import { AppsV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../controlplane/wait.js';
-import { dumpOnFailure } from '../helpers/diagnostics.js';
 import { loadFixture } from '../helpers/fixtures.js';
-import { startPlatform, type E2ePlatform } from '../helpers/platform.js';
-import { useProvider } from '../helpers/provider.js';
-import { condition, isReadyAtGeneration, RelayApi, type RelayObject } from '../helpers/relay.js';
+import { useScenario } from '../helpers/scenario.js';
+import { condition, isReadyAtGeneration, type RelayObject } from '../helpers/relay.js';
 
-const provider = useProvider();
-const api = new RelayApi(provider.kc, 'e2e-scale');
+const scenario = useScenario('e2e-scale');
+const { provider, api } = scenario;
 const apps = provider.kc.makeApiClient(AppsV1Api);
-let platform: E2ePlatform;
 const PAUSED = 'relay.getviewport.com/paused';
 const CHILD_SELECTOR = 'relay.getviewport.com/relay=relay';
 
-dumpOnFailure(provider.ctx, provider.kc, () => api.namespace);
-
-beforeAll(async () => {
-  platform = await startPlatform(provider);
-  await api.createNamespace(platform);
-});
-afterAll(async () => {
-  await api.deleteNamespace();
-  await platform.close();
-  await provider.close();
-});
 
 const readyWith = (replicas: number) => (r: RelayObject) =>
   isReadyAtGeneration(r) && r.status?.readyReplicas === replicas && r.status.replicas === replicas;
@@ -54,7 +40,7 @@ async function children(): Promise<string[]> {
 describe('scale, pause and delete', () => {
   it('scales 3 -> 1 -> 3, freezes while paused, and leaves nothing behind when deleted', async () => {
     // Several replicas need a shared backplane: the redis fixture starts at 3.
-    await api.create(loadFixture('redis-shared', { VALIDATE_URL: platform.validateUrl, JWKS_URL: platform.jwksUrl }));
+    await api.create(loadFixture('redis-shared', scenario.platformUrls()));
     await api.waitForRelay('relay', 'relay Ready with 3 replicas', readyWith(3));
     await scaleTo(1);
     await scaleTo(3);

@@ -1,31 +1,17 @@
 // Scenario 6: breaking things on purpose. Deleting the managed Redis pod and
 // revoking the Secret the relay needs both show up in the status with a clear
 // reason (and never the secret's value), and the relay recovers once fixed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dumpOnFailure } from '../helpers/diagnostics.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture } from '../helpers/fixtures.js';
-import { startPlatform, type E2ePlatform } from '../helpers/platform.js';
-import { runProbeCli } from '../helpers/probe.js';
-import { useProvider } from '../helpers/provider.js';
-import { condition, isReadyAtGeneration, recordConditions, RelayApi, RELAY_PORT, type RelayObject } from '../helpers/relay.js';
-import { startTcpRouter } from '../helpers/tcp-router.js';
+import { probeAcrossPods, useScenario } from '../helpers/scenario.js';
+import { condition, isReadyAtGeneration, recordConditions, type RelayObject } from '../helpers/relay.js';
 
-const provider = useProvider();
-const api = new RelayApi(provider.kc, 'e2e-break');
-let platform: E2ePlatform;
-
-dumpOnFailure(provider.ctx, provider.kc, () => api.namespace);
+const scenario = useScenario('e2e-break');
+const { provider, api } = scenario;
 
 beforeAll(async () => {
-  platform = await startPlatform(provider);
-  await api.createNamespace(platform);
-  await api.create(loadFixture('redis-shared', { VALIDATE_URL: platform.validateUrl, JWKS_URL: platform.jwksUrl }));
+  await api.create(loadFixture('redis-shared', scenario.platformUrls()));
   await api.waitForRelay('relay', 'relay Ready with 3 replicas', (r) => isReadyAtGeneration(r) && r.status?.readyReplicas === 3);
-});
-afterAll(async () => {
-  await api.deleteNamespace();
-  await platform.close();
-  await provider.close();
 });
 
 const readyAgain = (r: RelayObject) =>
@@ -35,18 +21,8 @@ const readyAgain = (r: RelayObject) =>
 async function crossPodRoundTrip(workspace: string): Promise<void> {
   const [daemonPod, clientPod] = await api.waitForReadyPods('relay', 3);
   if (daemonPod === undefined || clientPod === undefined) throw new Error('need two relay pods');
-  const router = await startTcpRouter({ host: '127.0.0.1', pick: (i) => provider.reach(i === 0 ? daemonPod : clientPod, RELAY_PORT) });
-  try {
-    const probe = await runProbeCli({
-      url: `ws://127.0.0.1:${String(router.port)}/ws`,
-      workspace,
-      target: 'target-1',
-      tokens: await platform.tokens(workspace, 'target-1'),
-    });
-    expect(probe.report, probe.output).toMatchObject({ ok: true, frames: { requested: 20, intact: 20 } });
-  } finally {
-    await router.close();
-  }
+  const { probe } = await probeAcrossPods(scenario, daemonPod, clientPod, workspace);
+  expect(probe.report, probe.output).toMatchObject({ ok: true, frames: { requested: 20, intact: 20 } });
 }
 
 describe('breaking the relay on purpose', () => {
@@ -90,13 +66,13 @@ describe('breaking the relay on purpose', () => {
     const broken = await api.waitForRelay('relay', 'the missing Secret to show in the status', isSecretNotFound);
     expect(condition(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
     expect(condition(broken, 'Stalled')?.message).toContain('platform/internal-key');
-    expect(JSON.stringify(broken.status)).not.toContain(platform.internalKey);
+    expect(JSON.stringify(broken.status)).not.toContain(scenario.platform().internalKey);
     const events = await api.core.listNamespacedEvent({ namespace: api.namespace });
-    expect(JSON.stringify(events.items)).not.toContain(platform.internalKey);
+    expect(JSON.stringify(events.items)).not.toContain(scenario.platform().internalKey);
 
     await api.core.createNamespacedSecret({
       namespace: api.namespace,
-      body: { metadata: { name: 'platform' }, stringData: { 'internal-key': platform.internalKey } },
+      body: { metadata: { name: 'platform' }, stringData: { 'internal-key': scenario.platform().internalKey } },
     });
     await nudge();
     await api.waitForRelay('relay', 'relay Ready again once the Secret is back', readyAgain);
