@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 // suite/global-setup.ts.
 export default defineConfig({
   test: {
-    include: ['local/**/*.test.ts', 'suite/**/*.e2e.test.ts'],
+    include: ['local/**/*.test.ts', 'helpers/**/*.test.ts', 'suite/**/*.e2e.test.ts'],
     globalSetup: ['suite/global-setup.ts'],
     testTimeout: 180_000,
     hookTimeout: 300_000,

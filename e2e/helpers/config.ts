@@ -14,6 +14,8 @@ export interface E2eSettings {
   readonly relayImage: string | undefined;
   /** platformHost is the address pods use to reach the suite's fake platform (kind: the Docker bridge gateway). */
   readonly platformHost: string | undefined;
+  /** kubectl is the kubectl the kind provider runs (E2E_KUBECTL, default kubectl on PATH). */
+  readonly kubectl: string;
 }
 
 /** e2eSettings parses the environment; an unknown provider is an error. */
@@ -27,5 +29,6 @@ export function e2eSettings(env: Readonly<Record<string, string | undefined>> = 
     operatorNamespace: env.E2E_OPERATOR_NAMESPACE ?? 'viewport-system',
     relayImage: env.E2E_RELAY_IMAGE,
     platformHost: env.E2E_PLATFORM_HOST,
+    kubectl: env.E2E_KUBECTL ?? 'kubectl',
   };
 }

@@ -20,6 +20,10 @@ export interface E2eContext {
   /** relayImage is the image the operator runs relays with (the rolling-update scenario changes its tag). */
   readonly relayImage: string;
   readonly local: LocalContext | undefined;
+  /** kubectl is the kubectl binary for logs and port-forwards. */
+  readonly kubectl: string;
+  /** platformHost is how pods reach this machine (kind: E2E_PLATFORM_HOST); undefined with the local provider. */
+  readonly platformHost: string | undefined;
 }
 
 declare module 'vitest' {

@@ -32,7 +32,7 @@ export async function namespaceReport(ctx: E2eContext, kc: KubeConfig, namespace
     if (ctx.provider === 'kind') {
       for (const p of pods.items) {
         const name = p.metadata?.name ?? '';
-        const logs = await runCommand('kubectl', ['--kubeconfig', ctx.kubeconfigPath, 'logs', '-n', namespace, name, '--all-containers', '--tail=80']);
+        const logs = await runCommand(ctx.kubectl, ['--kubeconfig', ctx.kubeconfigPath, 'logs', '-n', namespace, name, '--all-containers', '--tail=80']);
         out.push(`----- logs ${name} -----`, logs.stdout + logs.stderr);
       }
     }
@@ -46,7 +46,7 @@ export async function namespaceReport(ctx: E2eContext, kc: KubeConfig, namespace
     out.push('----- pod runner -----', logTail(ctx.local.runnerLogPath, 40));
     out.push('----- operator -----', logTail(ctx.local.operatorLogPath, 80));
   } else {
-    const logs = await runCommand('kubectl', [
+    const logs = await runCommand(ctx.kubectl, [
       '--kubeconfig', ctx.kubeconfigPath, 'logs', '-n', ctx.operatorNamespace, '-l', 'app.kubernetes.io/name=viewport-relay-operator', '--tail=120',
     ]);
     out.push('----- operator -----', logs.stdout + logs.stderr);

@@ -3,14 +3,13 @@
 // the Docker bridge (E2E_PLATFORM_HOST, set by e2e/kind/run.sh).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { e2eSettings } from './config.js';
 import type { E2eContext } from './context.js';
 import type { Provider } from './provider.js';
 import type { Upstream } from './tcp-router.js';
 
-function portForward(kubeconfig: string, namespace: string, pod: string, port: number): Promise<{ child: ChildProcess; upstream: Upstream }> {
+function portForward(kubectl: string, kubeconfig: string, namespace: string, pod: string, port: number): Promise<{ child: ChildProcess; upstream: Upstream }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, 'port-forward', '-n', namespace, `pod/${pod}`, `:${String(port)}`], {
+    const child = spawn(kubectl, ['--kubeconfig', kubeconfig, 'port-forward', '-n', namespace, `pod/${pod}`, `:${String(port)}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -36,13 +35,13 @@ function portForward(kubeconfig: string, namespace: string, pod: string, port: n
 
 /** kindProvider reaches pods with port-forwards, one per pod and port, closed with the provider. */
 export function kindProvider(ctx: E2eContext, kc: KubeConfig): Provider {
-  const settings = e2eSettings();
-  if (settings.platformHost === undefined) throw new Error('E2E_PROVIDER=kind needs E2E_PLATFORM_HOST (the address pods reach this machine at)');
+  const platformHost = ctx.platformHost;
+  if (platformHost === undefined) throw new Error('E2E_PROVIDER=kind needs E2E_PLATFORM_HOST (the address pods reach this machine at)');
   const forwards = new Map<string, Promise<{ child: ChildProcess; upstream: Upstream }>>();
   return {
     ctx,
     kc,
-    platformHost: { listen: '0.0.0.0', url: settings.platformHost },
+    platformHost: { listen: '0.0.0.0', url: platformHost },
     // Per-pod public hosts need DNS and an ingress the kind cluster does not have.
     perPodHosts: false,
     async reach(pod, port) {
@@ -51,7 +50,7 @@ export function kindProvider(ctx: E2eContext, kc: KubeConfig): Provider {
       const key = `${namespace}/${name}:${String(port)}`;
       let forward = forwards.get(key);
       if (!forward) {
-        forward = portForward(ctx.kubeconfigPath, namespace, name, port);
+        forward = portForward(ctx.kubectl, ctx.kubeconfigPath, namespace, name, port);
         forwards.set(key, forward);
       }
       return (await forward).upstream;

@@ -14,12 +14,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const settings = e2eSettings();
   if (settings.provider === 'kind') {
     if (settings.kubeconfig === undefined) throw new Error('E2E_PROVIDER=kind needs KUBECONFIG (run it through npm run e2e:kind)');
+    if (settings.platformHost === undefined) {
+      throw new Error('E2E_PROVIDER=kind needs E2E_PLATFORM_HOST: the address pods reach this machine at (the kind network gateway)');
+    }
     project.provide('e2e', {
       provider: 'kind',
       kubeconfigPath: settings.kubeconfig,
       operatorNamespace: settings.operatorNamespace,
       relayImage: settings.relayImage ?? 'viewport-relay:e2e',
       local: undefined,
+      kubectl: settings.kubectl,
+      platformHost: settings.platformHost,
     });
     return async () => undefined;
   }
@@ -38,6 +43,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       terminationsPath: cluster.runner.terminationsPath,
       kubectl: toolchain.kubectl,
     },
+    kubectl: toolchain.kubectl,
+    platformHost: undefined,
   });
   return async () => {
     await cluster.stop();

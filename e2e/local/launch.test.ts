@@ -1,0 +1,95 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { imageKind, ingressServicesReferenced, launchPlan, rewriteNetworkNames, servicesReferenced, type ServiceAddressOf } from './launch.js';
+
+const standIns: Record<string, { host: string; firstPort: number }> = {
+  'ns/relay-redis': { host: '127.9.9.2', firstPort: 6379 },
+  'ns/relay-0': { host: '127.9.9.3', firstPort: 7781 },
+};
+const addressOf: ServiceAddressOf = (ref) => standIns[`${ref.namespace}/${ref.name}`];
+const settings = { nodeBinary: '/node', relayCli: '/repo/relay/dist/cli.js', redisServer: 'redis-server', ingressDomain: 'e2e.invalid', workDir: '/w' };
+
+describe('imageKind', () => {
+  it.each([
+    ['ghcr.io/viewport/relay:0.1.0', 'relay'],
+    ['viewport-relay:e2e', 'relay'],
+    ['registry.local:5000/team/viewport-relay@sha256:abc', 'relay'],
+    ['docker.io/valkey/valkey:8.1-alpine', 'redis'],
+    ['redis:7', 'redis'],
+    ['bitnami/redis-cluster:7', 'redis'],
+    ['nginx:1', undefined],
+    ['relayer:1', undefined],
+  ])('%s', (image, kind) => {
+    expect(imageKind(image)).toBe(kind);
+  });
+});
+
+describe('network name shortcuts', () => {
+  it('finds Services named by cluster DNS', () => {
+    expect(servicesReferenced(['redis://:pw@relay-redis.ns.svc:6379', 'http://a.b.svc.cluster.local/x', 'https://example.com'])).toEqual([
+      { namespace: 'ns', name: 'relay-redis' },
+      { namespace: 'b', name: 'a' },
+    ]);
+  });
+
+  it('finds Services named by per-pod public hosts', () => {
+    expect(ingressServicesReferenced(['ws://relay-0.e2e.invalid/ws', 'ws://relay-0.example.com/ws'], 'ns', 'e2e.invalid')).toEqual([
+      { namespace: 'ns', name: 'relay-0' },
+    ]);
+  });
+
+  it.each([
+    ['cluster DNS keeps the port', 'redis://:pw@relay-redis.ns.svc:6379', 'redis://:pw@127.9.9.2:6379'],
+    ['cluster.local suffix', 'redis://relay-redis.ns.svc.cluster.local:6379/0', 'redis://127.9.9.2:6379/0'],
+    ['per-pod host gets the Service port', 'ws://relay-0.e2e.invalid/ws', 'ws://127.9.9.3:7781/ws'],
+    ['unknown Service stays', 'redis://other.ns.svc:6379', 'redis://other.ns.svc:6379'],
+    ['other domains stay', 'ws://relay-0.example.com/ws', 'ws://relay-0.example.com/ws'],
+  ])('%s', (_name, text, expected) => {
+    expect(rewriteNetworkNames(text, 'ns', 'e2e.invalid', addressOf)).toBe(expected);
+  });
+});
+
+describe('launchPlan', () => {
+  const pod: V1Pod = { metadata: { name: 'p', namespace: 'ns' } };
+
+  it('runs the relay CLI with HOST at the pod address and rewritten URLs', () => {
+    const planned = launchPlan(
+      pod,
+      { name: 'relay', image: 'viewport-relay:e2e', args: ['serve'] },
+      { HOST: '0.0.0.0', RELAY_REDIS_URL: 'redis://:pw@relay-redis.ns.svc:6379', RELAY_PUBLIC_WS_BASE_URL: 'ws://relay-0.e2e.invalid/ws' },
+      '127.9.9.7',
+      settings,
+      addressOf,
+    );
+    expect(planned).toEqual({
+      ok: true,
+      plan: {
+        kind: 'relay',
+        command: '/node',
+        args: ['/repo/relay/dist/cli.js', 'serve'],
+        env: { HOST: '127.9.9.7', RELAY_REDIS_URL: 'redis://:pw@127.9.9.2:6379', RELAY_PUBLIC_WS_BASE_URL: 'ws://127.9.9.3:7781/ws' },
+      },
+    });
+  });
+
+  it('runs redis-server on the container port at the pod address, with $(VAR) args expanded', () => {
+    const planned = launchPlan(
+      pod,
+      { name: 'redis', image: 'valkey/valkey:8', args: ['--requirepass', '$(PW)'], ports: [{ containerPort: 6380 }] },
+      { PW: 'pw' },
+      '127.9.9.8',
+      settings,
+      addressOf,
+    );
+    expect(planned.ok && planned.plan.args).toEqual([
+      '--requirepass', 'pw', '--port', '6380', '--bind', '127.9.9.8', '--dir', '/w', '--protected-mode', 'no',
+    ]);
+  });
+
+  it('refuses an image without a stand-in', () => {
+    expect(launchPlan(pod, { name: 'x', image: 'nginx:1' }, {}, '127.9.9.9', settings, addressOf)).toEqual({
+      ok: false,
+      error: 'image nginx:1 has no local stand-in',
+    });
+  });
+});
