@@ -749,14 +749,12 @@ export class SessionHub {
     for (const peer of this.peers) {
       // Daemons wait for clients as their normal state, so idleness only ends clients and workers.
       if (peer.role !== 'workspace-daemon' && now - peer.lastActivityAt > idleTimeoutMs) {
-        this.deps.metrics.inc('ws_idle_terminated_total');
-        peer.ws.terminate();
+        this.terminate(peer, 'ws_idle_terminated_total');
         continue;
       }
       if (peer.pingOutstanding) {
         if (now - peer.lastPingAt > pongTimeoutMs) {
-          this.deps.metrics.inc('ws_stale_terminated_total');
-          peer.ws.terminate();
+          this.terminate(peer, 'ws_stale_terminated_total');
         }
         continue;
       }
@@ -770,6 +768,15 @@ export class SessionHub {
         }
       }
     }
+  }
+
+  // terminate drops a dead or idle peer and forgets it at once, in the same turn as
+  // the counter moves: ws emits 'close' only after the socket is torn down, and until
+  // then /state, caps and routing would still count a peer that is already gone.
+  private terminate(peer: Peer, counter: 'ws_idle_terminated_total' | 'ws_stale_terminated_total'): void {
+    this.deps.metrics.inc(counter);
+    peer.ws.terminate();
+    this.onClose(peer);
   }
 
   /** cleanup evicts idle empty scopes, prunes tables, sweeps limiters and refreshes gauges (§1). */
