@@ -40,6 +40,8 @@ export interface ControlPlaneOptions {
   readonly toolchain?: Toolchain;
   /** startTimeoutMs bounds each readiness wait (default 120 s: cold starts on 2 busy cores are slow). */
   readonly startTimeoutMs?: number;
+  /** extraApiServerArgs are appended to kube-apiserver's flags (e.g. to make watches expire quickly). */
+  readonly extraApiServerArgs?: readonly string[];
 }
 
 /** ControlPlane is a running control plane; stop() removes every trace of it. */
@@ -188,14 +190,17 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
     const apiPort = await freePort();
     const server = `https://127.0.0.1:${apiPort}`;
     mkdirSync(join(dir, 'apiserver-certs'));
-    const apiArgs = apiServerArgs({
-      pki,
-      etcdPort: etcdClientPort,
-      port: apiPort,
-      certDir: join(dir, 'apiserver-certs'),
-      rbac: o.rbac ?? true,
-      ...(admissionConfig ? { admissionConfig } : {}),
-    });
+    const apiArgs = [
+      ...apiServerArgs({
+        pki,
+        etcdPort: etcdClientPort,
+        port: apiPort,
+        certDir: join(dir, 'apiserver-certs'),
+        rbac: o.rbac ?? true,
+        ...(admissionConfig ? { admissionConfig } : {}),
+      }),
+      ...(o.extraApiServerArgs ?? []),
+    ];
     const waitApiReady = async (apiserver: Component): Promise<void> => {
       await waitFor(
         'kube-apiserver /readyz',
