@@ -69,6 +69,11 @@ export interface Backplane {
    * null when none is kept, on error, or in single mode. Call it before admitting a daemon.
    */
   readDaemonGeneration?(scope: ScopeRef): Promise<number | null>;
+  /**
+   * broadcasts is true when publish accepts targetRelayId null and hands the frame to
+   * every other relay; the core only then publishes a local daemon's session events (G-17).
+   */
+  readonly broadcasts?: boolean;
   /** isHealthy is false while the adapter cannot reach its store; readiness reads it. */
   isHealthy(): boolean;
   /** close stops delivery and releases connections; bounded in time. */
