@@ -103,6 +103,41 @@ describe('cross-relay routing', () => {
     await closeAll([sub]);
   });
 
+  it("delivers a local daemon's session events to its own subscribers and, over the bus, to other relays' subscribers of that channel and scope only (G-17)", async () => {
+    const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
+    const channel = 'agent-session:1';
+    const daemon = await join(a, 'workspace-daemon');
+    const subscribeTo = async (r: TestRelay, ch: string, runtimeTargetId = 't1') => {
+      const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId, scope: 'session-events', sessionChannels: [ch] });
+      const peer = await connectPeer(r.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId, token });
+      peer.send(subscribe(ch));
+      await peer.next((m) => m.type === 'viewport.session_events.subscribed/v1');
+      return peer;
+    };
+    const onA = await subscribeTo(a, channel);
+    const onB = await subscribeTo(b, channel);
+    const otherChannel = await subscribeTo(b, 'agent-session:2');
+    const otherTarget = await subscribeTo(b, channel, 't2');
+    daemon.send(sessionEvent(channel, 1));
+    daemon.send(sessionEvent(channel, 2));
+    for (const sub of [onA, onB]) {
+      expect(await sub.next((m) => m.schema === 'viewport.session_event_relay_frame/v1')).toMatchObject({ channel, event: { seq: 1 } });
+      expect(await sub.next((m) => m.schema === 'viewport.session_event_relay_frame/v1')).toMatchObject({ channel, event: { seq: 2 } });
+    }
+    // Each event crossed once, from A to every relay, and B did not publish its copy again.
+    expect(bus.published.map((f) => [f.sourceRelayId, f.targetRelayId, f.direction])).toEqual([
+      ['relay-a', null, 'daemon_to_clients'],
+      ['relay-a', null, 'daemon_to_clients'],
+    ]);
+    // A marker sent after the events reaches the bystanders' relay last: if they got nothing by then, they never will.
+    daemon.send(sessionEvent('agent-session:2', 3));
+    expect(await otherChannel.next((m) => m.schema === 'viewport.session_event_relay_frame/v1')).toMatchObject({ event: { seq: 3 } });
+    expect(otherChannel.messages.filter((m) => m.includes('session_event_relay_frame'))).toHaveLength(1);
+    expect(otherTarget.messages.some((m) => m.includes('session_event_relay_frame'))).toBe(false);
+    expect(onA.messages.filter((m) => m.includes('session_event_relay_frame'))).toHaveLength(2);
+    await closeAll([daemon, onA, onB, otherChannel, otherTarget]);
+  });
+
   it('refuses a daemon whose generation is below the one in presence (G-5), and compare-and-deletes presence on close (G-7)', async () => {
     const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
     const current = await join(a, 'workspace-daemon', { daemonIssueGeneration: 3 });

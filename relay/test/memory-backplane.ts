@@ -28,11 +28,16 @@ export class MemoryBus {
         return true;
       },
       resolvePresence: async (scope) => this.presence.get(key(scope)) ?? null,
+      // A null target reaches every other connected relay (broadcast), never the sender.
+      broadcasts: true,
       publish: async (frame) => {
-        const handler = frame.targetRelayId ? this.handlers.get(frame.targetRelayId) : undefined;
-        if (!handler) return false;
+        const targets = frame.targetRelayId
+          ? [this.handlers.get(frame.targetRelayId)]
+          : [...this.handlers].filter(([id]) => id !== frame.sourceRelayId).map(([, h]) => h);
+        const handlers = targets.filter((h) => h !== undefined);
+        if (handlers.length === 0) return false;
         this.published.push(frame);
-        setImmediate(() => handler(frame)); // asynchronous, like a real bus
+        for (const handler of handlers) setImmediate(() => handler(frame)); // asynchronous, like a real bus
         return true;
       },
       isHealthy: () => true,

@@ -55,6 +55,8 @@ export const COMPAT_COUNTERS = [
   'session_event_frame_delivered_total',
   'session_event_frame_delivered_recipients_total',
   'session_event_frame_dropped_total',
+  'session_event_frame_published_total',
+  'session_event_frame_publish_failed_total',
   'session_viewer_presence_fanned_total',
   'session_viewer_presence_fanned_recipients_total',
   'session_viewer_presence_no_peers_total',

@@ -612,7 +612,11 @@ export class SessionHub {
     if (route.action === 'fanout') {
       let n = 0;
       for (const r of route.recipients) if (this.send(r, buf, isBinary) === 'sent') n += 1;
-      if (n === 0) {
+      // G-17: a local daemon's events also reach subscribers on other relays. No relay
+      // knows where remote subscribers sit, so the frame goes to every relay, which fans
+      // it out to its own subscribers (§7.8); bus copies are never re-published.
+      const published = !fromBus && this.publishSessionEvent(scope, buf);
+      if (n === 0 && !published) {
         m.inc('session_event_frame_dropped_total');
         m.drop('session_event_no_subscribers');
       } else {
@@ -652,6 +656,27 @@ export class SessionHub {
     }
     m.inc(counters.dropped);
     m.drop(`${route.family}_no_owner`);
+  }
+
+  private publishSessionEvent(scope: ScopeState<Peer>, buf: Buffer): boolean {
+    if (!this.cfg.backplane.busEnabled || this.deps.backplane.broadcasts !== true || scope.runtimeTargetId === undefined) return false;
+    const frame: BusFrame = {
+      workspaceId: scope.workspaceId,
+      runtimeTargetId: scope.runtimeTargetId,
+      machineId: scope.daemon?.claims.machineId,
+      sourceRelayId: this.cfg.relayId,
+      targetRelayId: null,
+      direction: 'daemon_to_clients',
+      payload: buf.toString('utf8'),
+    };
+    this.background(
+      this.publish(frame).then((ok) => {
+        this.deps.metrics.inc(ok ? 'session_event_frame_published_total' : 'session_event_frame_publish_failed_total');
+        if (!ok) this.deps.metrics.drop('bus_publish_failed');
+      }),
+      'publish_session_event',
+    );
+    return true;
   }
 
   private onWorkerFrame(peer: Peer, buf: Buffer, now: number): void {
