@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, isIpOrCidr, parseConfig, type ConfigIo } from './config.js';
+import { bindPort, CONFIG_VARIABLES, isIpOrCidr, parseConfig, type ConfigIo } from './config.js';
 
 const io = (files: string[] = []): ConfigIo => ({
   fileExists: (p) => files.includes(p),
@@ -118,4 +118,22 @@ describe('isIpOrCidr', () => {
     ['host.example', false],
     ['1.2.3.4/8/9', false],
   ])('%s → %s', (entry, expected) => expect(isIpOrCidr(entry)).toBe(expected));
+});
+
+describe('bindPort', () => {
+  it('names the bound port in a derived relayId and public URL when PORT was 0', () => {
+    const bound = bindPort(ok({ PORT: '0' }), 40123);
+    expect(bound).toMatchObject({ port: 40123, relayId: '127.0.0.1:40123:abcdef123456', publicWsBaseUrl: 'ws://127.0.0.1:40123/ws' });
+    expect(Object.isFrozen(bound)).toBe(true);
+  });
+
+  it('keeps an explicit RELAY_ID and RELAY_PUBLIC_WS_BASE_URL', () => {
+    const bound = bindPort(ok({ PORT: '0', RELAY_ID: 'relay-a', RELAY_PUBLIC_WS_BASE_URL: 'ws://127.0.0.1:9000/ws' }), 40123);
+    expect(bound).toMatchObject({ port: 40123, relayId: 'relay-a', publicWsBaseUrl: 'ws://127.0.0.1:9000/ws' });
+  });
+
+  it('leaves a fixed port alone', () => {
+    const c = ok({ PORT: '7800' });
+    expect(bindPort(c, 7800)).toBe(c);
+  });
 });

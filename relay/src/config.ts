@@ -23,6 +23,8 @@ export interface Config {
   readonly relayId: string;
   readonly serverUrl: string;
   readonly publicWsBaseUrl: string;
+  /** Which of relayId and publicWsBaseUrl were derived from HOST/PORT (bindPort rewrites only those). */
+  readonly derived: { readonly relayId: boolean; readonly publicWsBaseUrl: boolean };
   readonly tls: {
     readonly enabled: boolean;
     readonly termination: 'self' | 'platform';
@@ -514,6 +516,7 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
     relayId: e.RELAY_ID ?? `${host}:${port}:${io.randomHex(6)}`,
     serverUrl,
     publicWsBaseUrl,
+    derived: { relayId: e.RELAY_ID === undefined, publicWsBaseUrl: e.RELAY_PUBLIC_WS_BASE_URL === undefined },
     tls: { enabled: tlsEnabled, termination, host: tlsHost, certPath, keyPath },
     platform: {
       internalKey: e.RELAY_INTERNAL_KEY,
@@ -601,6 +604,19 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
     },
   };
   return { ok: true, config: deepFreeze(config) };
+}
+
+/**
+ * bindPort fills in the port the listener actually got when PORT was 0: a derived
+ * relayId and public URL would otherwise name port 0, and relays started that way
+ * on one host would share an id prefix that says nothing. Explicit values stay as set.
+ */
+export function bindPort(config: Config, boundPort: number): Config {
+  if (config.port !== 0) return config;
+  const zeroId = `${config.host}:0:`;
+  const relayId = config.derived.relayId && config.relayId.startsWith(zeroId) ? `${config.host}:${boundPort}:${config.relayId.slice(zeroId.length)}` : config.relayId;
+  const publicWsBaseUrl = config.derived.publicWsBaseUrl ? config.publicWsBaseUrl.replace(/:0\/ws$/, `:${boundPort}/ws`) : config.publicWsBaseUrl;
+  return deepFreeze({ ...config, port: boundPort, relayId, publicWsBaseUrl });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createBackplane, validateBackplaneOptions } from './backplane/index.js';
 import type { BackplaneOptions, BackplaneTlsOptions } from './backplane/backplane.js';
-import { isLocalHost, type Config } from './config.js';
+import { bindPort, isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';
@@ -66,6 +66,8 @@ export function backplaneOptions(config: Config, readPem: (path: string) => stri
 /** RunningRelay is a started relay process: its core, server and bound address. */
 export interface RunningRelay {
   readonly relay: Relay;
+  /** The configuration in effect: as requested, with the bound port filled in when PORT was 0. */
+  readonly config: Config;
   readonly server: Server;
   readonly port: number;
   /** shutdown drains and closes the listener; resolves when done (bounded by the drain grace). */
@@ -81,45 +83,36 @@ export interface RunOptions {
 const JWKS_PATH = '/.well-known/jwks.json';
 
 /** runRelay starts a relay from a parsed config and listens on HOST:PORT. */
-export async function runRelay(config: Config, options: RunOptions = {}): Promise<RunningRelay> {
-  const log = createLogger({ maxEntries: config.maxLogs });
-  const registry = new Registry();
-  const bpOptions = backplaneOptions(config);
-  const bpErrors = validateBackplaneOptions(bpOptions);
-  if (bpErrors.length > 0) throw new Error(`invalid backplane settings: ${bpErrors.map((e) => e.code).join(', ')}`);
-  const backplane = createBackplane(bpOptions, {
-    registry,
-    log: (level, event, details) => log.log(level, event, details),
-    now: Date.now,
-  });
+export async function runRelay(requested: Config, options: RunOptions = {}): Promise<RunningRelay> {
+  const log = createLogger({ maxEntries: requested.maxLogs });
   const dev = options.devIssuer;
-  const relay = createRelay(config, {
-    backplane,
-    registry,
-    log,
-    ...(dev ? { admission: { keySource: dev.keySource } } : {}),
-  });
+  // The relay core is built after listen, so a PORT=0 relay knows its real port (bindPort);
+  // until then (one synchronous stretch) nothing can reach these handlers.
+  const wired: { relay?: Relay } = {};
   const onRequest = (req: Parameters<Relay['handleAdminRequest']>[0], res: Parameters<Relay['handleAdminRequest']>[1]) => {
     if (dev && req.method === 'GET' && req.url === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
       res.end(JSON.stringify(dev.jwks));
       return;
     }
-    relay.handleAdminRequest(req, res);
+    if (wired.relay === undefined) {
+      res.writeHead(503).end();
+      return;
+    }
+    wired.relay.handleAdminRequest(req, res);
   };
   // Node checks the header and request deadlines only every connectionsCheckingInterval
   // (default 30 s), so a half-sent request could hold its socket for 40 s, not 10.
   const httpOptions = { connectionsCheckingInterval: 1000 };
-  const server = config.tls.enabled
-    ? createHttpsServer({ ...httpOptions, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, onRequest)
+  const server = requested.tls.enabled
+    ? createHttpsServer({ ...httpOptions, cert: readFileSync(requested.tls.certPath), key: readFileSync(requested.tls.keyPath) }, onRequest)
     : createHttpServer(httpOptions, onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
-  server.on('upgrade', relay.handleUpgrade);
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen(requested.port, requested.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -127,6 +120,28 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
   // After listen, a server error (e.g. out of file descriptors) is logged, never fatal.
   server.on('error', (err: Error & { code?: string }) => log.log('error', 'server_error', { code: err.code ?? err.name }));
   const port = (server.address() as AddressInfo).port;
+  const config = bindPort(requested, port);
+
+  const registry = new Registry();
+  const bpOptions = backplaneOptions(config);
+  const bpErrors = validateBackplaneOptions(bpOptions);
+  if (bpErrors.length > 0) {
+    server.close();
+    throw new Error(`invalid backplane settings: ${bpErrors.map((e) => e.code).join(', ')}`);
+  }
+  const backplane = createBackplane(bpOptions, {
+    registry,
+    log: (level, event, details) => log.log(level, event, details),
+    now: Date.now,
+  });
+  const core = createRelay(config, {
+    backplane,
+    registry,
+    log,
+    ...(dev ? { admission: { keySource: dev.keySource } } : {}),
+  });
+  wired.relay = core;
+  server.on('upgrade', core.handleUpgrade);
   log.log('info', 'relay_listening', {
     host: config.host,
     port,
@@ -139,7 +154,7 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
     shuttingDown ??= (async () => {
-      await relay.drain();
+      await core.drain();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     })();
@@ -150,7 +165,7 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
     const onSignal = (signal: NodeJS.Signals) => {
       if (shuttingDown) {
         log.log('warn', 'second_signal_exit', { signal });
-        void relay.close().finally(() => process.exit(1));
+        void core.close().finally(() => process.exit(1));
         return;
       }
       log.log('info', 'shutdown_signal', { signal, graceMs: config.timers.drainGraceMs });
@@ -164,5 +179,5 @@ export async function runRelay(config: Config, options: RunOptions = {}): Promis
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  return { relay, server, port, shutdown };
+  return { relay: core, config, server, port, shutdown };
 }

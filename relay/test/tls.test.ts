@@ -68,6 +68,10 @@ describe('relay TLS listener', () => {
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     expect(parsed.config.tls.enabled).toBe(true);
     const running = await runRelay(parsed.config, { devIssuer: issuer });
+    // PORT=0: the id and advertised URL name the port actually bound, not 0.
+    expect(running.config.relayId).toMatch(new RegExp(`^127\\.0\\.0\\.1:${running.port}:[0-9a-f]{12}$`));
+    expect(running.config.publicWsBaseUrl).toBe(`wss://127.0.0.1:${running.port}/ws`);
+    expect(running.relay.state.snapshot().relayId).toBe(running.config.relayId);
     const peer = await connectPeer(`wss://127.0.0.1:${running.port}/ws`, { ...daemon(await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1' })), ca: readFileSync(cert, 'utf8') });
     await closeAll([peer]);
     await running.shutdown();
