@@ -4,6 +4,7 @@
 // is removed. A Redis Deployment behind a Service is reached by DNS name.
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../controlplane/wait.js';
 import '../helpers/context.js';
@@ -157,8 +158,10 @@ describe.skipIf(ctx.provider !== 'local')('local pod runner', () => {
       },
       { timeoutMs: 60_000 },
     );
-    await waitFor('relay-redis still Ready with the new Redis', async () => (isReady(await readPod('relay-redis')) ? true : undefined));
+    // The relay lost its Redis and reconnected through the same Service address to the new pod.
+    const relayLog = join(ctx.local?.runnerDir ?? '', `${namespace}_relay-redis_relay.log`);
+    await waitFor('relay-redis to reconnect to Redis', () => (readFileSync(relayLog, 'utf8').includes('backplane_reconnected') ? true : undefined));
     const ip = (await readPod('relay-redis'))?.status?.podIP ?? '';
-    expect((await fetch(`http://${ip}:7781/ready`)).status).toBe(200);
+    await waitFor('relay-redis /ready answering 200 again', async () => ((await fetch(`http://${ip}:7781/ready`)).status === 200 ? true : undefined));
   });
 });
