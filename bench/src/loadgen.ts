@@ -298,8 +298,19 @@ async function stop(): Promise<StopResult> {
     clearTimeout(c.timer);
     clearInterval(c.timer);
   }
-  const until = performance.now() + 10000;
-  while (clients.some((c) => c.received < c.sent) && performance.now() < until) {
+  // A slow server is not a lossy one: keep waiting while echoes still arrive
+  // (up to a minute), and call the rest lost only after 5 s without progress.
+  const hardUntil = performance.now() + 60_000;
+  let lastProgress = performance.now();
+  let lastTotal = -1;
+  while (clients.some((c) => c.received < c.sent)) {
+    const now = performance.now();
+    const total = counters.framesToClient;
+    if (total !== lastTotal) {
+      lastTotal = total;
+      lastProgress = now;
+    }
+    if (now - lastProgress > 5000 || now > hardUntil) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   for (const c of clients) {

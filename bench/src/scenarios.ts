@@ -85,7 +85,7 @@ async function measureTraffic(h: Harness, servers: readonly Server[], load: Load
   await sleep(windowMs);
   const b = await h.loadgen.call<Mark>('mark', { record: false }, 10_000);
   const cpuB = servers.map((s) => sampleProc(s.pid));
-  const stopped = await h.loadgen.call<StopResult>('stop', {}, 30_000);
+  const stopped = await h.loadgen.call<StopResult>('stop', {}, 90_000);
   if (errorTotal(stopped.errors) > 0) throw new Error(describeErrors(stopped.errors));
   const seconds = (b.atMs - a.atMs) / 1000;
   const frames = b.framesToDaemon + b.framesToClient - a.framesToDaemon - a.framesToClient;
