@@ -108,7 +108,7 @@ export async function startLocalCluster(o: {
       env: { PATH: o.pathEnv, HOME: cp.dir },
     });
     const started = operator;
-    await waitFor('the operator to start watching', () => (readFileSync(operatorLogPath, 'utf8').length > 0 ? true : undefined), {
+    await waitFor('the operator to start', () => (readFileSync(operatorLogPath, 'utf8').includes('operator_started') ? true : undefined), {
       timeoutMs: 30_000,
       abort: () => (started.hasExited() ? `operator exited:\n${readFileSync(operatorLogPath, 'utf8')}` : undefined),
     });

@@ -213,8 +213,18 @@ export async function startPodRunner(o: PodRunnerOptions): Promise<PodRunner> {
     clearTimeout(c.retryTimer);
     c.retryTimer = setTimeout(() => {
       c.retryTimer = undefined;
-      void startContainer(state, c);
+      launch(state, c);
     }, delayMs);
+  };
+
+  // launch starts a container in the background; a failure is logged and retried like a crash.
+  const launch = (state: PodState, c: ContainerState): void => {
+    startContainer(state, c).catch((error: unknown) => {
+      log(`start ${state.namespace}/${state.name}/${c.spec.name}: ${errorText(error)}`);
+      c.waiting = { reason: 'RunContainerError', message: errorText(error) };
+      writeStatus(state);
+      scheduleStart(state, c, 2_000);
+    });
   };
 
   const startContainer = async (state: PodState, c: ContainerState): Promise<void> => {
@@ -390,7 +400,7 @@ export async function startPodRunner(o: PodRunnerOptions): Promise<PodRunner> {
       pods.set(uid, state);
       log(`starting ${state.namespace}/${state.name} at ${state.ip}`);
       writeStatus(state);
-      for (const c of state.containers.values()) void startContainer(state, c);
+      for (const c of state.containers.values()) launch(state, c);
       return;
     }
     state.pod = pod;
