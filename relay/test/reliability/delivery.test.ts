@@ -13,7 +13,7 @@ import { connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type
 import { openSession, range, seqsOf, sequenced, startCluster, UNLIMITED, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
 
-const N = scaled(2000, 50_000);
+const N = scaled(1000, 50_000);
 
 /** pump sends frames in slices, yielding between them so the sockets interleave. */
 async function pump(peer: TestPeer, sessionId: string, from: number, to: number, pad = 0): Promise<void> {

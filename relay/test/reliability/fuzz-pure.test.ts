@@ -81,7 +81,7 @@ describe('frame parsers', () => {
   });
 
   it.each(parsers)('%s frames: deeply nested and huge JSON are answered, not crashed on', (_role, parse) => {
-    for (const depth of scaled([1_000, 100_000], [1_000, 100_000, 1_000_000])) {
+    for (const depth of scaled([1_000, 20_000], [1_000, 100_000, 1_000_000])) {
       counted.add(4);
       expectOutcome(parse(deeplyNested(depth, '[', ']')));
       expectOutcome(parse(deeplyNested(depth, '{"a":', '}')));
@@ -90,7 +90,7 @@ describe('frame parsers', () => {
     }
     counted.add(2);
     expectOutcome(parse(`{"type":"e2ee","pad":"${'x'.repeat(LONG)}"}`));
-    expectOutcome(parse(`[${'1,'.repeat(LONG / 2)}1]`));
+    expectOutcome(parse(`[${'1,'.repeat(scaled(LONG / 16, LONG / 2))}1]`));
   });
 });
 

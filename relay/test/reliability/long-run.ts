@@ -14,5 +14,5 @@ export function report(line: string): void {
   process.stdout.write(`[reliability${LONG ? ' long' : ''}] ${line}\n`);
 }
 
-/** SOAK_SECONDS is the soak's length: RELIABILITY_SOAK_SECONDS, else 25 s (fast) or 30 min (long). */
-export const SOAK_SECONDS = Number(process.env.RELIABILITY_SOAK_SECONDS ?? '') || scaled(25, 30 * 60);
+/** SOAK_SECONDS is the soak's length: RELIABILITY_SOAK_SECONDS, else 20 s (fast) or 30 min (long). */
+export const SOAK_SECONDS = Number(process.env.RELIABILITY_SOAK_SECONDS ?? '') || scaled(20, 30 * 60);
