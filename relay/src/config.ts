@@ -58,6 +58,9 @@ export interface Config {
     readonly jwtAlgorithms: readonly string[];
     /** Deadline for the whole pre-101 phase of one upgrade (admission included). */
     readonly handshakeTimeoutMs: number;
+    /** How long a positive admission may be reused for the same token and scope; 0 = off (R-ADM-4). */
+    readonly cacheTtlMs: number;
+    readonly cacheMaxEntries: number;
   };
   readonly admin: {
     readonly enabled: boolean;
@@ -279,6 +282,8 @@ const EnvSchema = z.object({
   RELAY_SERVER_CLIENT_KEY_PASSPHRASE: strVar(),
   RELAY_ADMISSION_TIMEOUT_MS: intVar(2000),
   RELAY_ADMISSION_MAX_RESPONSE_BYTES: intVar(262144),
+  RELAY_ADMISSION_CACHE_TTL_MS: intVar(0, 0),
+  RELAY_ADMISSION_CACHE_MAX: intVar(10000),
   RELAY_INTERNAL_API_TIMEOUT_MS: intVar(2000),
   RELAY_INTERNAL_API_MAX_RESPONSE_BYTES: intVar(262144),
   RELAY_WORKER_TIMEOUT_MS: intVar(30000),
@@ -542,6 +547,8 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       jwtAudience: e.RELAY_JWT_AUDIENCE ?? 'viewport-relay',
       jwtAlgorithms: e.RELAY_JWT_ALGORITHMS.length > 0 ? e.RELAY_JWT_ALGORITHMS : ['RS256', 'ES256', 'EdDSA'],
       handshakeTimeoutMs: e.RELAY_HANDSHAKE_TIMEOUT_MS,
+      cacheTtlMs: e.RELAY_ADMISSION_CACHE_TTL_MS,
+      cacheMaxEntries: e.RELAY_ADMISSION_CACHE_MAX,
     },
     admin: {
       enabled: e.RELAY_ENABLE_ADMIN_HTTP ?? false,

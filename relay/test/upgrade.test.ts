@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePlatform, type FakePlatform } from './fake-platform.js';
 import { startFakeIssuer, VALIDATE_PATH, type FakeIssuer } from './fake-issuer.js';
-import { closeAll, connectPeer, startTestRelay, upgradeStatus, type PeerOptions, type TestRelay } from './relay-harness.js';
+import { closeAll, connectPeer, counterValue, startTestRelay, upgradeStatus, type PeerOptions, type TestRelay } from './relay-harness.js';
 
 let platform: FakePlatform;
 let issuer: FakeIssuer;
@@ -150,6 +150,33 @@ describe('remote admission', () => {
     expect(await upgradeStatus(huge.wsUrl, asClient(await issuer.mint(clientClaims)))).toBe(503);
     const down = await relayWith({ RELAY_VALIDATE_URL: 'http://127.0.0.1:9/validate' });
     expect(await upgradeStatus(down.wsUrl, asClient(await issuer.mint(clientClaims)))).toBe(503);
+  });
+});
+
+describe('admission cache (R-ADM-4)', () => {
+  const validateCalls = (since: number) => platform.requests.slice(since).filter((q) => q.path === VALIDATE_PATH).length;
+
+  it('reuses a positive admission for the same token and scope, never a denial, and is off by default', async () => {
+    const cached = await relayWith({ ...remoteEnv(), RELAY_ADMISSION_CACHE_TTL_MS: '60000' });
+    const token = await issuer.mint(clientClaims);
+    const before = platform.requests.length;
+    const peers = [await connectPeer(cached.wsUrl, asClient(token)), await connectPeer(cached.wsUrl, asClient(token)), await connectPeer(cached.wsUrl, asClient(token))];
+    expect(validateCalls(before)).toBe(1);
+    expect(await counterValue(cached.relay, 'relay_admission_cache_hits_total')).toBe(2);
+    // The same token presented for another scope is a fresh platform decision, not a cache hit.
+    await upgradeStatus(cached.wsUrl, { ...asClient(token), runtimeTargetId: 't2' });
+    expect(validateCalls(before)).toBe(2);
+    expect(await counterValue(cached.relay, 'relay_admission_cache_hits_total')).toBe(2);
+    const deniedBefore = platform.requests.length;
+    expect(await upgradeStatus(cached.wsUrl, asClient('not-a-valid-token'))).toBe(401);
+    expect(await upgradeStatus(cached.wsUrl, asClient('not-a-valid-token'))).toBe(401);
+    expect(validateCalls(deniedBefore)).toBe(2);
+    await closeAll(peers);
+
+    const uncached = await relayWith(remoteEnv());
+    const plainBefore = platform.requests.length;
+    await closeAll([await connectPeer(uncached.wsUrl, asClient(token)), await connectPeer(uncached.wsUrl, asClient(token))]);
+    expect(validateCalls(plainBefore)).toBe(2);
   });
 });
 

@@ -15,6 +15,7 @@ export const COMPAT_COUNTERS = [
   'upgrade_errors_total',
   'admission_denied_total',
   'admission_ok_total',
+  'admission_cache_hits_total',
   'client_redirect_total',
   'admin_unauthorized_total',
   'ws_connections_opened_total',

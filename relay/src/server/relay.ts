@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../admin/log.js';
 import { createRelayMetrics, type RelayMetrics } from '../admin/metrics.js';
 import { buildState } from '../admin/state.js';
 import { createAdmitter, type Admitter, type AdmitterOverrides } from '../admission/admit.js';
+import { withAdmissionCache } from '../admission/cache.js';
 import { crossCheckClaims } from '../admission/cross-check.js';
 import { extractToken, selectSubprotocol } from '../admission/token.js';
 import { relayStatus } from '../frames/index.js';
@@ -92,7 +93,12 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
   const log = deps.log ?? createLogger({ maxEntries: config.maxLogs });
   const metrics = createRelayMetrics(deps.registry);
   const backplane = deps.backplane ?? createSingleBackplane();
-  const admit = deps.admitter ?? createAdmitter(config, deps.admission);
+  const admit = withAdmissionCache(deps.admitter ?? createAdmitter(config, deps.admission), {
+    ttlMs: config.admission.cacheTtlMs,
+    maxEntries: config.admission.cacheMaxEntries,
+    now,
+    onHit: () => metrics.inc('admission_cache_hits_total'),
+  });
   const forwardWorker: WorkerForwarder = deps.forwardWorker ?? createWorkerForwarder(config);
   const hub = new SessionHub({ config, metrics, log, backplane, now, forwardWorker });
   const resolveIp = createClientIpResolver(config.network.trustedProxies);
