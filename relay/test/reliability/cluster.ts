@@ -4,7 +4,7 @@
 import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { e2ee, kexInit, kexResponse } from '../frame-fixtures.js';
-import { connectPeer, type TestPeer } from '../relay-harness.js';
+import { connectPeer, waitFor, type TestPeer } from '../relay-harness.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { startRelayProcess, type RelayProcess } from '../multi-relay/relay-process.js';
 
@@ -111,6 +111,22 @@ export async function openSession(client: TestPeer, daemon: TestPeer, sessionId:
   await daemon.next((m) => m.requestId === requestId, timeoutMs);
   daemon.send(kexResponse(requestId, sessionId));
   await client.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === sessionId, timeoutMs);
+}
+
+/**
+ * openSessionEventually retries openSession (each try waits attemptMs) until it
+ * works: across relays a key exchange is answered DAEMON_UNAVAILABLE until the
+ * daemon's presence has reached the client's relay.
+ */
+export async function openSessionEventually(client: TestPeer, daemon: TestPeer, sessionId: string, what: string, timeoutMs = 20_000, attemptMs = 1000): Promise<void> {
+  await waitFor(async () => {
+    try {
+      await openSession(client, daemon, sessionId, attemptMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }, timeoutMs, what);
 }
 
 /** sequenced is an e2ee frame whose `seq` numbers it within its session. */

@@ -10,7 +10,7 @@ import type { Backplane } from '../../src/backplane/backplane.js';
 import { createDevIssuer, type DevIssuer } from '../../src/devissuer/issuer.js';
 import { MemoryBus } from '../memory-backplane.js';
 import { connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type TestRelay } from '../relay-harness.js';
-import { openSession, range, seqsOf, sequenced, startCluster, UNLIMITED, type Cluster } from './cluster.js';
+import { openSession, openSessionEventually, range, seqsOf, sequenced, startCluster, UNLIMITED, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
 
 const N = scaled(1000, 50_000);
@@ -142,14 +142,7 @@ describe('through two relays on Redis', () => {
     const daemon = await cluster.join(a, { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1' });
     const client = await cluster.join(b, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', claims: { scope: 'runtime', clientId: 'far' } });
     // Until the daemon's presence reaches relay B a key exchange is answered DAEMON_UNAVAILABLE: retry it.
-    await waitFor(async () => {
-      try {
-        await openSession(client, daemon, 's-far', 1000);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000, 'a session across the relays');
+    await openSessionEventually(client, daemon, 's-far', 'a session across the relays');
     const t0 = Date.now();
     await Promise.all([pump(client, 's-far', 1, N), pump(daemon, 's-far', 1, N)]);
     await waitFor(() => seqsOf(daemon, 's-far').length >= N && seqsOf(client, 's-far').length >= N, 120_000, 'both directions complete');

@@ -9,7 +9,7 @@ import { startFakePlatform } from '../fake-platform.js';
 import { startFakeIssuer, VALIDATE_PATH } from '../fake-issuer.js';
 import { connectPeer, startTestRelay, upgradeStatus, waitFor, type TestPeer } from '../relay-harness.js';
 import type { RelayProcess } from '../multi-relay/relay-process.js';
-import { openSession, range, seqsOf, sequenced, startCluster, type Cluster } from './cluster.js';
+import { openSession, openSessionEventually, range, seqsOf, sequenced, startCluster, type Cluster } from './cluster.js';
 import { report } from './long-run.js';
 
 /** Stream sends numbered frames on a session every few milliseconds until stopped. */
@@ -49,14 +49,7 @@ async function crossRelayPair(daemonRelay: RelayProcess, clientRelay: RelayProce
   const sessionId = `s-${caseNo}`;
   const daemon = await cluster.join(daemonRelay, { role: 'workspace-daemon', workspaceId, runtimeTargetId: 't1' });
   const client = await cluster.join(clientRelay, { role: 'client', workspaceId, runtimeTargetId: 't1', claims: { scope: 'runtime', clientId: `c-${caseNo}` } });
-  await waitFor(async () => {
-    try {
-      await openSession(client, daemon, sessionId, 1000);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 20_000, 'cross-relay session');
+  await openSessionEventually(client, daemon, sessionId, 'cross-relay session');
   return { daemon, client, sessionId, workspaceId };
 }
 
@@ -156,14 +149,7 @@ describe('faults during load', () => {
     expect(got).toEqual(range(1, got.length)); // a prefix of what the daemon sent
     // The daemon reconnects to the surviving relay; a new session works at once.
     const again = await cluster.join(relay(0), { role: 'workspace-daemon', workspaceId, runtimeTargetId: 't1' });
-    await waitFor(async () => {
-      try {
-        await openSession(client, again, `${sessionId}-after`, 1000);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000, 'session after the crash');
+    await openSessionEventually(client, again, `${sessionId}-after`, 'session after the crash');
     report(`kill -9 of a relay: the client received a gap-free prefix of ${got.length} frames, then retryable DAEMON_UNAVAILABLE, then a new session via another relay`);
   });
 });

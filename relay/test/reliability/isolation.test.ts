@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPeer } from '../relay-harness.js';
 import { waitFor } from '../relay-harness.js';
 import type { RelayProcess } from '../multi-relay/relay-process.js';
-import { openSession, sequenced, startCluster, type Cluster } from './cluster.js';
+import { openSessionEventually, sequenced, startCluster, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
 
 // Scopes whose ids collide when joined with ':' (G-12), plus plain ones.
@@ -57,14 +57,7 @@ beforeAll(async () => {
   // Presence propagates through Redis; a key exchange per client both proves routing and records session owners.
   for (const c of clients) {
     const daemon = daemons[c.scope] as Member;
-    await waitFor(async () => {
-      try {
-        await openSession(c.peer, daemon.peer, c.sessionId, 1500);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 30_000, `session for client ${c.scope}/${c.index}`);
+    await openSessionEventually(c.peer, daemon.peer, c.sessionId, `session for client ${c.scope}/${c.index}`, 30_000, 1500);
   }
 }, 180_000);
 
