@@ -145,7 +145,10 @@ describe('through two relays on Redis', () => {
     await openSessionEventually(client, daemon, 's-far', 'a session across the relays');
     const t0 = Date.now();
     await Promise.all([pump(client, 's-far', 1, N), pump(daemon, 's-far', 1, N)]);
-    await waitFor(() => seqsOf(daemon, 's-far').length >= N && seqsOf(client, 's-far').length >= N, 120_000, 'both directions complete');
+    await waitFor(() => seqsOf(daemon, 's-far').length >= N && seqsOf(client, 's-far').length >= N, 120_000, 'both directions complete').catch((error: unknown) => {
+      const describe = (seqs: number[]) => `${seqs.length} received, first gap after ${seqs.findIndex((s, i) => s !== i + 1)}`;
+      throw new Error(`${String(error)}: daemon ${describe(seqsOf(daemon, 's-far'))}; client ${describe(seqsOf(client, 's-far'))}`);
+    });
     const seconds = (Date.now() - t0) / 1000;
     expect(seqsOf(daemon, 's-far')).toEqual(range(1, N));
     expect(seqsOf(client, 's-far')).toEqual(range(1, N));
