@@ -13,6 +13,7 @@ import { mib, sampler, slope } from './process-stats.js';
 const DURATION_MS = SOAK_SECONDS * 1000;
 const FRAMES_PER_SESSION = 50;
 const POOL = 10;
+const CYCLES_PER_SECOND = 5;
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -74,8 +75,13 @@ describe('soak', () => {
       await Promise.all(
         Array.from({ length: workers }, async (_, w) => {
           for (let n = 0; Date.now() - t0 < DURATION_MS; n++) {
+            const started = Date.now();
             await cycle(w, n, a, b);
             cycles += 1;
+            // A steady load, not a race: at most CYCLES_PER_SECOND per worker, so the
+            // memory curve does not depend on how fast the machine happens to be.
+            const rest = 1000 / CYCLES_PER_SECOND - (Date.now() - started);
+            if (rest > 0) await new Promise((r) => setTimeout(r, rest));
           }
         }),
       );
