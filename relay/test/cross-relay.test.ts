@@ -85,6 +85,19 @@ describe('cross-relay routing', () => {
     await closeAll([daemon, client]);
   });
 
+  it('in prod, forwards over the bus to a relay advertising an in-cluster ws:// URL, but never redirects a client there', async () => {
+    const { a, b } = await pair({ a: 'ws://relay-0.relay.ns.svc/ws', b: 'ws://relay-1.relay.ns.svc/ws' }, { RELAY_MODE: 'prod', RELAY_TLS_TERMINATION: 'platform', RELAY_INTERNAL_KEY: 'k'.repeat(32), RELAY_SERVER_AUTH_MODE: 'private_network_shared_secret', RELAY_CLIENT_REDIRECT_ENABLED: '1' });
+    const daemon = await join(a, 'workspace-daemon');
+    const client = await join(b, 'client');
+    await waitFor(() => b.relay.hub.scopes.size >= 1);
+    client.send(kexInit('k-prod'));
+    await daemon.next((m) => m.requestId === 'k-prod');
+    daemon.send(kexResponse('k-prod', 's-prod'));
+    await client.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === 's-prod');
+    expect(client.messages.some((m) => m.includes('RELAY_REDIRECT') || m.includes('DAEMON_UNAVAILABLE'))).toBe(false);
+    await closeAll([daemon, client]);
+  });
+
   it('fans a bus-delivered session event out to local subscribers', async () => {
     const { a, b } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
     const sub = await join(b, 'client', { scope: 'session-events', sessionChannels: ['agent-session:1'] });

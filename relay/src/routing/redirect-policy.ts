@@ -34,11 +34,21 @@ export function isRedirectUrlAllowed(url: string, policy: RedirectPolicy): boole
   return true;
 }
 
-/** usablePresence returns the record when it names a connected daemon with a valid URL, else null. */
-export function usablePresence(record: PresenceRecord | null, policy: RedirectPolicy): PresenceRecord | null {
+/**
+ * connectedPresence returns the record when it names a connected daemon on a
+ * known relay, else null. Enough for the bus, which routes by relayId: the
+ * URL policy guards what clients are told, not where the bus sends frames.
+ */
+export function connectedPresence(record: PresenceRecord | null): PresenceRecord | null {
   if (record === null || !record.daemonConnected) return null;
   if (record.relayId === '' || record.relayWsBaseUrl === '') return null;
-  return isRedirectUrlAllowed(record.relayWsBaseUrl, policy) ? record : null;
+  return record;
+}
+
+/** usablePresence returns the record when it names a connected daemon with a URL a client may be sent to, else null. */
+export function usablePresence(record: PresenceRecord | null, policy: RedirectPolicy): PresenceRecord | null {
+  const connected = connectedPresence(record);
+  return connected !== null && isRedirectUrlAllowed(connected.relayWsBaseUrl, policy) ? connected : null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideDaemonSlot } from './daemon-slot.js';
-import { isRedirectUrlAllowed, shouldRedirect, usablePresence } from './redirect-policy.js';
+import { connectedPresence, isRedirectUrlAllowed, shouldRedirect, usablePresence } from './redirect-policy.js';
 import { ScopeRegistry } from './scope-registry.js';
 import { forgetPeer, isEvictable, newScope } from './scope.js';
 import { TrackingTable } from './tracking-table.js';
@@ -96,6 +96,10 @@ describe('redirect policy', () => {
     expect(usablePresence(rec, dev)).toBe(rec);
     expect(usablePresence({ ...rec, daemonConnected: false }, dev)).toBeNull();
     expect(usablePresence({ ...rec, relayId: '' }, dev)).toBeNull();
+    // The bus ignores the URL policy; only redirects obey it.
+    expect(usablePresence(rec, prod)).toBeNull();
+    expect(connectedPresence(rec)).toBe(rec);
+    expect(connectedPresence({ ...rec, daemonConnected: false })).toBeNull();
     expect(shouldRedirect(rec, 'a', 'ws://a.test/ws')).toBe(true);
     expect(shouldRedirect(rec, 'a', 'ws://b.test/ws')).toBe(false);
     expect(shouldRedirect(rec, 'b', 'ws://a.test/ws')).toBe(false);

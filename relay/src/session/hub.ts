@@ -29,7 +29,7 @@ import {
 import { FixedWindowLimiter, TokenBucketLimiter } from '../limits/index.js';
 import { authorizeWorkerPath } from '../worker/path.js';
 import { decideDaemonSlot } from '../routing/daemon-slot.js';
-import { shouldRedirect, usablePresence, type RedirectPolicy } from '../routing/redirect-policy.js';
+import { connectedPresence, isRedirectUrlAllowed, shouldRedirect, type RedirectPolicy } from '../routing/redirect-policy.js';
 import {
   allowedChannels,
   checkClientFrame,
@@ -473,10 +473,14 @@ export class SessionHub {
     const target = scope.runtimeTargetId as string;
     let machineId: string | undefined;
     if (this.cfg.backplane.mode !== 'single') {
-      const record = usablePresence(await this.resolvePresence(scope), this.redirectPolicy);
+      // Deliberately looser than §7.5 "Resolve": the URL policy only decides whether the
+      // client may be redirected; the bus needs just the relayId, so a prod relay whose
+      // peers advertise in-cluster ws:// URLs still routes across relays.
+      const record = connectedPresence(await this.resolvePresence(scope));
       if (record !== null && record.relayId !== this.cfg.relayId) {
         machineId = record.machineId;
-        if (this.cfg.backplane.clientRedirectEnabled && shouldRedirect(record, this.cfg.relayId, this.cfg.publicWsBaseUrl)) {
+        const redirect = this.cfg.backplane.clientRedirectEnabled && shouldRedirect(record, this.cfg.relayId, this.cfg.publicWsBaseUrl);
+        if (redirect && isRedirectUrlAllowed(record.relayWsBaseUrl, this.redirectPolicy)) {
           this.deps.metrics.inc('client_redirect_total');
           this.send(peer, relayStatus('RELAY_REDIRECT', peer.workspaceId, { relayWsBaseUrl: record.relayWsBaseUrl, runtimeTargetId: target }));
         }
