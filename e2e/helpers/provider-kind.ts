@@ -1,6 +1,6 @@
-// The kind provider: pods are reached through `kubectl port-forward`, and the
-// suite's fake platform listens on all interfaces so pods reach it through
-// the Docker bridge (E2E_PLATFORM_HOST, set by e2e/kind/run.sh).
+// The kind provider: pods are reached through `kubectl port-forward`, and pods
+// reach the suite's fake platform through the Docker bridge: it listens on that
+// gateway address only (E2E_PLATFORM_HOST, set by e2e/kind/run.sh).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { E2eContext } from './context.js';
@@ -41,7 +41,7 @@ export function kindProvider(ctx: E2eContext, kc: KubeConfig): Provider {
   return {
     ctx,
     kc,
-    platformHost: { listen: '0.0.0.0', url: platformHost },
+    platformHost: { listen: platformHost, url: platformHost },
     // Per-pod public hosts need DNS and an ingress the kind cluster does not have.
     perPodHosts: false,
     async reach(pod, port) {

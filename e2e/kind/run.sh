@@ -90,9 +90,17 @@ log "installing the chart"
 	--set relayImage.repository=viewport-relay --set relayImage.tag="$tag" \
 	--wait --timeout 5m
 
-log "running the e2e suite"
+# Pods reach the suite's fake platform on this machine through the kind
+# network's IPv4 gateway (override with E2E_PLATFORM_HOST, e.g. on Docker Desktop).
+platform_host="${E2E_PLATFORM_HOST:-$(docker network inspect kind \
+	-f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' || true)}"
+[[ -n "$platform_host" ]] || die "cannot find the kind network's IPv4 gateway; set E2E_PLATFORM_HOST"
+
+log "running the e2e suite (platform at $platform_host)"
 cd "$repo"
 E2E_PROVIDER=kind \
+	E2E_PLATFORM_HOST="$platform_host" \
+	E2E_KUBECTL="$kubectl" \
 	E2E_OPERATOR_NAMESPACE="$namespace" \
 	E2E_RELAY_IMAGE="viewport-relay:$tag" \
 	npm run e2e
