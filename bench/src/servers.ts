@@ -89,11 +89,21 @@ export function setServerNodeFlags(flags: readonly string[]): void {
   extraNodeFlags = flags;
 }
 
+function passThrough(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['NODE_PATH', 'WS_NO_BUFFER_UTIL']) {
+    const value = process.env[name];
+    if (value) out[name] = value;
+  }
+  return out;
+}
+
 async function startServer(kind: Server['kind'], label: string, script: string, env: Record<string, string>, nodeFlags: string[], port: number): Promise<Server> {
   const args = [...extraNodeFlags, ...nodeFlags, '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
   const child = spawnTracked(process.execPath, args, {
-    // NODE_PATH passes through so an experiment can offer optional native addons (bufferutil) to every server alike.
-    env: { PATH: process.env.PATH ?? '', ...(process.env.NODE_PATH ? { NODE_PATH: process.env.NODE_PATH } : {}), ...env, HOST: '127.0.0.1', PORT: String(port) },
+    // NODE_PATH and WS_NO_BUFFER_UTIL pass through so an experiment can offer or withhold the
+    // optional native bufferutil for every server alike.
+    env: { PATH: process.env.PATH ?? '', ...passThrough(), ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail = keepTail(child);
