@@ -41,6 +41,16 @@ export type BackplaneMode = 'single' | 'redis' | 'server';
 /** BusFrameHandler receives frames addressed to this relay, already verified and de-duplicated. */
 export type BusFrameHandler = (frame: BusFrame) => void;
 
+/** BusLoss says frames from sourceRelayId to this relay's clients of the scope were refused by a full queue. */
+export interface BusLoss {
+  readonly workspaceId: string;
+  readonly runtimeTargetId: string;
+  readonly sourceRelayId: string;
+}
+
+/** BusLossHandler must close this relay's clients of the scope (retryable), so the loss is not silent. */
+export type BusLossHandler = (loss: BusLoss) => void;
+
 /**
  * Backplane is the one interface the relay core uses for multi-relay work.
  * Every method is safe to call at any time; failures are counted and reported
@@ -74,6 +84,11 @@ export interface Backplane {
    * every other relay; the core only then publishes a local daemon's session events (G-17).
    */
   readonly broadcasts?: boolean;
+  /**
+   * onBusLoss registers the handler for loss markers: daemon frames another relay
+   * could not queue for clients here. Without a handler they are only counted.
+   */
+  onBusLoss?(handler: BusLossHandler): void;
   /** isHealthy is false while the adapter cannot reach its store; readiness reads it. */
   isHealthy(): boolean;
   /** close stops delivery and releases connections; bounded in time. */
@@ -106,7 +121,7 @@ export interface BackplaneOptions {
     readonly url: string;
     readonly keyPrefix: string;
     readonly connectTimeoutMs: number;
-    /** Approximate cap of each relay's bus stream (XADD MAXLEN ~). */
+    /** Most unread frames in each relay's bus stream; a publish beyond it is refused, never trimmed. */
     readonly queueMax: number;
     /** Overrides any password in the URL. */
     readonly password?: string | undefined;

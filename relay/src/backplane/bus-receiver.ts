@@ -1,10 +1,13 @@
-import type { BackplaneDeps, BackplaneOptions, BusFrameHandler } from './backplane.js';
-import { checkInboundBusFrame } from './bus-frame.js';
+import type { BackplaneDeps, BackplaneOptions, BusFrameHandler, BusLossHandler } from './backplane.js';
+import { checkInboundBusFrame, parseBusFrame } from './bus-frame.js';
 import { createBusVerifier } from './bus-signing.js';
 import type { BackplaneMetrics } from './metrics.js';
 
-/** BusReceiver takes raw decoded frames from a transport and hands verified ones to the relay. */
-export type BusReceiver = (value: unknown) => void;
+/** BusEntryKind tells a frame from a loss marker (a refused frame, standing for every frame refused after it). */
+export type BusEntryKind = 'frame' | 'loss';
+
+/** BusReceiver takes raw decoded entries from a transport and hands verified ones to the relay. */
+export type BusReceiver = (value: unknown, kind?: BusEntryKind) => void;
 
 /**
  * createBusReceiver wires the §7.3/§7.4 checks, counters and latency histogram
@@ -16,6 +19,7 @@ export function createBusReceiver(
   deps: BackplaneDeps,
   metrics: BackplaneMetrics,
   onFrame: BusFrameHandler,
+  onLoss: BusLossHandler,
 ): BusReceiver {
   const verifier = createBusVerifier({
     key: options.busHmacKey ?? '',
@@ -24,7 +28,28 @@ export function createBusReceiver(
     now: deps.now,
   });
   const policy = { selfRelayId: options.relayId, maxFrameBytes: options.maxFrameBytes, verifier };
-  return (value) => {
+  function receiveLoss(value: unknown): void {
+    const frame = parseBusFrame(value);
+    // Only a genuine marker for this relay may close clients here.
+    if (!frame || frame.targetRelayId !== options.relayId || frame.sourceRelayId === options.relayId || !verifier.authentic(frame)) {
+      metrics.rejected.invalid_signature.inc();
+      deps.log('debug', 'bus_loss_marker_rejected', {});
+      return;
+    }
+    metrics.lossReceived.inc();
+    deps.log('warn', 'bus_frames_lost', { sourceRelayId: frame.sourceRelayId, workspaceId: frame.workspaceId });
+    try {
+      onLoss({ workspaceId: frame.workspaceId, runtimeTargetId: frame.runtimeTargetId, sourceRelayId: frame.sourceRelayId });
+    } catch (error) {
+      deps.log('error', 'bus_loss_handler_failed', { error: String(error) });
+    }
+  }
+
+  return (value, kind = 'frame') => {
+    if (kind === 'loss') {
+      receiveLoss(value);
+      return;
+    }
     const result = checkInboundBusFrame(value, policy);
     if (!result.ok) {
       metrics.rejected[result.error].inc();

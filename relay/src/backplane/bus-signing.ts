@@ -46,6 +46,12 @@ export interface BusVerifierOptions {
 /** BusVerifier checks frames in spec order and remembers accepted signatures. */
 export interface BusVerifier {
   verify(frame: BusFrame): BusVerifyResult;
+  /**
+   * authentic checks only the signature (constant time), not the skew or the
+   * replay set: for loss markers, whose effect (closing clients) is harmless to
+   * repeat and must not be lost to a backlog older than the skew window.
+   */
+  authentic(frame: BusFrame): boolean;
   /** seenCount is the number of remembered signatures (for tests and gauges). */
   seenCount(): number;
 }
@@ -60,25 +66,45 @@ export interface BusVerifier {
  */
 export function createBusVerifier(options: BusVerifierOptions): BusVerifier {
   const key = Buffer.from(options.key, 'utf8');
-  // signature -> issuedAtMs; insertion order approximates expiry order.
-  const seen = new Map<string, number>();
+  // Accepted signatures, and the same in arrival order (a FIFO with a moving
+  // head) with their issuedAtMs, which approximates expiry order. A queue, not
+  // Map iteration: deleting a Map's head leaves holes every later walk skips.
+  const seen = new Set<string>();
+  let order: string[] = [];
+  let times: number[] = [];
+  let head = 0;
   let floorMs = Number.NEGATIVE_INFINITY;
 
-  function expire(nowMs: number): void {
-    for (const [signature, issuedAtMs] of seen) {
-      if (issuedAtMs + options.maxSkewMs >= nowMs) break;
-      seen.delete(signature);
+  function dropHead(): number {
+    const issuedAtMs = times[head] ?? Number.NEGATIVE_INFINITY;
+    seen.delete(order[head] ?? '');
+    head += 1;
+    if (head >= 1024 && head * 2 >= order.length) {
+      order = order.slice(head);
+      times = times.slice(head);
+      head = 0;
     }
+    return issuedAtMs;
+  }
+
+  function expire(nowMs: number): void {
+    while (head < order.length && (times[head] ?? 0) + options.maxSkewMs < nowMs) dropHead();
   }
 
   function remember(signature: string, issuedAtMs: number): void {
-    while (seen.size >= Math.max(1, options.seenMax)) {
-      const oldest = seen.entries().next().value;
-      if (!oldest) break;
-      seen.delete(oldest[0]);
-      floorMs = Math.max(floorMs, oldest[1]);
-    }
-    seen.set(signature, issuedAtMs);
+    while (seen.size >= Math.max(1, options.seenMax) && head < order.length) floorMs = Math.max(floorMs, dropHead());
+    seen.add(signature);
+    order.push(signature);
+    times.push(issuedAtMs);
+  }
+
+  function signatureMatches(frame: BusFrame, signature: string): boolean {
+    const expected = createHmac('sha256', key).update(busSigningString(frame), 'utf8').digest();
+    const given = Buffer.from(signature, 'base64url');
+    // Only the canonical encoding is accepted, so a re-encoded copy of a seen
+    // signature cannot slip past the replay set.
+    const canonical = given.toString('base64url') === signature;
+    return canonical && given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   return {
@@ -91,17 +117,11 @@ export function createBusVerifier(options: BusVerifierOptions): BusVerifier {
       if (Math.abs(nowMs - issuedAtMs) > options.maxSkewMs) return { ok: false, error: 'stale_signature' };
       expire(nowMs);
       if (seen.has(signature) || issuedAtMs <= floorMs) return { ok: false, error: 'replayed_signature' };
-      const expected = createHmac('sha256', key).update(busSigningString(frame), 'utf8').digest();
-      const given = Buffer.from(signature, 'base64url');
-      // Only the canonical encoding is accepted, so a re-encoded copy of a seen
-      // signature cannot slip past the replay set.
-      const canonical = given.toString('base64url') === signature;
-      if (!canonical || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return { ok: false, error: 'invalid_signature' };
-      }
+      if (!signatureMatches(frame, signature)) return { ok: false, error: 'invalid_signature' };
       remember(signature, issuedAtMs);
       return { ok: true };
     },
+    authentic: (frame) => typeof frame.issuedAtMs === 'number' && !!frame.signature && signatureMatches(frame, frame.signature),
     seenCount: () => seen.size,
   };
 }

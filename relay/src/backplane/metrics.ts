@@ -9,6 +9,9 @@ import type { BusRejectReason } from './bus-frame.js';
 export interface BackplaneMetrics {
   readonly publishOk: Counter;
   readonly publishFailed: Counter;
+  readonly publishRefused: Counter;
+  readonly lossMarked: Counter;
+  readonly lossReceived: Counter;
   readonly pullOk: Counter;
   readonly pullFailed: Counter;
   readonly framesReceived: Counter;
@@ -52,6 +55,9 @@ export function backplaneMetrics(registry: Registry): BackplaneMetrics {
   return {
     publishOk: counter(registry, 'relay_bus_publish_ok_total', 'Bus frames handed to the backplane'),
     publishFailed: counter(registry, 'relay_bus_publish_failed_total', 'Bus frames the backplane refused or could not take'),
+    publishRefused: counter(registry, 'relay_bus_publish_refused_total', "Bus frames refused because the target relay's queue was full"),
+    lossMarked: counter(registry, 'relay_bus_loss_marked_total', 'Loss markers left for another relay: its clients of the scope will be closed'),
+    lossReceived: counter(registry, 'relay_bus_loss_received_total', "Loss markers read: this relay's clients of the scope were closed"),
     pullOk: counter(registry, 'relay_bus_pull_ok_total', 'Successful bus reads (pulls or stream reads)'),
     pullFailed: counter(registry, 'relay_bus_pull_failed_total', 'Failed bus reads'),
     framesReceived: counter(registry, 'relay_bus_frames_received_total', 'Bus frames accepted and handed to the relay'),

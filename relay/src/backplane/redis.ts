@@ -5,7 +5,7 @@
 // reconnect resumes exactly where it stopped (docs/backplane.md has the figures).
 import { Redis, type RedisOptions } from 'ioredis';
 import type { BackplaneDeps, BackplaneOptions, Backplane, PresenceRecord, ScopeRef } from './backplane.js';
-import type { BusReceiver } from './bus-receiver.js';
+import type { BusEntryKind, BusReceiver } from './bus-receiver.js';
 import { backplaneMetrics } from './metrics.js';
 import { createRemoteBackplane } from './remote.js';
 import { scopeKey } from './scope-key.js';
@@ -18,7 +18,25 @@ const READ_BLOCK_MS = 2000;
 const READ_COUNT = 200;
 /** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
 const MIN_STREAM_TTL_MS = 60_000;
-const EXPIRY_TRACK_MAX = 10_000;
+
+// KEYS: stream, loss guard. ARGV: queueMax, streamTtlMs, frame json, '1' when a
+// loss marker may be written, guard ttl. The stream holds only unread entries
+// (the reader trims what it delivered), so XLEN is the backlog: a full stream
+// refuses the frame rather than trimming unread ones. A refused frame for
+// clients leaves one marker (past the cap, one per guard) that makes the
+// reader close those clients: the loss is never silent (docs/backplane.md).
+// Returns 1 appended, 2 refused and marked, 0 refused.
+const PUBLISH_SCRIPT = `
+if redis.call('XLEN', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('XADD', KEYS[1], '*', 'f', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if ARGV[4] == '1' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[5]) then
+  redis.call('XADD', KEYS[1], '*', 'l', ARGV[3])
+  return 2
+end
+return 0`;
 
 // KEYS: presence, generation. ARGV: json, ttlMs, generation|'' , generationTtlMs.
 // Returns 0 without writing when the generation is below the kept one.
@@ -53,6 +71,7 @@ end
 return 0`;
 
 type ScriptedRedis = Redis & {
+  busPublish(stream: string, lossGuard: string, ...args: string[]): Promise<number>;
   presenceUpsert(presence: string, generation: string, ...args: string[]): Promise<number>;
   presenceRemove(presence: string, generation: string, ...args: string[]): Promise<number>;
 };
@@ -125,6 +144,9 @@ export function redisKeys(prefix: string) {
     presence: (scope: ScopeRef) => `${prefix}:presence:${scopeKey(scope)}`,
     generation: (scope: ScopeRef) => `${prefix}:generation:${scopeKey(scope)}`,
     stream: (relayId: string) => `${prefix}:stream:${encodeURIComponent(relayId)}`,
+    /** Set while a loss marker from sourceRelayId for the scope is unread in targetRelayId's stream. */
+    lossGuard: (targetRelayId: string, sourceRelayId: string, scope: ScopeRef) =>
+      `${prefix}:loss:${encodeURIComponent(targetRelayId)}:${encodeURIComponent(sourceRelayId)}:${scopeKey(scope)}`,
   };
 }
 
@@ -161,15 +183,30 @@ function parseGeneration(raw: string | null): number | null {
   return Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
-function entryValue(fields: string[]): unknown {
-  const index = fields.indexOf('f');
-  const raw = index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
-  if (raw === undefined) return undefined;
+/** StreamEntry is one decoded stream entry: a frame, or a marker for frames refused after it. */
+interface StreamEntry {
+  readonly kind: BusEntryKind;
+  readonly value: unknown;
+}
+
+function parseEntry(fields: string[]): StreamEntry {
+  // Entries carry exactly one field: 'f' (a frame) or 'l' (a loss marker).
+  const kind: BusEntryKind = fields[0] === 'l' ? 'loss' : 'frame';
+  const raw = fields[0] === 'f' || fields[0] === 'l' ? fields[1] : undefined;
+  if (raw === undefined) return { kind, value: undefined };
   try {
-    return JSON.parse(raw) as unknown;
+    return { kind, value: JSON.parse(raw) as unknown };
   } catch {
-    return undefined;
+    return { kind, value: undefined };
   }
+}
+
+/** lossScope reads the guard-key parts of a marker, or null when they are not strings. */
+function lossScope(value: unknown): { scope: ScopeRef; sourceRelayId: string } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { workspaceId, runtimeTargetId, sourceRelayId } = value as Record<string, unknown>;
+  if (typeof workspaceId !== 'string' || typeof runtimeTargetId !== 'string' || typeof sourceRelayId !== 'string') return null;
+  return { scope: { workspaceId, runtimeTargetId }, sourceRelayId };
 }
 
 /** createRedisBackplane builds the redis-mode Backplane (options.redis must be set). */
@@ -185,8 +222,14 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   const ownStream = keys.stream(options.relayId);
   const generationTtlMs = redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS;
   const streamTtlMs = Math.max(MIN_STREAM_TTL_MS, 2 * options.busSignatureMaxSkewMs);
-  const commands = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`)) as ScriptedRedis;
+  // Auto-pipelining sends every command issued in one event-loop turn in one
+  // write: under load most publishes share a syscall instead of one each.
+  const commands = new Redis({
+    ...redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`),
+    enableAutoPipelining: true,
+  }) as ScriptedRedis;
   const reader = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:bus`));
+  commands.defineCommand('busPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   commands.defineCommand('presenceUpsert', { numberOfKeys: 2, lua: UPSERT_SCRIPT });
   commands.defineCommand('presenceRemove', { numberOfKeys: 2, lua: REMOVE_SCRIPT });
 
@@ -196,8 +239,11 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   let lastId: string | undefined;
   let needsResync = true;
   const wakeups = new Set<() => void>();
-  // stream key -> when this relay last refreshed its expiry.
-  const expiryRefreshedAt = new Map<string, number>();
+  // Entries delivered since the last trim: the stream may hold up to trimEvery read entries besides the unread.
+  let deliveredSinceTrim = 0;
+  const trimEvery = Math.max(1, Math.min(64, Math.floor(redis.queueMax / 16)));
+  // targetRelayId -> stream key; relay ids are few, the cap only guards against churn.
+  const streamKeys = new Map<string, string>();
   const recoverListeners: (() => void)[] = [];
 
   function refreshHealth(): void {
@@ -285,11 +331,21 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
           | [string, [string, string[]][]][]
           | null;
         metrics.pullOk.inc();
+        const before = lastId;
         for (const [, entries] of result ?? []) {
           for (const [id, fields] of entries) {
             lastId = id;
-            receive(entryValue(fields));
+            deliveredSinceTrim += 1;
+            const entry = parseEntry(fields);
+            if (entry.kind === 'loss') releaseLossGuard(entry.value);
+            receive(entry.value, entry.kind);
           }
+        }
+        // Trim in steps, not per read: under moderate load a read returns one
+        // entry, and a trim each would double the reader's commands.
+        if (lastId !== undefined && deliveredSinceTrim > 0 && (deliveredSinceTrim >= trimEvery || lastId === before)) {
+          deliveredSinceTrim = 0;
+          trimDelivered(lastId);
         }
       } catch (error) {
         if (closed) break;
@@ -300,6 +356,24 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
         await waitForChange(reader.status === 'ready' ? 250 : 1000);
       }
     }
+  }
+
+  // Delivered entries leave the stream, so its length is the unread backlog the
+  // publish script compares with the cap. Off the read path; a failed trim is
+  // retried by the next batch's.
+  function trimDelivered(upToId: string): void {
+    commands.xtrim(ownStream, 'MINID', upToId).catch((error: unknown) => {
+      deps.log('debug', 'bus_trim_failed', { mode: 'redis', error: String(error) });
+    });
+  }
+
+  // The marker is read: a later refusal for the scope must leave a new one.
+  function releaseLossGuard(value: unknown): void {
+    const parts = lossScope(value);
+    if (!parts) return;
+    commands.del(keys.lossGuard(options.relayId, parts.sourceRelayId, parts.scope)).catch((error: unknown) => {
+      deps.log('debug', 'bus_loss_guard_release_failed', { mode: 'redis', error: String(error) });
+    });
   }
 
   async function connect(connection: Redis, name: string): Promise<void> {
@@ -359,19 +433,26 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     },
     async append(frame) {
       // Redis has no broadcast stream: a frame must name the relay it is for.
-      if (!frame.targetRelayId) throw new Error('bus frame has no targetRelayId');
-      const stream = keys.stream(frame.targetRelayId);
-      const adding = commands.xadd(stream, 'MAXLEN', '~', String(redis.queueMax), '*', 'f', JSON.stringify(frame));
-      // One command per frame; the expiry (for streams of relays that are gone
-      // for good) only needs refreshing now and then, and not atomically.
-      const nowMs = deps.now();
-      if ((expiryRefreshedAt.get(stream) ?? Number.NEGATIVE_INFINITY) + streamTtlMs / 4 <= nowMs) {
-        if (expiryRefreshedAt.size >= EXPIRY_TRACK_MAX) expiryRefreshedAt.clear();
-        expiryRefreshedAt.set(stream, nowMs);
-        await Promise.all([adding, commands.pexpire(stream, streamTtlMs)]);
-        return;
+      const target = frame.targetRelayId;
+      if (!target) throw new Error('bus frame has no targetRelayId');
+      let stream = streamKeys.get(target);
+      if (stream === undefined) {
+        if (streamKeys.size >= 1024) streamKeys.clear();
+        stream = keys.stream(target);
+        streamKeys.set(target, stream);
       }
-      await adding;
+      const toClients = frame.direction === 'daemon_to_clients';
+      const outcome = await commands.busPublish(
+        stream,
+        // Only frames for clients may leave a marker; others pass any key, unused.
+        toClients ? keys.lossGuard(target, frame.sourceRelayId, frame) : stream,
+        String(redis.queueMax),
+        String(streamTtlMs),
+        JSON.stringify(frame),
+        toClients ? '1' : '0',
+        String(streamTtlMs),
+      );
+      return outcome === 1 ? 'appended' : outcome === 2 ? 'refused_marked' : 'refused';
     },
     isHealthy,
     onRecover: (listener) => recoverListeners.push(listener),

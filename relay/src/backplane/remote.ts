@@ -7,6 +7,7 @@ import type {
   BackplaneMode,
   BackplaneOptions,
   BusFrame,
+  BusLossHandler,
   PresenceRecord,
   ScopeRef,
 } from './backplane.js';
@@ -36,6 +37,7 @@ export function createRemoteBackplane(
   const held = new Map<string, PresenceRecord>();
   // Removals that failed while the store was unreachable; at most one per scope.
   const pendingRemovals = new Map<string, { scope: ScopeRef; generation: number | undefined }>();
+  let lossHandler: BusLossHandler | undefined;
 
   function setHeld(scope: ScopeRef, record: PresenceRecord | null): void {
     const id = scopeKey(scope);
@@ -113,7 +115,7 @@ export function createRemoteBackplane(
   return {
     mode,
     async start(onFrame) {
-      await store.start(createBusReceiver(options, deps, metrics, onFrame));
+      await store.start(createBusReceiver(options, deps, metrics, onFrame, (loss) => lossHandler?.(loss)));
     },
     async upsertPresence(record) {
       if (!record.daemonConnected) return removeOwn(record, record.relayId, record.daemonIssueGeneration);
@@ -170,14 +172,24 @@ export function createRemoteBackplane(
     async publish(frame: BusFrame) {
       const signed = signBusFrame({ ...frame, sourceRelayId: options.relayId }, key, deps.now());
       try {
-        await store.append(signed);
-        metrics.publishOk.inc();
-        return true;
+        const outcome = await store.append(signed);
+        if (outcome === 'appended') {
+          metrics.publishOk.inc();
+          return true;
+        }
+        // The target is too far behind: refused, never trimmed from its backlog.
+        metrics.publishFailed.inc();
+        metrics.publishRefused.inc();
+        if (outcome === 'refused_marked') metrics.lossMarked.inc();
+        return false;
       } catch (error) {
         metrics.publishFailed.inc();
         deps.log('warn', 'bus_publish_failed', { mode, error: String(error) });
         return false;
       }
+    },
+    onBusLoss: (handler) => {
+      lossHandler = handler;
     },
     isHealthy: () => store.isHealthy(),
     close: () => store.close(),

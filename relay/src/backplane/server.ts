@@ -209,6 +209,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
     },
     async append(frame) {
       expectOk(await call(PLATFORM_RELAY_API.busPublish, frame), 'bus publish');
+      return 'appended';
     },
     isHealthy: () => healthy && !closed,
     onRecover: (listener) => recoverListeners.push(listener),

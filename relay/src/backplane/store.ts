@@ -26,13 +26,21 @@ export interface BackplaneStore {
   readPresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /** readGeneration returns the highest generation kept for the scope, even with no daemon connected. */
   readGeneration(scope: ScopeRef): Promise<number | null>;
-  /** append hands an already signed frame to the bus for targetRelayId. */
-  append(frame: BusFrame): Promise<void>;
+  /**
+   * append hands an already signed frame to the bus for targetRelayId. It
+   * resolves 'refused' when the target's queue is full (nothing unread is ever
+   * dropped to make room), 'refused_marked' when it also left the target a
+   * loss marker so the frame's clients there are closed; it rejects on I/O failure.
+   */
+  append(frame: BusFrame): Promise<AppendOutcome>;
   isHealthy(): boolean;
   /** onRecover registers a listener called each time the store is reachable again after a loss. */
   onRecover(listener: () => void): void;
   close(): Promise<void>;
 }
+
+/** AppendOutcome is what a store did with a frame handed to append. */
+export type AppendOutcome = 'appended' | 'refused' | 'refused_marked';
 
 /** disconnectedPresence is the answer for a scope with no daemon but a kept generation. */
 export function disconnectedPresence(scope: ScopeRef, daemonIssueGeneration: number): PresenceRecord {

@@ -398,6 +398,17 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
 describe('backplane contract: redis specifics', () => {
   const harness = redisHarness();
   const relays: Backplane[] = [];
+  const adminClient = () => {
+    const url = new URL(harness.options('x').redis!.url);
+    return new Redis({ host: url.hostname, port: Number(url.port), password: REDIS_PASSWORD });
+  };
+  /** killBusConnection cuts relayId's stream reader off, as a network blip would. */
+  async function killBusConnection(admin: Redis, relayId: string): Promise<void> {
+    const clients = String(await admin.call('CLIENT', 'LIST'));
+    const busId = new RegExp(`id=(\\d+) .*name=viewport-relay:${relayId}:bus`).exec(clients)?.[1];
+    expect(busId).toBeDefined();
+    await admin.call('CLIENT', 'KILL', 'ID', busId!);
+  }
   beforeAll(() => harness.setup());
   afterAll(async () => {
     await Promise.all(relays.map((r) => r.close()));
@@ -412,13 +423,9 @@ describe('backplane contract: redis specifics', () => {
     relays.push(a, b);
     await a.start(() => {});
     await b.start((frame) => received.push(frame.payload));
-    const url = new URL(harness.options('x').redis!.url);
-    const admin = new Redis({ host: url.hostname, port: Number(url.port), password: REDIS_PASSWORD });
+    const admin = adminClient();
     try {
-      const clients = String(await admin.call('CLIENT', 'LIST'));
-      const busId = /id=(\d+) .*name=viewport-relay:reader-b:bus/.exec(clients)?.[1];
-      expect(busId).toBeDefined();
-      await admin.call('CLIENT', 'KILL', 'ID', busId!);
+      await killBusConnection(admin, 'reader-b');
       const frame = (payload: string): BusFrame => ({
         workspaceId: 'w',
         runtimeTargetId: 'r',
@@ -432,6 +439,81 @@ describe('backplane contract: redis specifics', () => {
       await waitFor(() => received.length === 3, 'all three frames');
       expect(received).toEqual(['m1', 'm2', 'm3']);
       await waitFor(async () => (await metric(registryB, 'relay_backplane_reconnects_total')) >= 1, 'reconnect counted');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('never trims unread frames: a burst past the cap is refused (counted), and a refused frame for clients closes them on the reader', async () => {
+    // B's reader is cut off and reconnects only after 4 s, so A's burst meets a full stream.
+    const registryA = new Registry();
+    const registryB = new Registry();
+    const a = createBackplane(harness.options('burst-a'), deps(registryA));
+    const b = createBackplane({ ...harness.options('burst-b'), redis: { ...harness.options('burst-b').redis!, reconnectBaseMs: 4000, reconnectMaxMs: 4000 } }, deps(registryB));
+    relays.push(a, b);
+    const received: string[] = [];
+    const losses: string[] = [];
+    b.onBusLoss?.((loss) => losses.push(`${loss.sourceRelayId}/${loss.workspaceId}/${loss.runtimeTargetId}`));
+    await a.start(() => {});
+    await b.start((frame) => received.push(frame.payload));
+    const admin = adminClient();
+    try {
+      await killBusConnection(admin, 'burst-b');
+      await waitFor(() => !b.isHealthy(), 'reader cut off');
+      const frame = (direction: BusFrame['direction'], payload: string): BusFrame => ({
+        workspaceId: 'w',
+        runtimeTargetId: 'r',
+        sourceRelayId: 'burst-a',
+        targetRelayId: 'burst-b',
+        direction,
+        payload,
+      });
+      // Cap 1000: 600 client frames fit, then 400 of 600 daemon frames; the rest are refused.
+      const toDaemon = await Promise.all(Array.from({ length: 600 }, (_, i) => a.publish(frame('client_to_daemon', `c${i}`))));
+      const toClients = await Promise.all(Array.from({ length: 600 }, (_, i) => a.publish(frame('daemon_to_clients', `d${i}`))));
+      const late = await Promise.all(Array.from({ length: 10 }, (_, i) => a.publish(frame('client_to_daemon', `late${i}`))));
+      expect(b.isHealthy()).toBe(false); // still cut off: the burst really met a reader that was not reading
+      expect(toDaemon.every(Boolean)).toBe(true);
+      expect(toClients.slice(0, 400).every(Boolean)).toBe(true);
+      expect(toClients.slice(400).some(Boolean)).toBe(false);
+      expect(late.some(Boolean)).toBe(false);
+      expect(await metric(registryA, 'relay_bus_publish_refused_total')).toBe(210);
+      expect(await metric(registryA, 'relay_bus_loss_marked_total')).toBe(1);
+      // On return B reads every accepted frame in order, then the marker.
+      await waitFor(() => losses.length === 1, 'the loss marker read', 20_000);
+      expect(received).toEqual([...Array.from({ length: 600 }, (_, i) => `c${i}`), ...Array.from({ length: 400 }, (_, i) => `d${i}`)]);
+      expect(losses).toEqual(['burst-a/w/r']);
+      expect(await metric(registryB, 'relay_bus_loss_received_total')).toBe(1);
+      // Read entries are trimmed away, so the queue takes frames again; a later loss leaves a new marker.
+      await waitFor(async () => (await a.publish(frame('client_to_daemon', 'after'))) === true, 'the queue drained');
+      await waitFor(() => received.includes('after'), 'the frame after the drain');
+      expect(await admin.exists(redisKeys(PREFIX).lossGuard('burst-b', 'burst-a', { workspaceId: 'w', runtimeTargetId: 'r' }))).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('ignores a loss marker it cannot authenticate', async () => {
+    const registryB = new Registry();
+    const b = createBackplane(harness.options('marker-b'), deps(registryB));
+    relays.push(b);
+    const losses: unknown[] = [];
+    b.onBusLoss?.((loss) => losses.push(loss));
+    const received: string[] = [];
+    await b.start((frame) => received.push(frame.payload));
+    const admin = adminClient();
+    try {
+      const base: BusFrame = { workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'other', targetRelayId: 'marker-b', direction: 'daemon_to_clients', payload: 'x' };
+      const forged = { ...signBusFrame(base, 'wrong-key', Date.now()) };
+      const stream = redisKeys(PREFIX).stream('marker-b');
+      await admin.xadd(stream, '*', 'l', JSON.stringify(forged));
+      await admin.xadd(stream, '*', 'f', JSON.stringify(signBusFrame({ ...base, payload: 'probe' }, HMAC_KEY, Date.now())));
+      await waitFor(() => received.includes('probe'), 'the probe after the forged marker');
+      expect(losses).toEqual([]);
+      expect(await metric(registryB, 'relay_bus_pull_invalid_signature_total')).toBe(1);
+      // A genuine marker, even one older than the skew window, is honoured.
+      await admin.xadd(stream, '*', 'l', JSON.stringify(signBusFrame(base, HMAC_KEY, Date.now() - 60_000)));
+      await waitFor(() => losses.length === 1, 'the genuine marker');
     } finally {
       admin.disconnect();
     }
