@@ -14,7 +14,9 @@ import {
   CloseCode,
   CloseReason,
   parseClientFrame,
+  parseClientFrameBytes,
   parseDaemonFrame,
+  parseDaemonFrameBytes,
   parseWorkerFrame,
   relayStatus,
   sessionSubscribed,
@@ -131,6 +133,12 @@ export class SessionHub {
       ownPublicUrl: cfg.publicWsBaseUrl,
       tlsHost: cfg.tls.host,
     };
+    // Another relay's queue for us was full and refused daemon frames for this
+    // scope's clients here: close them (1013, retryable) so the loss is not silent.
+    deps.backplane.onBusLoss?.((loss) => {
+      const scope = this.scopes.get(loss.workspaceId, loss.runtimeTargetId);
+      for (const peer of scope?.clients ?? []) closePeer(peer, 1013, 'bus frames lost');
+    });
   }
 
   // ---- connection accounting (used by the upgrade checks) ----
@@ -391,8 +399,7 @@ export class SessionHub {
 
   private onClientFrame(peer: Peer, buf: Buffer, isBinary: boolean, now: number): void {
     if (this.tooLarge(peer, buf) || peer.sender === undefined) return;
-    const text = buf.toString('utf8');
-    const parsed = parseClientFrame(text);
+    const parsed = parseClientFrameBytes(buf);
     const frame = parsed.ok ? parsed.frame : null;
     const check = checkClientFrame(frame, peer.sender);
     switch (check.action) {
@@ -458,6 +465,7 @@ export class SessionHub {
     }
     // A lookup may answer from the cache or wait on the store; chaining each client's
     // frames keeps them in the order they arrived (the delivery promise).
+    const text = buf.toString('utf8');
     const routed = (this.presenceChains.get(peer) ?? Promise.resolve()).then(() => this.routeViaPresence(peer, scope, text));
     this.presenceChains.set(peer, routed.catch(() => undefined));
     this.background(routed, 'route_via_presence');
@@ -587,7 +595,7 @@ export class SessionHub {
       return;
     }
     if (this.tooLarge(peer, buf)) return;
-    const parsed = parseDaemonFrame(buf.toString('utf8'));
+    const parsed = parseDaemonFrameBytes(buf);
     if (!parsed.ok) {
       this.deps.metrics.inc('frames_daemon_rejected_total');
       this.deps.metrics.drop(`invalid_daemon_frame:${parsed.error.reason}`);
