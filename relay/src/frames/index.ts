@@ -2,8 +2,8 @@
 // ones. No I/O; safe to call on the hot path.
 export * from './frame.js';
 export { isProfile, isStrongerOrEqualProfile } from './profile.js';
-export { parseClientFrame, PAIRING_TTL_RANGE, PRESENCE_USER_ID_MAX, PRESENCE_DISPLAY_NAME_MAX } from './parse-client.js';
-export { parseDaemonFrame } from './parse-daemon.js';
+export { parseClientFrame, parseClientFrameBytes, PAIRING_TTL_RANGE, PRESENCE_USER_ID_MAX, PRESENCE_DISPLAY_NAME_MAX } from './parse-client.js';
+export { parseDaemonFrame, parseDaemonFrameBytes } from './parse-daemon.js';
 export { parseWorkerFrame, WORKER_PATH_PREFIX } from './parse-worker.js';
 export * from './outbound.js';
 export * from './close-codes.js';

@@ -2,6 +2,7 @@
 // hand-written checks dispatched on `type`; extra fields are allowed because
 // the frame is forwarded verbatim.
 import { checkE2ee } from './e2ee.js';
+import { scanE2ee } from './e2ee-scan.js';
 import { checkKexHead } from './kex.js';
 import {
   type JsonObject,
@@ -45,6 +46,12 @@ export function parseClientFrame(text: string): ParseResult<ClientFrame> {
   if (isFieldError(type)) return rejected(type);
   const out = dispatch(obj, type);
   return isFieldError(out) ? rejected(out) : { ok: true, frame: out };
+}
+
+/** parseClientFrameBytes is parseClientFrame on the frame's bytes; common e2ee envelopes skip decoding and JSON.parse. */
+export function parseClientFrameBytes(buf: Buffer): ParseResult<ClientFrame> {
+  const fast = scanE2ee(buf);
+  return fast !== undefined ? { ok: true, frame: fast } : parseClientFrame(buf.toString('utf8'));
 }
 
 function dispatch(obj: JsonObject, type: string): Outcome {

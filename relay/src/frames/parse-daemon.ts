@@ -1,6 +1,7 @@
 // Daemon → relay frame validation (spec §4.2). Invalid daemon frames are
 // dropped silently by the caller; the Rejection is for metrics and debug logs.
 import { checkE2ee } from './e2ee.js';
+import { scanE2ee } from './e2ee-scan.js';
 import { checkKexHead } from './kex.js';
 import {
   type JsonObject,
@@ -35,6 +36,12 @@ export function parseDaemonFrame(text: string): ParseResult<DaemonFrame> {
   if (isFieldError(obj)) return rejected(obj);
   const out = obj.schema === FrameType.sessionEventRelay ? checkSessionEventRelay(obj) : dispatch(obj);
   return isFieldError(out) ? rejected(out) : { ok: true, frame: out };
+}
+
+/** parseDaemonFrameBytes is parseDaemonFrame on the frame's bytes; common e2ee envelopes skip decoding and JSON.parse. */
+export function parseDaemonFrameBytes(buf: Buffer): ParseResult<DaemonFrame> {
+  const fast = scanE2ee(buf);
+  return fast !== undefined ? { ok: true, frame: fast } : parseDaemonFrame(buf.toString('utf8'));
 }
 
 function dispatch(obj: JsonObject): Outcome {

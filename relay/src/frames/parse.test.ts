@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FrameRejectReason, ParseResult } from './frame.js';
-import { parseClientFrame } from './parse-client.js';
-import { parseDaemonFrame } from './parse-daemon.js';
+import { parseClientFrame, parseClientFrameBytes } from './parse-client.js';
+import { parseDaemonFrame, parseDaemonFrameBytes } from './parse-daemon.js';
 import { parseWorkerFrame } from './parse-worker.js';
 
 type Sample = Record<string, unknown>;
@@ -144,8 +144,18 @@ function withField(frame: Sample, key: string, value: unknown): Sample {
 
 type Parser = (text: string) => ParseResult<unknown>;
 
+// Every table case also runs through the bytes entry (the e2ee fast path), which must agree.
+const BYTES_ENTRY = new Map<Parser, (buf: Buffer) => ParseResult<unknown>>([
+  [parseClientFrame, parseClientFrameBytes],
+  [parseDaemonFrame, parseDaemonFrameBytes],
+]);
+
 function parse(parser: Parser, frame: unknown): ParseResult<unknown> {
-  return parser(JSON.stringify(frame));
+  const text = JSON.stringify(frame);
+  const result = parser(text);
+  const bytes = BYTES_ENTRY.get(parser);
+  if (bytes) expect(bytes(Buffer.from(text))).toEqual(result);
+  return result;
 }
 
 function expectRejected(result: ParseResult<unknown>, reason: FrameRejectReason, detail?: string): void {
