@@ -38,10 +38,10 @@ export function recordingKube(inner: KubeAdapter): RecordingKube {
   const kube: KubeAdapter = {
     get: async (ref) => note('get', resourceOf(ref.apiVersion, ref.kind), await inner.get(ref)),
     list: async (apiVersion, kind, opts) => note('list', resourceOf(apiVersion, kind), await inner.list(apiVersion, kind, opts)),
-    apply: async (obj) => {
+    apply: async (obj, fieldManager) => {
       // Server-side apply creates what is missing, so it needs create as well as patch.
       used.add(`${resourceOf(obj.apiVersion, obj.kind)}:create`);
-      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj));
+      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj, fieldManager));
     },
     applyStatus: async (obj) => note('patch', resourceOf(obj.apiVersion, obj.kind, 'status'), await inner.applyStatus(obj)),
     create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj)),

@@ -6,10 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { systemClock, type Clock } from './clock.js';
 import type { OperatorConfig } from './config.js';
+import { parseRelay } from './api/v1alpha1/relay.js';
+import { referencedSecretNames } from './desired/index.js';
+import { relayModel } from './desired/model.js';
 import type { RandomSecret } from './desired/secret.js';
 import type { KubeAdapter } from './kube/adapter.js';
 import { startWatches, type WatchSet } from './kube/watch.js';
 import { LeaderElector } from './leader.js';
+import type { KubeObject } from './object.js';
 import { jsonLogger, type Logger } from './log.js';
 import { createMetrics, type OperatorMetrics } from './metrics.js';
 import { kubeEventRecorder } from './reconcile/events.js';
@@ -84,6 +88,12 @@ export function createOperator(deps: OperatorDeps): Operator {
     onCrash: (key, error) => log.error('reconcile_crashed', { key, error: error instanceof Error ? error.message : String(error) }),
   });
 
+  // The Secret names a relay's spec references, for the Secret watch index (none while the spec is invalid).
+  const secretsOf = (raw: KubeObject): string[] => {
+    const parsed = parseRelay(raw);
+    return parsed.ok ? referencedSecretNames(relayModel(parsed.relay, { relayImage: config.relayImage })) : [];
+  };
+
   let watches: WatchSet | undefined;
   let resyncTimer: number | undefined;
   const scheduleResync = (): void => {
@@ -100,6 +110,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       log,
       namespaces: config.namespaces,
       onKey: (key) => queue.add(key),
+      secretsOf,
       onRestart: (kind) => metrics.watchRestarts.inc({ kind }),
     });
     queue.start();

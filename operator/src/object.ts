@@ -23,6 +23,15 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** ManagedFieldsEntry is the part of metav1.ManagedFieldsEntry the operator reads (who owns which fields). */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  fieldsV1?: Record<string, unknown>;
 }
 
 /** KubeObject is any object with apiVersion, kind and metadata. */

@@ -41,6 +41,17 @@ export function usedSecretRefs(m: RelayModel): { name: string; key: string }[] {
   });
 }
 
+/** referencedSecretNames lists every Secret the relay's spec names (env keys, mTLS, TLS, image pull), for the Secret watch index. */
+export function referencedSecretNames(m: RelayModel): string[] {
+  const names = [
+    ...usedSecretRefs(m).map((r) => r.name),
+    m.spec.platform.mtlsSecretName,
+    m.names.tlsSecret,
+    ...(m.spec.imagePullSecrets ?? []).map((s) => s.name),
+  ];
+  return [...new Set(names.filter((n): n is string => n !== undefined && n !== m.names.generatedSecret))].sort();
+}
+
 /** desiredChildren returns every child of the relay, owned and hashed, in apply order. */
 export function desiredChildren(input: DesiredInput): KubeObject[] {
   const m = input.model;

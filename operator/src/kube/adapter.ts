@@ -44,8 +44,8 @@ export interface KubeAdapter {
   /** get resolves to undefined when the object does not exist. */
   get(ref: ObjectRef): Promise<KubeResult<KubeObject | undefined>>;
   list(apiVersion: string, kind: string, opts: ListOptions): Promise<KubeResult<KubeObject[]>>;
-  /** apply is server-side apply with the operator's field manager and force. */
-  apply(obj: KubeObject): Promise<KubeResult<KubeObject>>;
+  /** apply is server-side apply with force, as the operator's field manager unless another is named. */
+  apply(obj: KubeObject, fieldManager?: string): Promise<KubeResult<KubeObject>>;
   /** applyStatus server-side applies obj.status on the status subresource. */
   applyStatus(obj: KubeObject): Promise<KubeResult<KubeObject>>;
   /** create fails with 409 when the object exists. */

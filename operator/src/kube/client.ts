@@ -133,9 +133,9 @@ export class ClientKube implements KubeAdapter {
     return { ok: true, value: list };
   }
 
-  async apply(obj: KubeObject): Promise<KubeResult<KubeObject>> {
+  async apply(obj: KubeObject, fieldManager = FIELD_MANAGER): Promise<KubeResult<KubeObject>> {
     const path = resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
-    const res = await this.request(HttpMethod.PATCH, path, { fieldManager: FIELD_MANAGER, force: 'true' }, obj, 'application/apply-patch+yaml');
+    const res = await this.request(HttpMethod.PATCH, path, { fieldManager, force: 'true' }, obj, 'application/apply-patch+yaml');
     return res.ok ? { ok: true, value: res.value as KubeObject } : res;
   }
 

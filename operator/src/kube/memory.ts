@@ -135,7 +135,8 @@ export class MemoryKube implements KubeAdapter {
     return { ok: true, value: out.map(clone) };
   }
 
-  async apply(obj: KubeObject): Promise<KubeResult<KubeObject>> {
+  // The field manager is not modelled: every apply merges the same way.
+  async apply(obj: KubeObject, _fieldManager?: string): Promise<KubeResult<KubeObject>> {
     const ref = refOf(obj);
     const err = this.failure('apply', ref) ?? this.unservedError(ref);
     if (err) return { ok: false, error: err };

@@ -30,6 +30,33 @@ describe('startWatches', () => {
     w.stop();
   });
 
+  it('re-queues the relays whose spec names a Secret when it changes, and only those', async () => {
+    const kube = new MemoryKube();
+    const keys: string[] = [];
+    kube.seed(relayObject({}, { name: 'a' }));
+    kube.seed(relayObject({}, { name: 'b' }));
+    const secretsOf = (r: { metadata: { name: string } }) => (r.metadata.name === 'a' ? ['platform', 'tls'] : ['other']);
+    const w = startWatches({ kube, clock: new ManualClock(), log: silentLogger, namespaces: [], onKey: (k) => keys.push(k), secretsOf });
+    await flush();
+    expect(keys.sort()).toEqual(['viewport/a', 'viewport/b']);
+    keys.length = 0;
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'platform', namespace: 'viewport' } };
+    kube.seed(secret);
+    expect(keys).toEqual(['viewport/a']);
+    kube.remove({ apiVersion: 'v1', kind: 'Secret', namespace: 'viewport', name: 'platform' });
+    expect(keys).toEqual(['viewport/a', 'viewport/a']);
+    // Same name in another namespace, and an unreferenced Secret: nothing.
+    kube.seed({ ...secret, metadata: { name: 'platform', namespace: 'elsewhere' } });
+    kube.seed({ ...secret, metadata: { name: 'unrelated', namespace: 'viewport' } });
+    expect(keys).toEqual(['viewport/a', 'viewport/a']);
+    // A relay deleted from the index no longer maps its Secrets.
+    kube.remove({ apiVersion: 'relay.getviewport.com/v1alpha1', kind: 'ViewportRelay', namespace: 'viewport', name: 'a' });
+    keys.length = 0;
+    kube.seed(secret);
+    expect(keys).toEqual([]);
+    w.stop();
+  });
+
   it('watches only the configured namespaces', async () => {
     const kube = new MemoryKube();
     const keys: string[] = [];

@@ -1,14 +1,16 @@
 // Informers feeding the work queue: ViewportRelays and every owned child kind
-// (label-filtered), per watched namespace or cluster-wide. A watch that
-// errors has stopped (client-node keeps only 410 to itself), so it is
-// restarted here with exponential backoff.
+// (label-filtered), per watched namespace or cluster-wide. Secrets are watched
+// unfiltered: a user Secret named by a relay's spec carries no label of ours,
+// so an index (Secret -> relays naming it, kept from relay events) maps its
+// changes to relays. A watch that errors has stopped (client-node keeps only
+// 410 to itself), so it is restarted here with exponential backoff.
 import { RELAY_API_VERSION, RELAY_KIND } from '../api/v1alpha1/group.js';
 import type { Clock, TimerId } from '../clock.js';
 import { MANAGED_BY_SELECTOR, RELAY_LABEL } from '../desired/labels.js';
 import { CHILD_KINDS } from '../kinds.js';
 import type { Logger } from '../log.js';
 import type { KubeObject } from '../object.js';
-import type { KubeAdapter, WatchHandle } from './adapter.js';
+import type { KubeAdapter, WatchEvent, WatchHandle } from './adapter.js';
 
 /** WatchSetOptions configure startWatches. */
 export interface WatchSetOptions {
@@ -19,6 +21,8 @@ export interface WatchSetOptions {
   namespaces: readonly string[];
   /** Called with a relay key ("ns/name") for every relevant event. */
   onKey: (key: string) => void;
+  /** Names of the Secrets (in the relay's namespace) a relay's spec references; a change to one re-queues the relay. */
+  secretsOf?: (relay: KubeObject) => readonly string[];
   onRestart?: (kind: string) => void;
   minRestartMs?: number;
   maxRestartMs?: number;
@@ -39,9 +43,43 @@ export function keyOfChild(obj: KubeObject): string | undefined {
   return relay !== undefined && obj.metadata.namespace !== undefined ? `${obj.metadata.namespace}/${relay}` : undefined;
 }
 
+/** SecretIndex maps "namespace/secret" to the keys of the relays whose spec names that Secret. */
+export class SecretIndex {
+  private readonly byRelay = new Map<string, string[]>();
+  private readonly bySecret = new Map<string, Set<string>>();
+
+  /** set replaces what relayKey references (names are in the relay's namespace). */
+  set(relayKey: string, namespace: string, names: readonly string[]): void {
+    this.remove(relayKey);
+    const secrets = [...new Set(names)].map((n) => `${namespace}/${n}`);
+    this.byRelay.set(relayKey, secrets);
+    for (const s of secrets) {
+      const relays = this.bySecret.get(s) ?? new Set<string>();
+      relays.add(relayKey);
+      this.bySecret.set(s, relays);
+    }
+  }
+
+  /** remove forgets a relay. */
+  remove(relayKey: string): void {
+    for (const s of this.byRelay.get(relayKey) ?? []) {
+      const relays = this.bySecret.get(s);
+      relays?.delete(relayKey);
+      if (relays?.size === 0) this.bySecret.delete(s);
+    }
+    this.byRelay.delete(relayKey);
+  }
+
+  /** relaysOf lists the relays that reference namespace/name. */
+  relaysOf(namespace: string, name: string): string[] {
+    return [...(this.bySecret.get(`${namespace}/${name}`) ?? [])];
+  }
+}
+
 /** startWatches starts every informer and keeps it running until stop(). */
 export function startWatches(o: WatchSetOptions): WatchSet {
   const relays = new Set<string>();
+  const secretIndex = new SecretIndex();
   const required = new Set<string>();
   const syncedSet = new Set<string>();
   const handles = new Map<string, WatchHandle>();
@@ -51,8 +89,32 @@ export function startWatches(o: WatchSetOptions): WatchSet {
   const scopes: (string | undefined)[] = o.namespaces.length > 0 ? [...o.namespaces] : [undefined];
   const kinds = [
     { apiVersion: RELAY_API_VERSION, kind: RELAY_KIND, selector: undefined as string | undefined, optional: false },
-    ...CHILD_KINDS.map((k) => ({ apiVersion: k.apiVersion, kind: k.kind, selector: MANAGED_BY_SELECTOR, optional: k.optional })),
+    ...CHILD_KINDS.map((k) => ({
+      apiVersion: k.apiVersion,
+      kind: k.kind,
+      // Referenced Secrets are the user's and unlabelled: watch them all (in scope) when an index is kept.
+      selector: k.kind === 'Secret' && o.secretsOf !== undefined ? undefined : MANAGED_BY_SELECTOR,
+      optional: k.optional,
+    })),
   ];
+
+  const keysOf = (isRelay: boolean, e: WatchEvent): string[] => {
+    const { metadata } = e.object;
+    if (isRelay) {
+      const key = `${metadata.namespace}/${metadata.name}`;
+      if (e.type === 'deleted') {
+        relays.delete(key);
+        secretIndex.remove(key);
+      } else {
+        relays.add(key);
+        if (o.secretsOf) secretIndex.set(key, metadata.namespace ?? '', o.secretsOf(e.object));
+      }
+      return [key];
+    }
+    const child = keyOfChild(e.object);
+    const referencing = e.object.kind === 'Secret' && metadata.namespace !== undefined ? secretIndex.relaysOf(metadata.namespace, metadata.name) : [];
+    return [...new Set([...(child !== undefined ? [child] : []), ...referencing])];
+  };
 
   const run = (id: string, k: (typeof kinds)[number], namespace: string | undefined): void => {
     if (stopped) return;
@@ -61,11 +123,7 @@ export function startWatches(o: WatchSetOptions): WatchSet {
       id,
       o.kube.watch(k.apiVersion, k.kind, { namespace, labelSelector: k.selector }, {
         onEvent: (e) => {
-          const key = isRelay ? `${e.object.metadata.namespace}/${e.object.metadata.name}` : keyOfChild(e.object);
-          if (key === undefined) return;
-          if (isRelay && e.type === 'deleted') relays.delete(key);
-          else if (isRelay) relays.add(key);
-          o.onKey(key);
+          for (const key of keysOf(isRelay, e)) o.onKey(key);
         },
         onSynced: () => {
           syncedSet.add(id);

@@ -1,5 +1,6 @@
 // Apply: decide which desired children differ from what was last applied,
 // server-side apply those, and delete owned children no longer desired.
+import { FIELD_MANAGER } from '../api/v1alpha1/group.js';
 import { specHashOf } from '../desired/hash.js';
 import type { KubeAdapter, KubeError } from '../kube/adapter.js';
 import { refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
@@ -48,6 +49,38 @@ export function planChildren(
   return { apply, prune };
 }
 
+/** HANDOFF_MANAGER co-owns a workload's replicas for a moment so the operator can let go of the field. */
+export const HANDOFF_MANAGER = `${FIELD_MANAGER}-replicas-handoff`;
+
+const specOf = (o: KubeObject): Record<string, unknown> | undefined => o.spec as Record<string, unknown> | undefined;
+
+/** ownsReplicas is true when the operator's own apply owns spec.replicas of obj. */
+export function ownsReplicas(obj: KubeObject): boolean {
+  return (obj.metadata.managedFields ?? []).some((m) => {
+    const spec = m.fieldsV1?.['f:spec'] as Record<string, unknown> | undefined;
+    return m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource && spec?.['f:replicas'] !== undefined;
+  });
+}
+
+/**
+ * replicasHandoff: when the desired workload leaves replicas out (an autoscaler
+ * owns it now) while the operator's apply still owns the field, dropping it
+ * would make the API server reset replicas to 1. Applying the live value once
+ * under HANDOFF_MANAGER first makes the field co-owned, so the operator's next
+ * apply releases it and the value stays. Pure; undefined when no hand-off is due.
+ */
+export function replicasHandoff(desired: KubeObject, observed: KubeObject | undefined): KubeObject | undefined {
+  if (!observed || specOf(desired)?.replicas !== undefined) return undefined;
+  const live = specOf(observed)?.replicas;
+  if (typeof live !== 'number' || !ownsReplicas(observed)) return undefined;
+  return {
+    apiVersion: desired.apiVersion,
+    kind: desired.kind,
+    metadata: { name: desired.metadata.name, namespace: desired.metadata.namespace },
+    spec: { replicas: live },
+  };
+}
+
 /** ApplyOutcome reports what a pass wrote. */
 export interface ApplyOutcome {
   /** Objects as returned by the API after apply, by refKey. */
@@ -69,6 +102,13 @@ export async function executePlan(
   for (const obj of plan.apply) {
     const ref = refOf(obj);
     const key = refKey(ref);
+    const handoff = replicasHandoff(obj, observed.get(key));
+    const handed = handoff === undefined ? undefined : await kube.apply(handoff, HANDOFF_MANAGER);
+    if (handed !== undefined && !handed.ok) {
+      records.delete(key);
+      out.errors.push({ ref, error: handed.error });
+      continue;
+    }
     const res = await kube.apply(obj);
     if (!res.ok) {
       records.delete(key);
