@@ -155,3 +155,63 @@ describe('through two relays on Redis', () => {
     report(`two relays over Redis: ${2 * N} sequenced frames delivered in order in ${seconds.toFixed(1)} s (${Math.round((2 * N) / seconds)} frames/s)`);
   });
 });
+
+describe('through two relays on Redis whose bus queue overflows', () => {
+  // A small queue and a stalled reader make a burst meet a full stream for sure.
+  const QUEUE = 100;
+  const BURST = 600;
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster('overflow', 2, { RELAY_REDIS_QUEUE_MAX: String(QUEUE), RELAY_REDIS_PRESENCE_TTL_MS: '30000' });
+  });
+  afterAll(async () => cluster?.close());
+
+  const statuses = (peer: TestPeer, code: string) =>
+    peer.messages.map((t) => JSON.parse(t) as Record<string, unknown>).filter((m) => m.type === 'relay_status' && m.code === code);
+  const isPrefix = (seqs: number[]) => seqs.every((s, i) => s === i + 1);
+
+  it('a burst past the queue: each frame arrives in order, or its sender is told, or its destination is closed, and all of it is counted', async () => {
+    const [a, b] = cluster.relays as [NonNullable<Cluster['relays'][0]>, NonNullable<Cluster['relays'][0]>];
+    const daemon = await cluster.join(a, { role: 'workspace-daemon', workspaceId: 'w-burst', runtimeTargetId: 't1' });
+    const client = await cluster.join(b, { role: 'client', workspaceId: 'w-burst', runtimeTargetId: 't1', claims: { scope: 'runtime', clientId: 'far' } });
+    await openSessionEventually(client, daemon, 's-down', 'a session across the relays');
+
+    // Daemon → client while the client's relay is stalled: no one can tell the
+    // daemon, so the client gets a gap-free prefix and is then closed, retryably.
+    process.kill(b.pid, 'SIGSTOP');
+    try {
+      await pump(daemon, 's-down', 1, BURST);
+      await waitFor(async () => (await a.metric('relay_bus_publish_refused_total')) >= BURST - QUEUE, 20_000, 'the overflow refused on relay A');
+    } finally {
+      process.kill(b.pid, 'SIGCONT');
+    }
+    expect(await a.metric('relay_bus_loss_marked_total')).toBe(1);
+    const closed = await client.closed;
+    expect(closed).toEqual({ code: 1013, reason: 'bus frames lost' });
+    const down = seqsOf(client, 's-down');
+    expect(isPrefix(down)).toBe(true);
+    expect(down.length).toBeLessThanOrEqual(QUEUE);
+    expect(down.length + (await a.metric('relay_bus_publish_refused_total'))).toBe(BURST);
+    expect(await b.metric('relay_bus_loss_received_total')).toBe(1);
+
+    // Client → daemon while the daemon's relay is stalled: every refused frame
+    // is answered DAEMON_UNAVAILABLE (retryable) to the client that sent it.
+    const again = await cluster.join(b, { role: 'client', workspaceId: 'w-burst', runtimeTargetId: 't1', claims: { scope: 'runtime', clientId: 'again' } });
+    await openSessionEventually(again, daemon, 's-up', 'a second session');
+    process.kill(a.pid, 'SIGSTOP');
+    try {
+      await pump(again, 's-up', 1, BURST);
+      await waitFor(() => statuses(again, 'DAEMON_UNAVAILABLE').length >= BURST - QUEUE, 20_000, 'the overflow refused to the client');
+    } finally {
+      process.kill(a.pid, 'SIGCONT');
+    }
+    const told = statuses(again, 'DAEMON_UNAVAILABLE');
+    await waitFor(() => seqsOf(daemon, 's-up').length + told.length >= BURST, 20_000, 'every frame delivered or refused');
+    const up = seqsOf(daemon, 's-up');
+    expect(isPrefix(up)).toBe(true);
+    expect(up.length + told.length).toBe(BURST);
+    expect(told.every((s) => s.retryable === true)).toBe(true);
+    expect(await b.metric('relay_bus_publish_refused_total')).toBe(told.length);
+    report(`bus queue ${QUEUE}, bursts of ${BURST}: daemon→client ${down.length} delivered then closed 1013; client→daemon ${up.length} delivered, ${told.length} refused DAEMON_UNAVAILABLE`);
+  }, 120_000);
+});
