@@ -85,17 +85,9 @@ function chartRbac(): KubeObject[] {
     .filter((o): o is KubeObject => o !== null && kinds.has(o.kind));
 }
 
-// Grants the chart ships that no call in this lifecycle needed: server-side
-// apply never needs update on children, status is only patched (no get or
-// update on viewportrelays/status), and events are only created here (patch
-// would serve repeated events). Reported to the operator owners; the test
-// fails when the role and this list disagree in either direction.
-const knownUnusedGrants: string[] = [
-  '<child>:update',
-  'events.k8s.io/events:patch',
-  'relay.getviewport.com/viewportrelays/status:get',
-  'relay.getviewport.com/viewportrelays/status:update',
-];
+// Grants the chart ships that no call in this lifecycle needed. The role is
+// least-privilege: the test fails when the role and this list disagree.
+const knownUnusedGrants: string[] = [];
 
 const logLines: string[] = [];
 const log = memoryLogger(logLines, 'lifecycle');
@@ -125,12 +117,16 @@ beforeAll(async () => {
   const serviceAccount = rbacObjects.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
   const kc = await kubeConfigForServiceAccount(shared.kc, operatorNamespace, serviceAccount);
   recorded = recordingKube(new ClientKube(kc));
-  const config = testOperatorConfig({
-    namespaces: examples.map(namespaceOf),
-    identity: 'e2e-lifecycle',
-    leaderElect: true,
-    leaseNamespace: operatorNamespace,
-  });
+  // The chart's leader-election Role names the one Lease the operator may read and renew.
+  const leaseRole = rbacObjects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-leader-election')) as
+    | { rules?: { resourceNames?: string[] }[] }
+    | undefined;
+  const leaseName = leaseRole?.rules?.find((r) => r.resourceNames !== undefined)?.resourceNames?.[0];
+  if (leaseName === undefined) throw new Error('the chart has no leader-election Role naming its Lease');
+  const config = {
+    ...testOperatorConfig({ namespaces: examples.map(namespaceOf), identity: 'e2e-lifecycle', leaderElect: true, leaseNamespace: operatorNamespace }),
+    leaseName,
+  };
   operator = createOperator({ kube: recorded.kube, config, log });
   operator.start();
   await waitFor('the operator to lead and sync', () => (operator.isLeader() && operator.ready() ? true : undefined));

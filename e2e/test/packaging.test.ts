@@ -106,8 +106,19 @@ describe('operator chart RBAC, applied', () => {
     ['delete', 'nodes'],
     ['create', 'clusterroles.rbac.authorization.k8s.io'],
     ['get', 'customresourcedefinitions.apiextensions.k8s.io'],
+    ['update', 'deployments.apps'],
+    ['get', 'leases.coordination.k8s.io'],
   ])('may not %s %s', async (verb, resource) => {
     expect(await canI(verb, resource)).toBe('no');
+  });
+
+  it('may read and renew only its own Lease', async () => {
+    const canLease = async (verb: string, name: string): Promise<string> =>
+      (await shared.kubectl(['auth', 'can-i', verb, `leases.coordination.k8s.io/${name}`, '--as', sa, '-n', RELEASE_NS])).stdout.trim();
+    expect(await canLease('update', 'viewport-relay-operator')).toBe('yes');
+    expect(await canLease('get', 'viewport-relay-operator')).toBe('yes');
+    expect(await canLease('update', 'someone-elses-lease')).toBe('no');
+    expect(await canLease('get', 'someone-elses-lease')).toBe('no');
   });
 });
 

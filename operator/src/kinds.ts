@@ -13,24 +13,29 @@ export interface KindInfo {
   /** Optional kinds come from add-on CRDs (Gateway API, Prometheus Operator, cert-manager). */
   readonly optional: boolean;
   readonly verbs: readonly string[];
+  /** Granted by a dedicated chart Role, not by the generated rules (the leader-election Lease). */
+  readonly ownRole?: boolean;
 }
 
-const CHILD_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
+// Children are listed and watched, server-side applied (patch, and create for
+// the first apply) and pruned (delete). Never updated: apply does not need it.
+const CHILD_VERBS = ['list', 'watch', 'create', 'patch', 'delete'] as const;
 
-const child = (apiVersion: string, kind: string, plural: string, optional = false): KindInfo => ({
+const child = (apiVersion: string, kind: string, plural: string, optional = false, extraVerbs: readonly string[] = []): KindInfo => ({
   apiVersion,
   kind,
   plural,
   namespaced: true,
   child: true,
   optional,
-  verbs: CHILD_VERBS,
+  verbs: [...CHILD_VERBS, ...extraVerbs],
 });
 
 /** KINDS lists every resource type; children first, in apply order. */
 export const KINDS: readonly KindInfo[] = [
   child('v1', 'ServiceAccount', 'serviceaccounts'),
-  child('v1', 'Secret', 'secrets'),
+  // get: the values of the user Secrets a relay references are read one by one.
+  child('v1', 'Secret', 'secrets', false, ['get']),
   child('v1', 'Service', 'services'),
   child('apps/v1', 'Deployment', 'deployments'),
   child('apps/v1', 'StatefulSet', 'statefulsets'),
@@ -57,7 +62,8 @@ export const KINDS: readonly KindInfo[] = [
     namespaced: true,
     child: false,
     optional: false,
-    verbs: ['get', 'patch', 'update'],
+    // Status is only server-side applied.
+    verbs: ['patch'],
   },
   {
     // Owner references with blockOwnerDeletion need update on the owner's finalizers.
@@ -76,7 +82,8 @@ export const KINDS: readonly KindInfo[] = [
     namespaced: true,
     child: false,
     optional: false,
-    verbs: ['create', 'patch'],
+    // Each event is a new object; none is ever patched.
+    verbs: ['create'],
   },
   {
     apiVersion: 'coordination.k8s.io/v1',
@@ -85,7 +92,11 @@ export const KINDS: readonly KindInfo[] = [
     namespaced: true,
     child: false,
     optional: false,
+    // get, create, update on one Lease in the operator's own namespace: granted
+    // by the chart's leader-election Role (get and update by resourceName), never
+    // in the watched namespaces, so not part of the generated rules.
     verbs: ['get', 'create', 'update'],
+    ownRole: true,
   },
 ];
 

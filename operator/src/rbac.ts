@@ -9,10 +9,10 @@ export interface PolicyRule {
   verbs: string[];
 }
 
-/** rbacRules groups KINDS by API group and verb set into ClusterRole (or Role) rules. */
+/** rbacRules groups KINDS (except those with their own Role) by API group and verb set into ClusterRole (or Role) rules. */
 export function rbacRules(): PolicyRule[] {
   const byGroupAndVerbs = new Map<string, PolicyRule>();
-  for (const k of KINDS) {
+  for (const k of KINDS.filter((kind) => kind.ownRole !== true)) {
     const group = apiGroupOf(k.apiVersion);
     const verbs = [...k.verbs].sort();
     const key = `${group}|${verbs.join(',')}`;
