@@ -4,7 +4,7 @@
 // XREAD BLOCK on a dedicated connection from the last id seen, so a reader
 // reconnect resumes exactly where it stopped (docs/backplane.md has the figures).
 import { Redis, type RedisOptions } from 'ioredis';
-import type { BackplaneDeps, BackplaneOptions, Backplane, PresenceRecord, ScopeRef } from './backplane.js';
+import type { BackplaneDeps, BackplaneOptions, Backplane, BusFrame, PresenceRecord, ScopeRef } from './backplane.js';
 import type { BusEntryKind, BusReceiver } from './bus-receiver.js';
 import { backplaneMetrics } from './metrics.js';
 import { createRemoteBackplane } from './remote.js';
@@ -19,21 +19,23 @@ const READ_COUNT = 200;
 /** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
 const MIN_STREAM_TTL_MS = 60_000;
 
-// KEYS: stream, loss guard. ARGV: queueMax, streamTtlMs, frame json, '1' when a
-// loss marker may be written, guard ttl. The stream holds only unread entries
-// (the reader trims what it delivered), so XLEN is the backlog: a full stream
-// refuses the frame rather than trimming unread ones. A refused frame for
-// clients leaves one marker (past the cap, one per guard) that makes the
+// KEYS: stream, loss guard. ARGV: queueMax, streamTtlMs, '1' when a loss
+// marker may be written, guard ttl, then the entry's field/value pairs, the
+// first being k=f. The stream holds only unread entries (the reader trims what
+// it delivered), so XLEN is the backlog: a full stream refuses the frame
+// rather than trimming unread ones. A refused frame for clients leaves one
+// marker (the same entry with k=l, past the cap, one per guard) that makes the
 // reader close those clients: the loss is never silent (docs/backplane.md).
 // Returns 1 appended, 2 refused and marked, 0 refused.
 const PUBLISH_SCRIPT = `
 if redis.call('XLEN', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('XADD', KEYS[1], '*', 'f', ARGV[3])
+  redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
-if ARGV[4] == '1' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[5]) then
-  redis.call('XADD', KEYS[1], '*', 'l', ARGV[3])
+if ARGV[3] == '1' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then
+  ARGV[6] = 'l'
+  redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
   return 2
 end
 return 0`;
@@ -184,21 +186,60 @@ function parseGeneration(raw: string | null): number | null {
 }
 
 /** StreamEntry is one decoded stream entry: a frame, or a marker for frames refused after it. */
-interface StreamEntry {
+export interface StreamEntry {
   readonly kind: BusEntryKind;
   readonly value: unknown;
 }
 
-function parseEntry(fields: string[]): StreamEntry {
-  // Entries carry exactly one field: 'f' (a frame) or 'l' (a loss marker).
-  const kind: BusEntryKind = fields[0] === 'l' ? 'loss' : 'frame';
-  const raw = fields[0] === 'f' || fields[0] === 'l' ? fields[1] : undefined;
-  if (raw === undefined) return { kind, value: undefined };
-  try {
-    return { kind, value: JSON.parse(raw) as unknown };
-  } catch {
-    return { kind, value: undefined };
+/**
+ * entryFields lays a signed frame out as stream field/value pairs, kind first:
+ * no JSON round trip, so the payload is neither escaped nor parsed twice.
+ */
+export function entryFields(frame: BusFrame): string[] {
+  const fields = ['k', 'f', 'w', frame.workspaceId, 'r', frame.runtimeTargetId, 's', frame.sourceRelayId, 'd', frame.direction];
+  if (frame.machineId !== undefined) fields.push('m', frame.machineId);
+  if (frame.targetRelayId !== null) fields.push('t', frame.targetRelayId);
+  if (frame.issuedAtMs !== undefined) fields.push('i', String(frame.issuedAtMs));
+  if (frame.signature !== undefined) fields.push('g', frame.signature);
+  fields.push('p', frame.payload);
+  return fields;
+}
+
+const FIELD_NAMES: Record<string, string> = {
+  w: 'workspaceId',
+  r: 'runtimeTargetId',
+  s: 'sourceRelayId',
+  d: 'direction',
+  m: 'machineId',
+  t: 'targetRelayId',
+  g: 'signature',
+  p: 'payload',
+};
+
+/** parseEntry decodes an entry written by entryFields, or a single JSON field 'f'/'l' (earlier relays, tests). */
+export function parseEntry(fields: string[]): StreamEntry {
+  if (fields[0] === 'f' || fields[0] === 'l') {
+    const kind: BusEntryKind = fields[0] === 'l' ? 'loss' : 'frame';
+    try {
+      return { kind, value: JSON.parse(fields[1] ?? '') as unknown };
+    } catch {
+      return { kind, value: undefined };
+    }
   }
+  if (fields[0] !== 'k') return { kind: 'frame', value: undefined };
+  const value: Record<string, unknown> = {};
+  for (let i = 2; i + 1 < fields.length; i += 2) {
+    const name = fields[i] as string;
+    const text = fields[i + 1] as string;
+    if (name === 'i') value.issuedAtMs = Number(text);
+    else {
+      const field = FIELD_NAMES[name];
+      if (field !== undefined) value[field] = text;
+    }
+  }
+  // No t field: the frame named no target relay (null, as in the JSON form).
+  if (value.targetRelayId === undefined) value.targetRelayId = null;
+  return { kind: fields[1] === 'l' ? 'loss' : 'frame', value };
 }
 
 /** lossScope reads the guard-key parts of a marker, or null when they are not strings. */
@@ -448,9 +489,9 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
         toClients ? keys.lossGuard(target, frame.sourceRelayId, frame) : stream,
         String(redis.queueMax),
         String(streamTtlMs),
-        JSON.stringify(frame),
         toClients ? '1' : '0',
         String(streamTtlMs),
+        ...entryFields(frame),
       );
       return outcome === 1 ? 'appended' : outcome === 2 ? 'refused_marked' : 'refused';
     },
