@@ -268,7 +268,7 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
       });
       wss.handleUpgrade(req, socket, head, (ws) => {
         registered = true;
-        hub.register(ws, { query: queryIds, ip, claims, check, persistedGeneration, redirectTo });
+        hub.register(ws, { query: queryIds, ip, claims, check, persistedGeneration, redirectTo, socket });
       });
     } finally {
       finish();

@@ -2,6 +2,7 @@
 // of routing. Pure decisions come from routing/; this file applies them to
 // sockets, limiters, metrics and the backplane. Only the Node event loop
 // touches this state, so there is no locking; nothing here awaits a socket.
+import type { Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { Backplane, BusFrame, PresenceRecord } from '../backplane/backplane.js';
@@ -45,6 +46,7 @@ import {
 import { forgetPeer, isEvictable, pruneScope, REQUEST_TTL_MS, SESSION_OWNER_TTL_MS, type ScopeState } from '../routing/scope.js';
 import { ScopeRegistry } from '../routing/scope-registry.js';
 import { closePeer, isOpen, sendToPeer, type Peer, type SendOutcome } from './peer.js';
+import { WriteBatch } from './write-batch.js';
 
 /** WorkerForwarder performs one worker transport request and yields the reply frame text. */
 export type WorkerForwarder = (request: WorkerRequest, authorizedPath: string) => Promise<{ frame: string; ok: boolean }>;
@@ -69,7 +71,12 @@ export interface Admitted {
   readonly persistedGeneration: number | null;
   /** Presence says the scope's daemon lives elsewhere: tell the client after registration (§7.7). */
   readonly redirectTo?: string | undefined;
+  /** The upgraded socket under ws, so sends can be coalesced per turn (write-batch.ts). */
+  readonly socket?: Writable | undefined;
 }
+
+// Frames up to this size are coalesced per turn (write-batch.ts).
+const COALESCE_MAX_BYTES = 4096;
 
 type RouteFamily = 'kex' | 'pairing' | 'session';
 const FAMILY_COUNTERS: Record<RouteFamily, { local: CompatCounter; bus: CompatCounter; dropped: CompatCounter }> = {
@@ -104,6 +111,7 @@ export class SessionHub {
   private readonly runtimeWorkspaceLimiter: TokenBucketLimiter;
   private readonly daemonLimiter: TokenBucketLimiter;
   private readonly isOpen = (p: Peer) => isOpen(p);
+  private readonly batch = new WriteBatch();
   /** The tail of each client's frames waiting on presence; only onClientFrame touches it. */
   private readonly presenceChains = new WeakMap<Peer, Promise<unknown>>();
 
@@ -206,6 +214,8 @@ export class SessionHub {
       lastPingAt: now,
       pingOutstanding: false,
       closing: false,
+      socket: admitted.socket,
+      corked: false,
     };
     this.peers.add(peer);
     this.deps.metrics.inc('ws_connections_opened_total');
@@ -850,6 +860,9 @@ export class SessionHub {
 
   /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
   send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
+    // Only small frames are worth coalescing: a 16 KiB write already amortises its syscall,
+    // and holding large ones back measured slower (bigger bursts, partial writes).
+    if (!peer.corked && (typeof data === 'string' || data.length <= COALESCE_MAX_BYTES) && isOpen(peer)) this.batch.hold(peer);
     const outcome = sendToPeer(peer, data, this.cfg.limits.maxPendingBytes, this.deps.now(), isBinary);
     if (outcome === 'overflow') {
       this.deps.metrics.inc('ws_slow_client_terminated_total');

@@ -2,6 +2,7 @@
 // never awaits, drops when the socket is not OPEN, and closes a peer whose
 // unsent bytes pass RELAY_MAX_PENDING_BYTES (spec §5.8) so it cannot stall
 // routing for anyone else.
+import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import type { Claims, ClientScope, Role } from '../admission/claims.js';
 import type { ClientSender } from '../routing/route.js';
@@ -26,6 +27,10 @@ export interface Peer {
   lastPingAt: number;
   pingOutstanding: boolean;
   closing: boolean;
+  /** The socket under ws, when known: the hub corks it to coalesce one turn's frames into one write. */
+  readonly socket: Writable | undefined;
+  /** The socket is corked until the hub's next flush. Only WriteBatch touches it. */
+  corked: boolean;
 }
 
 /** SendOutcome says what happened to one outbound frame. */
