@@ -263,12 +263,10 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   const ownStream = keys.stream(options.relayId);
   const generationTtlMs = redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS;
   const streamTtlMs = Math.max(MIN_STREAM_TTL_MS, 2 * options.busSignatureMaxSkewMs);
-  // Auto-pipelining sends every command issued in one event-loop turn in one
-  // write: under load most publishes share a syscall instead of one each.
-  const commands = new Redis({
-    ...redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`),
-    enableAutoPipelining: true,
-  }) as ScriptedRedis;
+  // Not auto-pipelined: ioredis keeps one auto-pipeline in flight, so a publish
+  // would wait for the previous batch's round trip (measured: p50 0.15 ms
+  // without, 0.31-0.38 ms with). Plain commands are pipelined by Redis anyway.
+  const commands = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`)) as ScriptedRedis;
   const reader = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:bus`));
   commands.defineCommand('busPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   commands.defineCommand('presenceUpsert', { numberOfKeys: 2, lua: UPSERT_SCRIPT });

@@ -33,6 +33,30 @@ export function slope(samples: readonly Sample[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+/**
+ * robustSlope is the Theil–Sen trend of samples in bytes per second: the median
+ * of the slopes between pairs of samples. A leak raises every later sample, so
+ * it moves the median; a GC that runs late on a loaded machine moves a few
+ * samples, so it does not (least squares follows such spikes). Long series are
+ * thinned to at most maxPoints evenly spaced samples to bound the pair count.
+ */
+export function robustSlope(samples: readonly Sample[], maxPoints = 400): number {
+  const step = Math.max(1, Math.ceil(samples.length / maxPoints));
+  const points = samples.filter((_, i) => i % step === 0);
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const a = points[i] as Sample;
+      const b = points[j] as Sample;
+      if (b.t > a.t) slopes.push((b.bytes - a.bytes) / (b.t - a.t));
+    }
+  }
+  if (slopes.length === 0) return 0;
+  slopes.sort((x, y) => x - y);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 === 1 ? (slopes[mid] as number) : ((slopes[mid - 1] as number) + (slopes[mid] as number)) / 2;
+}
+
 /** sampler reads rssBytes(pid) every intervalMs until stop(), keeping the samples and the peak. */
 export function sampler(pid: number, intervalMs: number): { samples: Sample[]; peak(): number; stop(): void } {
   const t0 = Date.now();
