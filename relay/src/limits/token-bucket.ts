@@ -1,7 +1,7 @@
 // Token bucket per key (spec §5.7): the runtime, workspace and daemon/worker
 // limiters. Continuous refill lets short bursts through while bounding the
 // sustained rate.
-import { assertPositive, evictOldest, sweepIdle } from './recency-map.js';
+import { assertPositive, evictOldest } from './recency-map.js';
 
 /** TokenBucketOptions configures a TokenBucketLimiter; now is injected so tests control time. */
 export interface TokenBucketOptions {
@@ -15,6 +15,8 @@ export interface TokenBucketOptions {
 interface BucketState {
   tokens: number;
   lastSeen: number;
+  /** Value of the limiter's take counter when the key last moved to the back of the map. */
+  movedAt: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -25,8 +27,13 @@ const MINUTE_MS = 60_000;
  * capacity; a take is denied when fewer than 1 token is left. O(1) per call.
  */
 export class TokenBucketLimiter {
-  // Recency-ordered like FixedWindowLimiter: the first key is the least recently used.
+  // Roughly recency-ordered: a key moves to the back only when at least half the key cap's
+  // worth of takes happened since its last move, so the first key is the least recently
+  // used up to that slack. Moving on every take (a Map delete and set) cost more than the
+  // rest of take on the per-frame path.
   private readonly buckets = new Map<string, BucketState>();
+  private takes = 0;
+  private readonly moveAfter: number;
   private readonly capacity: number;
   private readonly refillPerMs: number;
   private readonly maxKeys: number;
@@ -38,6 +45,7 @@ export class TokenBucketLimiter {
     this.capacity = options.capacityPerMinute;
     this.refillPerMs = options.capacityPerMinute / MINUTE_MS;
     this.maxKeys = options.maxKeys;
+    this.moveAfter = Math.max(1, Math.floor(options.maxKeys / 2));
     this.now = options.now;
   }
 
@@ -45,13 +53,17 @@ export class TokenBucketLimiter {
   take(key: string): boolean {
     const now = this.now();
     const bucket = this.buckets.get(key);
+    const takes = ++this.takes;
     if (bucket === undefined) {
-      this.buckets.set(key, { tokens: this.capacity - 1, lastSeen: now });
+      this.buckets.set(key, { tokens: this.capacity - 1, lastSeen: now, movedAt: takes });
       if (this.buckets.size > this.maxKeys) evictOldest(this.buckets);
       return this.capacity >= 1;
     }
-    this.buckets.delete(key);
-    this.buckets.set(key, bucket);
+    if (takes - bucket.movedAt >= this.moveAfter) {
+      this.buckets.delete(key);
+      this.buckets.set(key, bucket);
+      bucket.movedAt = takes;
+    }
     // A clock step backwards must not drain the bucket, so elapsed is clamped at 0.
     const elapsed = now > bucket.lastSeen ? now - bucket.lastSeen : 0;
     bucket.tokens = Math.min(this.capacity, bucket.tokens + elapsed * this.refillPerMs);
@@ -63,7 +75,9 @@ export class TokenBucketLimiter {
 
   /** sweep drops keys idle for two minutes or more; such buckets are full again, so nothing is lost. */
   sweep(): void {
-    sweepIdle(this.buckets, this.now() - 2 * MINUTE_MS);
+    // A full pass: the order is only roughly by recency, so an idle key may sit behind a busy one.
+    const cutoff = this.now() - 2 * MINUTE_MS;
+    for (const [key, state] of this.buckets) if (state.lastSeen <= cutoff) this.buckets.delete(key);
   }
 
   /** size is the number of keys currently tracked. */

@@ -46,10 +46,14 @@ export class TrackingTable<O> {
     return owner;
   }
 
-  /** touch restarts key's TTL, so a session in use keeps its route (G-6). */
+  /**
+   * touch restarts key's TTL, so a session in use keeps its route (G-6). An entry
+   * refreshed less than 1/32 of the TTL ago is left as it is: a session in use then
+   * re-orders the map about once a minute (30-minute TTL) instead of on every frame.
+   */
   touch(key: string, now: number): void {
     const e = this.entries.get(key);
-    if (!e) return;
+    if (!e || now - e.createdAt < this.ttlMs / 32) return;
     this.entries.delete(key);
     e.createdAt = now;
     this.entries.set(key, e);

@@ -429,8 +429,8 @@ export class SessionHub {
       case 'route':
         break;
     }
+    // Tables are pruned by the cleanup timer; lookups check the TTL themselves.
     const scope = this.scopeOf(peer, now);
-    pruneScope(scope, now);
     if (check.limiter === 'kex') {
       if (!this.kexLimiter.hit(`${peer.workspaceId}:${peer.clientId}:${peer.ip}`)) {
         this.closeFor(peer, CloseReason.keyExchangeRateLimit, 'frames_client_kex_rate_limited_total');
@@ -618,7 +618,6 @@ export class SessionHub {
     }
     const scope = this.scopeOf(peer, now);
     if (scope.daemon !== peer) return; // a superseded daemon's last frames go nowhere
-    pruneScope(scope, now);
     this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, isBinary, false);
   }
 
@@ -753,7 +752,6 @@ export class SessionHub {
     m.frame('bus_in', buf.length);
     const scope = this.scopes.ensure(frame.workspaceId, frame.runtimeTargetId || undefined, now);
     scope.lastActivityAt = now;
-    pruneScope(scope, now);
     if (frame.direction === 'client_to_daemon') {
       const parsed = parseClientFrame(frame.payload);
       if (!parsed.ok) {
