@@ -2,7 +2,8 @@
 // defers (undefined) or returns exactly the view the full parsers return.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasControlByte, scanE2ee } from './e2ee-scan.js';
+import { controlByteKernelLoaded, hasControlByte, hasControlBytePortable } from './control-bytes.js';
+import { scanE2ee } from './e2ee-scan.js';
 import { parseClientFrame } from './parse-client.js';
 import { parseDaemonFrame } from './parse-daemon.js';
 
@@ -101,23 +102,44 @@ describe('scanE2ee', () => {
     );
   });
 
-  it('finds control bytes at any offset and alignment', () => {
-    const backing = Buffer.alloc(80, 0x41);
+  it.each([
+    ['the JavaScript loop', hasControlBytePortable, 40],
+    ['the entry point (WebAssembly kernel from 1 KiB)', hasControlByte, 1100],
+  ])('%s finds control bytes at any offset and alignment', (_name, has, maxLen) => {
+    const backing = Buffer.alloc(maxLen + 8, 0x41);
     for (let offset = 0; offset < 4; offset++) {
-      for (let len = 0; len < 40; len++) {
+      for (const len of [0, 1, 3, 4, 5, 15, 16, 17, 31, 33, 39, 1023, 1024, 1025, 1040, 1100].filter((l) => l <= maxLen)) {
         const view = backing.subarray(offset, offset + len);
-        expect(hasControlByte(view)).toBe(false);
-        for (let i = 0; i < len; i++) {
+        expect(has(view)).toBe(false);
+        for (let i = 0; i < len; i += len > 64 ? 7 : 1) {
           for (const b of [0x00, 0x1f]) {
             view[i] = b;
-            expect(hasControlByte(view)).toBe(true);
+            expect(has(view)).toBe(true);
             view[i] = 0x41;
           }
-          view[i] = 0xff;
-          expect(hasControlByte(view)).toBe(false);
-          view[i] = 0x41;
+          for (const b of [0x20, 0x7f, 0x80, 0xff]) {
+            view[i] = b;
+            expect(has(view)).toBe(false);
+            view[i] = 0x41;
+          }
+        }
+        if (len > 0) {
+          view[len - 1] = 0x0a; // the last byte, however the length falls on 16-byte blocks
+          expect(has(view)).toBe(true);
+          view[len - 1] = 0x41;
         }
       }
     }
+  });
+
+  it('uses the WebAssembly kernel on this runtime (Node 22 has SIMD)', () => {
+    expect(controlByteKernelLoaded).toBe(true);
+  });
+
+  it('the kernel grows its memory for a frame larger than one page', () => {
+    const big = Buffer.alloc(200_000, 0x41);
+    expect(hasControlByte(big)).toBe(false);
+    big[199_999] = 0x09;
+    expect(hasControlByte(big)).toBe(true);
   });
 });

@@ -7,6 +7,7 @@
 // `schema` keys, a value that fails a check) returns undefined, and the caller
 // runs the full parser, so every accept/reject decision stays the full parser's.
 import type { E2eeView } from './e2ee.js';
+import { hasControlByte } from './control-bytes.js';
 import { isProfile } from './profile.js';
 
 const QUOTE = 0x22;
@@ -41,28 +42,6 @@ function keyIndex(buf: Uint8Array, start: number, end: number): number {
 function bytesEqual(buf: Uint8Array, start: number, want: Uint8Array): boolean {
   for (let i = 0; i < want.length; i++) if (buf[start + i] !== want[i]) return false;
   return true;
-}
-
-/**
- * hasControlByte is true when buf holds a byte below 0x20, which JSON forbids
- * inside strings. Four bytes per step: (x - 0x20202020) & ~x & 0x80808080 is
- * non-zero exactly when some byte of x is below 0x20.
- */
-export function hasControlByte(buf: Uint8Array): boolean {
-  const n = buf.length;
-  let i = 0;
-  while (i < n && ((buf.byteOffset + i) & 3) !== 0) if ((buf[i++] as number) < SPACE) return true;
-  const words = (n - i) >>> 2;
-  if (words > 0) {
-    const w = new Int32Array(buf.buffer, buf.byteOffset + i, words);
-    for (let k = 0; k < words; k++) {
-      const x = w[k] as number;
-      if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return true;
-    }
-    i += words << 2;
-  }
-  while (i < n) if ((buf[i++] as number) < SPACE) return true;
-  return false;
 }
 
 /**
