@@ -1,5 +1,9 @@
-// Shared pieces of the operator test files: an operator configuration for
-// tests, the Ready-at-generation check, and a log kept in memory.
+// Shared pieces of the operator test files (and the operator benchmark): an
+// operator configuration for tests, the chart's RBAC objects, the
+// Ready-at-generation check, and a log kept in memory.
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { API_GROUP, API_VERSION } from '../../operator/src/api/v1alpha1/group.js';
 import type { OperatorConfig } from '../../operator/src/config.js';
 import type { KubeAdapter } from '../../operator/src/kube/adapter.js';
@@ -77,4 +81,26 @@ export function memoryLogger(lines: string[], who: string): Logger {
     lines.push(`${who} ${level} ${msg} ${JSON.stringify(fields ?? {})}`);
   };
   return { info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+const chartDir = resolve(import.meta.dirname, '../../charts/viewport-relay-operator');
+
+/** chartRbac renders the operator chart with helm and returns its RBAC objects (ServiceAccount, roles, bindings). */
+export function chartRbac(helm: string, release: string, namespace: string): KubeObject[] {
+  const rendered = execFileSync(helm, ['template', release, join(chartDir), '--namespace', namespace], { encoding: 'utf8' });
+  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  return parseAllDocuments(rendered)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null && kinds.has(o.kind));
+}
+
+/** chartIdentity is the ServiceAccount the chart runs the operator as and the one Lease its leader-election Role names. */
+export function chartIdentity(objects: readonly KubeObject[]): { serviceAccount: string; leaseName: string } {
+  const serviceAccount = objects.find((o) => o.kind === 'ServiceAccount')?.metadata.name;
+  const leaseRole = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-leader-election')) as
+    | { rules?: { resourceNames?: string[] }[] }
+    | undefined;
+  const leaseName = leaseRole?.rules?.find((r) => r.resourceNames !== undefined)?.resourceNames?.[0];
+  if (serviceAccount === undefined || leaseName === undefined) throw new Error('the chart renders no ServiceAccount or no leader-election Role naming its Lease');
+  return { serviceAccount, leaseName };
 }

@@ -4,10 +4,9 @@
 // writes nothing, drift is reverted, Secret changes roll pods, the HPA owns
 // replicas, pause freezes, deletion garbage-collects, and no call is forbidden.
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_GROUP, API_VERSION, FIELD_MANAGER, PAUSED_ANNOTATION, RELAY_PLURAL } from '../../operator/src/api/v1alpha1/group.js';
 import { parseRelay } from '../../operator/src/api/v1alpha1/relay.js';
@@ -20,8 +19,8 @@ import { ownsReplicas } from '../../operator/src/reconcile/apply.js';
 import { createOperator, type Operator } from '../../operator/src/main.js';
 import type { KubeObject } from '../../operator/src/object.js';
 import { installCrds, kubeConfigForServiceAccount, waitFor } from '../controlplane/index.js';
-import { conditionOf, memoryLogger, readRelay, readyRelay, testOperatorConfig, testRelayImage, type Relay } from './operator-harness.js';
-import { recordingKube, resourceOf, type RecordingKube } from './recording-kube.js';
+import { chartIdentity, chartRbac, conditionOf, memoryLogger, readRelay, readyRelay, testOperatorConfig, testRelayImage, type Relay } from './operator-harness.js';
+import { countByVerb, recordingKube, resourceOf, WRITE_VERBS, type RecordingKube } from './recording-kube.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
 const shared = useSharedControlPlane();
@@ -74,17 +73,6 @@ function secretsFor(namespace: string): { name: string; data: Record<string, str
   ];
 }
 
-// The chart's RBAC objects (ServiceAccount, ClusterRole, Role and bindings), rendered by helm.
-function chartRbac(): KubeObject[] {
-  const rendered = execFileSync(inject('toolchain').helm, ['template', release, join(repo, 'charts/viewport-relay-operator'), '--namespace', operatorNamespace], {
-    encoding: 'utf8',
-  });
-  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-  return parseAllDocuments(rendered)
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((o): o is KubeObject => o !== null && kinds.has(o.kind));
-}
-
 // Grants the chart ships that no call in this lifecycle needed. The role is
 // least-privilege: the test fails when the role and this list disagree.
 const knownUnusedGrants: string[] = [];
@@ -102,7 +90,7 @@ beforeAll(async () => {
   // external-redis-tls.yaml schedules its pods with this PriorityClass, a cluster prerequisite.
   const priority = await shared.kubectl(['create', 'priorityclass', 'viewport-critical', '--value=1000000']);
   expect(priority.stderr).toBe('');
-  rbacObjects = chartRbac();
+  rbacObjects = chartRbac(inject('toolchain').helm, release, operatorNamespace);
   const applied = await shared.kubectl(['apply', '--server-side', '-f', '-'], rbacObjects.map((o) => stringify(o)).join('---\n'));
   expect(applied.stderr).toBe('');
 
@@ -114,15 +102,9 @@ beforeAll(async () => {
     }
   }
 
-  const serviceAccount = rbacObjects.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
+  const { serviceAccount, leaseName } = chartIdentity(rbacObjects);
   const kc = await kubeConfigForServiceAccount(shared.kc, operatorNamespace, serviceAccount);
   recorded = recordingKube(new ClientKube(kc));
-  // The chart's leader-election Role names the one Lease the operator may read and renew.
-  const leaseRole = rbacObjects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-leader-election')) as
-    | { rules?: { resourceNames?: string[] }[] }
-    | undefined;
-  const leaseName = leaseRole?.rules?.find((r) => r.resourceNames !== undefined)?.resourceNames?.[0];
-  if (leaseName === undefined) throw new Error('the chart has no leader-election Role naming its Lease');
   const config = {
     ...testOperatorConfig({ namespaces: examples.map(namespaceOf), identity: 'e2e-lifecycle', leaderElect: true, leaseNamespace: operatorNamespace }),
     leaseName,
@@ -163,12 +145,18 @@ describe('operator lifecycle with the chart RBAC', () => {
     }
   });
 
-  it('a second reconcile changes no resourceVersion', async () => {
+  it('a second reconcile makes no write request and changes no resourceVersion', async () => {
     const namespace = namespaceOf('minimal-single.yaml');
     const relay = (await readRelay(admin, namespace)) as Relay;
     const children = expectedChildren(relay);
     const before = { ...(await resourceVersions(children)), relay: relay.metadata.resourceVersion };
+    const start = recorded.calls.length;
     expect(await operator.reconcile(`${namespace}/relay`)).toMatchObject({ result: 'done' });
+    // A no-op server-side apply would leave resourceVersions alone too: count the requests themselves.
+    const calls = recorded.calls.slice(start).filter((c) => c.namespace === namespace);
+    expect(calls.filter((c) => WRITE_VERBS.has(c.verb))).toEqual([]);
+    expect(countByVerb(calls).get).toBeGreaterThanOrEqual(1);
+    expect(countByVerb(calls).list).toBe(CHILD_KINDS.length);
     const after = { ...(await resourceVersions(children)), relay: (await readRelay(admin, namespace))?.metadata.resourceVersion };
     expect(after).toEqual(before);
   });

@@ -11,12 +11,31 @@ export interface RecordedError {
   readonly error: KubeError;
 }
 
+/** RecordedCall is one request the operator made, by verb (watches are not calls). */
+export interface RecordedCall {
+  readonly verb: string;
+  readonly resource: string;
+  readonly namespace: string | undefined;
+}
+
+/** WRITE_VERBS are the verbs that change state on the API server. */
+export const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'patch', 'update', 'delete']);
+
+/** countByVerb tallies calls as { verb: count }. */
+export function countByVerb(calls: readonly RecordedCall[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of calls) out[c.verb] = (out[c.verb] ?? 0) + 1;
+  return out;
+}
+
 /** RecordingKube is the wrapped adapter plus what it saw. */
 export interface RecordingKube {
   readonly kube: KubeAdapter;
   /** used holds "group/resource:verb" keys, e.g. "apps/deployments:patch" ("" group for core). */
   readonly used: Set<string>;
   readonly errors: RecordedError[];
+  /** calls lists every request in order (server-side apply as one patch). */
+  readonly calls: RecordedCall[];
 }
 
 /** resourceOf names apiVersion+kind as "group/plural" (plural from the operator's kind table). */
@@ -30,23 +49,25 @@ export function resourceOf(apiVersion: string, kind: string, subresource?: strin
 export function recordingKube(inner: KubeAdapter): RecordingKube {
   const used = new Set<string>();
   const errors: RecordedError[] = [];
-  const note = <T>(verb: string, resource: string, res: KubeResult<T>): KubeResult<T> => {
+  const calls: RecordedCall[] = [];
+  const note = <T>(verb: string, resource: string, res: KubeResult<T>, namespace: string | undefined): KubeResult<T> => {
     used.add(`${resource}:${verb}`);
+    calls.push({ verb, resource, namespace });
     if (!res.ok) errors.push({ verb, resource, error: res.error });
     return res;
   };
   const kube: KubeAdapter = {
-    get: async (ref) => note('get', resourceOf(ref.apiVersion, ref.kind), await inner.get(ref)),
-    list: async (apiVersion, kind, opts) => note('list', resourceOf(apiVersion, kind), await inner.list(apiVersion, kind, opts)),
+    get: async (ref) => note('get', resourceOf(ref.apiVersion, ref.kind), await inner.get(ref), ref.namespace),
+    list: async (apiVersion, kind, opts) => note('list', resourceOf(apiVersion, kind), await inner.list(apiVersion, kind, opts), opts.namespace),
     apply: async (obj, fieldManager) => {
       // Server-side apply creates what is missing, so it needs create as well as patch.
       used.add(`${resourceOf(obj.apiVersion, obj.kind)}:create`);
-      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj, fieldManager));
+      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj, fieldManager), obj.metadata.namespace);
     },
-    applyStatus: async (obj) => note('patch', resourceOf(obj.apiVersion, obj.kind, 'status'), await inner.applyStatus(obj)),
-    create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj)),
-    replace: async (obj) => note('update', resourceOf(obj.apiVersion, obj.kind), await inner.replace(obj)),
-    delete: async (ref, uid) => note('delete', resourceOf(ref.apiVersion, ref.kind), await inner.delete(ref, uid)),
+    applyStatus: async (obj) => note('patch', resourceOf(obj.apiVersion, obj.kind, 'status'), await inner.applyStatus(obj), obj.metadata.namespace),
+    create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj), obj.metadata.namespace),
+    replace: async (obj) => note('update', resourceOf(obj.apiVersion, obj.kind), await inner.replace(obj), obj.metadata.namespace),
+    delete: async (ref, uid) => note('delete', resourceOf(ref.apiVersion, ref.kind), await inner.delete(ref, uid), ref.namespace),
     watch: (apiVersion, kind, opts, callbacks) => {
       const resource = resourceOf(apiVersion, kind);
       used.add(`${resource}:list`);
@@ -60,5 +81,5 @@ export function recordingKube(inner: KubeAdapter): RecordingKube {
       });
     },
   };
-  return { kube, used, errors };
+  return { kube, used, errors, calls };
 }
