@@ -2,10 +2,10 @@
 // or the fake platform's bus, with real ws daemons and clients.
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBackplane, type Backplane, type BackplaneOptions } from '../../src/backplane/index.js';
 import { signBusFrame } from '../../src/backplane/bus-signing.js';
-import { redisKeys } from '../../src/backplane/redis.js';
+import { parseEntry, redisKeys } from '../../src/backplane/redis.js';
 import { devClaims, type DevTokenRequest } from '../../src/devissuer/issuer.js';
 import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
@@ -16,12 +16,17 @@ import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { relayExit, startRelayProcess, type RelayProcess } from './relay-process.js';
 import { waitFor } from '../backplane/wait-for.js';
 
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
+
 const INTERNAL_KEY = 'multi-relay-internal-key-0123456789';
 const HMAC_KEY = 'multi-relay-bus-hmac-key-0123456789';
 const REDIS_PASSWORD = 'multi-relay-redis-password';
 const PRESENCE_TTL_MS = 2000;
 /** Per-message wait: generous, since CI machines are shared; a pass never waits this long. */
-const SLOW = 15_000;
+const SLOW = 30_000;
 
 let platform: FakePlatform;
 let issuer: FakeIssuer;
@@ -240,9 +245,11 @@ describe.each<Mode>(['redis', 'server'])('multi-relay (%s backplane)', (mode) =>
     await waitPresence(o, ws, 't1', a!.id);
     const client = await clientOn(b!, ws);
     const tag = `forge-${testNo}`;
+    const capture = await captureFrames(mode, b!.id);
     await roundTrip(client, daemon, tag);
-    const captured = await capturedFrames(mode, b!.id);
-    const reply = captured.find((f) => f.payload.includes('"seq":3'));
+    await waitFor(() => capture.frames().some((f) => f.payload.includes('"seq":3')), 'the reply seen on the bus');
+    capture.stop();
+    const reply = capture.frames().find((f) => f.payload.includes('"seq":3'));
     expect(reply).toBeDefined();
     await inject(mode, b!.id, reply!);
     await inject(mode, b!.id, signBusFrame({ ...reply!, payload: JSON.stringify(e2ee(`s-${tag}`, { seq: 99 })) }, 'forged-key', Date.now()));
@@ -366,10 +373,38 @@ async function healStore(mode: Mode): Promise<void> {
 }
 
 /** capturedFrames returns the frames the relays really sent to relayId, from the store. */
-async function capturedFrames(mode: Mode, relayId: string): Promise<CapturedFrame[]> {
-  if (mode === 'server') return bus.entries.map((e) => e.frame as unknown as CapturedFrame).filter((f) => f.targetRelayId === relayId);
-  const entries = await withRedis((r) => r.xrange(redisKeys(prefix).stream(relayId), '-', '+'));
-  return entries.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as CapturedFrame);
+/**
+ * captureFrames records every bus frame addressed to relayId from now on, as an
+ * attacker reading the store could. In redis mode a second reader follows the
+ * stream, since the relay trims what it has read.
+ */
+async function captureFrames(mode: Mode, relayId: string): Promise<{ frames(): CapturedFrame[]; stop(): void }> {
+  if (mode === 'server') {
+    return { frames: () => bus.entries.map((e) => e.frame as unknown as CapturedFrame).filter((f) => f.targetRelayId === relayId), stop: () => {} };
+  }
+  const r = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  const key = redisKeys(prefix).stream(relayId);
+  const frames: CapturedFrame[] = [];
+  let stopped = false;
+  let last = (await r.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const loop = (async () => {
+    while (!stopped) {
+      const result = (await r.xread('BLOCK', 200, 'STREAMS', key, last)) ?? [];
+      for (const [, entries] of result) {
+        for (const [id, fields] of entries) {
+          last = id;
+          frames.push(parseEntry(fields).value as CapturedFrame);
+        }
+      }
+    }
+  })().catch(() => undefined);
+  return {
+    frames: () => frames,
+    stop: () => {
+      stopped = true;
+      void loop.finally(() => r.disconnect());
+    },
+  };
 }
 
 /** inject writes a frame straight into relayId's bus, as an attacker with store access could. */

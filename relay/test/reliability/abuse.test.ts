@@ -4,7 +4,7 @@
 // cannot grow the relay past its pending-bytes cap, and admin token guesses are
 // all refused and counted. Memory is read from the relay process's RSS.
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
@@ -13,6 +13,11 @@ import { ADMIN_TOKEN, startRelayProcess, type RelayProcess } from '../multi-rela
 import { openSession, sequenced, UNLIMITED } from './cluster.js';
 import { report, scaled } from './long-run.js';
 import { mib, rssBytes, sampler } from './process-stats.js';
+
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
 
 let platform: FakePlatform;
 let issuer: FakeIssuer;

@@ -5,13 +5,18 @@
 // and the probe frame an attacker sends on open reaches no daemon.
 import { createHmac } from 'node:crypto';
 import { createRemoteJWKSet, exportSPKI, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { JWKS_PATH, startFakeIssuer, VALIDATE_PATH, type FakeIssuer } from '../fake-issuer.js';
 import { connectPeer, counterValue, peerUrl, startTestRelay, waitFor, type PeerOptions, type TestPeer, type TestRelay } from '../relay-harness.js';
 import { kexInit } from '../frame-fixtures.js';
 import { watchProcessFaults, type ProcessFaults } from './process-faults.js';
+
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
 
 const INTERNAL_KEY = 'auth-matrix-internal-key-0123456789';
 type Mode = 'remote' | 'jwks' | 'jwks+remote';

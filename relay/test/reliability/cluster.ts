@@ -118,7 +118,7 @@ export async function openSession(client: TestPeer, daemon: TestPeer, sessionId:
  * works: across relays a key exchange is answered DAEMON_UNAVAILABLE until the
  * daemon's presence has reached the client's relay.
  */
-export async function openSessionEventually(client: TestPeer, daemon: TestPeer, sessionId: string, what: string, timeoutMs = 20_000, attemptMs = 1000): Promise<void> {
+export async function openSessionEventually(client: TestPeer, daemon: TestPeer, sessionId: string, what: string, timeoutMs = 60_000, attemptMs = 2000): Promise<void> {
   await waitFor(async () => {
     try {
       await openSession(client, daemon, sessionId, attemptMs);

@@ -4,7 +4,7 @@
 // with sequence-numbered payloads through one relay and through two relays on
 // a real Redis, and with a reader too slow to keep up.
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { Backplane } from '../../src/backplane/backplane.js';
 import { createDevIssuer, type DevIssuer } from '../../src/devissuer/issuer.js';
@@ -13,7 +13,15 @@ import { connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type
 import { openSession, openSessionEventually, range, seqsOf, sequenced, startCluster, UNLIMITED, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
 
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
+
 const N = scaled(1000, 50_000);
+
+/** gapReport says how many sequenced frames arrived and where the first gap is, for a failure message. */
+const gapReport = (seqs: number[]) => `${seqs.length} received, first gap after ${seqs.findIndex((s, i) => s !== i + 1)}`;
 
 /** pump sends frames in slices, yielding between them so the sockets interleave. */
 async function pump(peer: TestPeer, sessionId: string, from: number, to: number, pad = 0): Promise<void> {
@@ -45,7 +53,9 @@ describe('through one relay', () => {
       ...clients.map((_c, i) => pump(daemon, `s-${i}`, 1, N)),
     ]);
     for (const [i, c] of clients.entries()) {
-      await waitFor(() => seqsOf(c, `s-${i}`).length >= N && seqsOf(daemon, `s-${i}`).length >= N, 60_000, `session s-${i} complete`);
+      await waitFor(() => seqsOf(c, `s-${i}`).length >= N && seqsOf(daemon, `s-${i}`).length >= N, 60_000, `session s-${i} complete`).catch((error: unknown) => {
+        throw new Error(`${String(error)}: daemon ${gapReport(seqsOf(daemon, `s-${i}`))}; client ${gapReport(seqsOf(c, `s-${i}`))}`);
+      });
     }
     const seconds = (Date.now() - t0) / 1000;
     for (const [i, c] of clients.entries()) {
@@ -146,8 +156,7 @@ describe('through two relays on Redis', () => {
     const t0 = Date.now();
     await Promise.all([pump(client, 's-far', 1, N), pump(daemon, 's-far', 1, N)]);
     await waitFor(() => seqsOf(daemon, 's-far').length >= N && seqsOf(client, 's-far').length >= N, 120_000, 'both directions complete').catch((error: unknown) => {
-      const describe = (seqs: number[]) => `${seqs.length} received, first gap after ${seqs.findIndex((s, i) => s !== i + 1)}`;
-      throw new Error(`${String(error)}: daemon ${describe(seqsOf(daemon, 's-far'))}; client ${describe(seqsOf(client, 's-far'))}`);
+      throw new Error(`${String(error)}: daemon ${gapReport(seqsOf(daemon, 's-far'))}; client ${gapReport(seqsOf(client, 's-far'))}`);
     });
     const seconds = (Date.now() - t0) / 1000;
     expect(seqsOf(daemon, 's-far')).toEqual(range(1, N));

@@ -3,7 +3,7 @@
 // /ready says what is wrong, peers get retryable statuses, traffic resumes,
 // and what arrives is never duplicated or reordered.
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startFakePlatform } from '../fake-platform.js';
 import { startFakeIssuer, VALIDATE_PATH } from '../fake-issuer.js';
@@ -11,6 +11,11 @@ import { connectPeer, startTestRelay, upgradeStatus, waitFor, type TestPeer } fr
 import type { RelayProcess } from '../multi-relay/relay-process.js';
 import { openSession, openSessionEventually, range, seqsOf, sequenced, startCluster, type Cluster } from './cluster.js';
 import { report } from './long-run.js';
+
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
 
 /** Stream sends numbered frames on a session every few milliseconds until stopped. */
 interface Stream {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { createDevIssuer, type DevIssuer } from '../../src/devissuer/issuer.js';
 import { parseClientFrame, parseDaemonFrame, parseWorkerFrame, workerResponse } from '../../src/frames/index.js';
@@ -16,6 +16,11 @@ import { connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type
 import { invalidUtf8Bytes, mutatedFrame } from './fuzz-inputs.js';
 import { report, scaled } from './long-run.js';
 import { watchProcessFaults, type ProcessFaults } from './process-faults.js';
+
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
 
 const MAX_FRAME = 4096;
 const ADMIN_TOKEN = 'fuzz-admin-token-0123456789abcdef';

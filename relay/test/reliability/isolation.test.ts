@@ -4,12 +4,17 @@
 // client's frames for another client's session never reach the daemon; every
 // legitimate frame arrives exactly once.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestPeer } from '../relay-harness.js';
 import { waitFor } from '../relay-harness.js';
 import type { RelayProcess } from '../multi-relay/relay-process.js';
 import { openSessionEventually, sequenced, startCluster, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
+
+// Every wait in this file has its own budget and fails naming what it waited
+// for; the per-test budget only has to outlast them on a loaded 2-core machine
+// (the default 20 s cut several tests off mid-wait, with no clue what hung).
+vi.setConfig({ testTimeout: 180_000 });
 
 // Scopes whose ids collide when joined with ':' (G-12), plus plain ones.
 const SCOPES: [string, string][] = [
