@@ -9,7 +9,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseConfig, processEnvironment } from './config.js';
 import { DEFAULT_DEV_KEY_FILE, devClaims, loadDevIssuer, loadOrCreateDevIssuer } from './devissuer/issuer.js';
 import { runRelay } from './main.js';
-import { probeCommand } from './probe/index.js';
 import { RELAY_VERSION } from './version.js';
 
 type Env = Record<string, string | undefined>;
@@ -114,8 +113,8 @@ async function token(opts: TokenOptions): Promise<void> {
   process.stdout.write(`${jwt}\n`);
 }
 
-/** buildCli assembles the command tree; env is passed in so config stays the only env reader. */
-export function buildCli(env: Env): Command {
+/** buildCli assembles the command tree (plus extraCommands, e.g. the lazily loaded probe); env is passed in so config stays the only env reader. */
+export function buildCli(env: Env, extraCommands: readonly Command[] = []): Command {
   const program = new Command('viewport-relay')
     .description('Viewport relay: routes end-to-end encrypted frames between workspace daemons and their clients')
     .version(RELAY_VERSION, '-v, --version')
@@ -143,7 +142,7 @@ export function buildCli(env: Env): Command {
     .option('--issuer-key-file <path>', 'dev issuer key file', DEFAULT_DEV_KEY_FILE)
     .action((opts: TokenOptions) => token(opts));
 
-  program.addCommand(probeCommand());
+  for (const command of extraCommands) program.addCommand(command);
   return program;
 }
 
@@ -155,9 +154,16 @@ function isMain(): boolean {
   }
 }
 
+// `serve` and `token` never need the probe (and its E2EE stack, several MB of RSS); every
+// other invocation (probe, help, no command) loads it so it is listed and runs as before.
+async function extraCommandsFor(args: readonly string[]): Promise<Command[]> {
+  if (args[0] === 'serve' || args[0] === 'token') return [];
+  return [(await import('./probe/index.js')).probeCommand()];
+}
+
 if (isMain()) {
-  buildCli(processEnvironment())
-    .parseAsync(process.argv)
+  extraCommandsFor(process.argv.slice(2))
+    .then((extra) => buildCli(processEnvironment(), extra).parseAsync(process.argv))
     .catch((err: unknown) => {
       process.stderr.write(`viewport-relay: ${(err as Error)?.message ?? 'failed'}\n`);
       process.exit(1);

@@ -5,7 +5,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createBackplane, validateBackplaneOptions } from './backplane/index.js';
+import { createSingleBackplane } from './backplane/single.js';
+import { validateBackplaneOptions } from './backplane/validate.js';
 import type { BackplaneOptions, BackplaneTlsOptions } from './backplane/backplane.js';
 import { bindPort, isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
@@ -129,11 +130,15 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
     server.close();
     throw new Error(`invalid backplane settings: ${bpErrors.map((e) => e.code).join(', ')}`);
   }
-  const backplane = createBackplane(bpOptions, {
-    registry,
-    log: (level, event, details) => log.log(level, event, details),
-    now: Date.now,
-  });
+  // The other adapters (and ioredis, several MB of RSS) load only when configured.
+  const backplane =
+    bpOptions.mode === 'single'
+      ? createSingleBackplane()
+      : (await import('./backplane/index.js')).createBackplane(bpOptions, {
+          registry,
+          log: (level, event, details) => log.log(level, event, details),
+          now: Date.now,
+        });
   const core = createRelay(config, {
     backplane,
     registry,
