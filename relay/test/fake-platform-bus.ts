@@ -38,6 +38,12 @@ export interface FakePlatformBusOptions {
   readonly internalKey: string;
   readonly presenceTtlMs?: number;
   readonly retainMax?: number;
+  /**
+   * queueMax is the most unread frames a relay may have waiting; a publish
+   * beyond it is refused (503 QUEUE_FULL), never stored by dropping unread
+   * ones: what the delivery promise needs from a real platform.
+   */
+  readonly queueMax?: number;
   readonly now?: () => number;
 }
 
@@ -59,6 +65,9 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
   const now = options.now ?? Date.now;
   const ttlMs = options.presenceTtlMs ?? 45_000;
   const retainMax = options.retainMax ?? 10_000;
+  const queueMax = options.queueMax ?? Number.POSITIVE_INFINITY;
+  // relayId -> the highest sinceId it pulled with: everything up to it was read.
+  const readUpTo = new Map<string, number>();
   const presence = new Map<string, StoredPresence>();
   const generations = new Map<string, number>();
   const entries: BusEntry[] = [];
@@ -75,9 +84,31 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
   function append(frame: Record<string, unknown>): number {
     const id = nextId++;
     entries.push({ id, frame });
-    if (entries.length > retainMax) entries.splice(0, entries.length - retainMax);
+    if (entries.length > retainMax) {
+      // Forget the oldest entries, but never one a relay has not read yet.
+      const excess = entries.length - retainMax;
+      let dropped = 0;
+      for (let i = 0; i < entries.length && dropped < excess; ) {
+        if (isUnread(entries[i] as BusEntry)) i += 1;
+        else {
+          entries.splice(i, 1);
+          dropped += 1;
+        }
+      }
+    }
     for (const wake of [...waiters]) wake();
     return id;
+  }
+
+  function isUnread(entry: BusEntry): boolean {
+    const target = entry.frame.targetRelayId;
+    return typeof target === 'string' && target !== '' && entry.id > (readUpTo.get(target) ?? 0);
+  }
+
+  function unreadFor(relayId: string): number {
+    let n = 0;
+    for (const entry of entries) if (entry.frame.targetRelayId === relayId && isUnread(entry)) n += 1;
+    return n;
   }
 
   function framesFor(relayId: string, sinceId: number, limit: number): Body[] {
@@ -164,6 +195,8 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
     'POST',
     `${RELAY_API}/bus/publish`,
     guarded((body) => {
+      const target = str(body.targetRelayId);
+      if (target !== undefined && unreadFor(target) >= queueMax) return { status: 503, body: { ok: false, reason: 'QUEUE_FULL' } };
       append(body);
       return { body: { ok: true } };
     }),
@@ -178,6 +211,7 @@ export function installPlatformBus(platform: FakePlatform, options: FakePlatform
       const limit = typeof body.limit === 'number' && body.limit > 0 ? body.limit : 200;
       const waitMs = Math.min(typeof body.waitMs === 'number' ? body.waitMs : 0, 2000);
       if (!relayId) return { status: 400, body: { ok: false, reason: 'INVALID_BODY' } };
+      readUpTo.set(relayId, Math.max(readUpTo.get(relayId) ?? 0, sinceId));
       const current = (inFlight.get(relayId) ?? 0) + 1;
       inFlight.set(relayId, current);
       maxInFlight.set(relayId, Math.max(maxInFlight.get(relayId) ?? 0, current));

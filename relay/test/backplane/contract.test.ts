@@ -556,6 +556,35 @@ describe('backplane contract: server specifics', () => {
     return { ...base, maxFrameBytes, server: { ...base.server!, baseUrl: platform.url, ...patch } };
   };
 
+  it('a platform that refuses past its queue cap keeps the promise: refused publishes are false and counted, accepted frames arrive in order', async () => {
+    const capped = await startFakePlatform();
+    const cappedBus = installPlatformBus(capped, { internalKey: INTERNAL_KEY, queueMax: 5 });
+    const at = (relayId: string): BackplaneOptions => ({ ...options(relayId), server: { ...options(relayId).server!, baseUrl: capped.url } });
+    const registryA = new Registry();
+    const a = createBackplane(at('capped-a'), deps(registryA));
+    const b = createBackplane(at('capped-b'), deps(new Registry()));
+    try {
+      await a.start(() => {});
+      const frame = (payload: string): BusFrame => ({ workspaceId: 'w', runtimeTargetId: 'r', sourceRelayId: 'capped-a', targetRelayId: 'capped-b', direction: 'client_to_daemon', payload });
+      // B has not pulled yet, so nothing addressed to it is read.
+      const results: boolean[] = [];
+      for (let i = 0; i < 8; i++) results.push(await a.publish(frame(`p${i}`)));
+      expect(results).toEqual([true, true, true, true, true, false, false, false]);
+      expect(await metric(registryA, 'relay_bus_publish_failed_total')).toBe(3);
+      const received: string[] = [];
+      await b.start((f) => received.push(f.payload));
+      await waitFor(() => received.length === 5, 'the accepted frames');
+      expect(received).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+      // Once B has read them, the queue takes frames again.
+      await waitFor(async () => await a.publish(frame('after')), 'the queue to take frames again');
+      await waitFor(() => received.includes('after'), 'the frame after the drain');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      cappedBus.close();
+      await capped.close();
+    }
+  });
+
   it('keeps one pull in flight and delivers a frame larger than the API response cap', async () => {
     const received: string[] = [];
     const a = createBackplane(options('big-a', { maxResponseBytes: 16_384 }, 200_000), deps(new Registry()));
