@@ -104,6 +104,8 @@ export interface Config {
     readonly redisConnectTimeoutMs: number;
     readonly redisPresenceTtlMs: number;
     readonly redisQueueMax: number;
+    /** PEM file of the CA that signed a rediss:// server's certificate (else the system CAs). */
+    readonly redisTlsCaPath?: string | undefined;
     readonly presenceSyncEnabled: boolean;
     readonly presenceSyncIntervalMs: number;
     readonly presenceResolveCacheMax: number;
@@ -331,6 +333,7 @@ const EnvSchema = z.object({
   RELAY_REDIS_CONNECT_TIMEOUT_MS: intVar(5000),
   RELAY_REDIS_PRESENCE_TTL_MS: intVar(45000),
   RELAY_REDIS_QUEUE_MAX: intVar(10000),
+  RELAY_REDIS_TLS_CA_PATH: strVar(),
   RELAY_PRESENCE_SYNC_ENABLED: boolVar(),
   RELAY_PRESENCE_SYNC_INTERVAL_MS: intVar(20000),
   RELAY_PRESENCE_RESOLVE_CACHE_MAX: intVar(10000),
@@ -480,6 +483,9 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       `RELAY_BUS_HMAC_KEY is required when the bus is on in ${backplaneMode} mode (or set RELAY_BACKPLANE_MODE=single)`,
     );
   }
+  if (e.RELAY_REDIS_TLS_CA_PATH !== undefined && !io.fileExists(e.RELAY_REDIS_TLS_CA_PATH)) {
+    errors.push('RELAY_REDIS_TLS_CA_PATH points to a file that does not exist');
+  }
   if (backplaneMode === 'redis' && redisUrl === undefined) {
     errors.push('RELAY_REDIS_URL (or RELAY_BACKPLANE_URL) is required in redis backplane mode');
   }
@@ -592,6 +598,7 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       redisConnectTimeoutMs: e.RELAY_REDIS_CONNECT_TIMEOUT_MS,
       redisPresenceTtlMs: e.RELAY_REDIS_PRESENCE_TTL_MS,
       redisQueueMax: e.RELAY_REDIS_QUEUE_MAX,
+      redisTlsCaPath: e.RELAY_REDIS_TLS_CA_PATH,
       presenceSyncEnabled,
       presenceSyncIntervalMs: e.RELAY_PRESENCE_SYNC_INTERVAL_MS,
       presenceResolveCacheMax: e.RELAY_PRESENCE_RESOLVE_CACHE_MAX,

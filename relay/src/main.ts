@@ -31,7 +31,7 @@ export function platformTlsPem(config: Config, readPem: (path: string) => string
   };
 }
 
-/** backplaneOptions maps the relay config to the adapter's options; readPem loads TLS files (server mode). */
+/** backplaneOptions maps the relay config to the adapter's options; readPem loads TLS files (server mode, rediss:// CA). */
 export function backplaneOptions(config: Config, readPem: (path: string) => string = (f) => readFileSync(f, 'utf8')): BackplaneOptions {
   const b = config.backplane;
   return {
@@ -45,7 +45,15 @@ export function backplaneOptions(config: Config, readPem: (path: string) => stri
     presenceTtlMs: b.redisPresenceTtlMs,
     presenceResolveCacheMax: b.presenceResolveCacheMax,
     ...(b.mode === 'redis' && b.redisUrl !== undefined
-      ? { redis: { url: b.redisUrl, keyPrefix: b.redisKeyPrefix, connectTimeoutMs: b.redisConnectTimeoutMs, queueMax: b.redisQueueMax } }
+      ? {
+          redis: {
+            url: b.redisUrl,
+            keyPrefix: b.redisKeyPrefix,
+            connectTimeoutMs: b.redisConnectTimeoutMs,
+            queueMax: b.redisQueueMax,
+            ...(b.redisTlsCaPath !== undefined ? { tls: { ca: readPem(b.redisTlsCaPath) } } : {}),
+          },
+        }
       : {}),
     ...(b.mode === 'server'
       ? {

@@ -1,6 +1,7 @@
 // Test helper: a real redis-server on a free 127.0.0.1 port in a temp dir,
 // without persistence, that a test can stop and start again on the same port.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tlsConnect } from 'node:tls';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
@@ -172,4 +173,18 @@ export async function startRedisSentinel(masterPort: number, masterName = 'relay
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** selfSignedCert makes a one-day certificate for 127.0.0.1 with openssl; null where openssl is missing. */
+export function selfSignedCert(): { certPem: string; keyPem: string } | null {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    return { certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

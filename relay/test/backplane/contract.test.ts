@@ -1,9 +1,5 @@
 // One contract suite for every backplane adapter: redis against a real
 // redis-server, server against the fake platform's bus, single where it applies.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +9,7 @@ import { computeBusSignature, signBusFrame } from '../../src/backplane/bus-signi
 import { redisKeys } from '../../src/backplane/redis.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
-import { startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
+import { selfSignedCert, startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
 import { waitFor } from './wait-for.js';
 
 const HMAC_KEY = 'contract-bus-hmac-key-0123456789';
@@ -697,19 +693,6 @@ describe('backplane contract: redis through Sentinel', () => {
 });
 
 /** selfSignedCert makes a throwaway certificate for 127.0.0.1 with openssl, or null when openssl is missing. */
-function selfSignedCert(): { certPem: string; keyPem: string } | null {
-  const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    return { certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } catch {
-    return null;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 const cert = selfSignedCert();
 
 describe.skipIf(cert === null)('backplane contract: redis over TLS (rediss://)', () => {

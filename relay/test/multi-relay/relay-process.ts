@@ -44,7 +44,11 @@ export async function relayExit(env: Record<string, string>): Promise<{ code: nu
 }
 
 /** startRelayProcess spawns a relay and waits until /ready answers 200. */
-export async function startRelayProcess(id: string, env: Record<string, string>, publicWsBaseUrl?: string): Promise<RelayProcess> {
+/**
+ * startRelayProcess spawns `serve` and waits until it is ready, or with
+ * awaitReady false only until it answers /ready at all (for relays that must stay unready).
+ */
+export async function startRelayProcess(id: string, env: Record<string, string>, publicWsBaseUrl?: string, awaitReady = true): Promise<RelayProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build -w relay\` first`);
   const port = await freePort();
   const wsUrl = `ws://127.0.0.1:${port}/ws`;
@@ -74,13 +78,14 @@ export async function startRelayProcess(id: string, env: Record<string, string>,
     }),
   );
 
-  const isReady = async () => {
+  const readyStatus = async () => {
     try {
-      return (await fetch(`${httpUrl}/ready`)).status === 200;
+      return (await fetch(`${httpUrl}/ready`)).status;
     } catch {
-      return false;
+      return 0;
     }
   };
+  const isReady = async () => (await readyStatus()) === 200;
   const signal = async (name: NodeJS.Signals) => {
     if (!exited) child.kill(name);
     await exit;
@@ -89,8 +94,8 @@ export async function startRelayProcess(id: string, env: Record<string, string>,
   try {
     await waitFor(async () => {
       if (exited) throw new Error(`relay ${id} exited during start:\n${out}`);
-      return isReady();
-    }, `relay ${id} to become ready`, 20_000);
+      return awaitReady ? isReady() : (await readyStatus()) !== 0;
+    }, `relay ${id} to ${awaitReady ? 'become ready' : 'listen'}`, 20_000);
   } catch (error) {
     await signal('SIGKILL');
     throw new Error(`${String(error)}\n${out}`);
