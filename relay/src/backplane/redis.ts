@@ -40,6 +40,25 @@ if ARGV[3] == '1' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then
 end
 return 0`;
 
+// KEYS: relays. ARGV: heartbeat cutoff, own stream, queueMax, streamTtlMs,
+// then the entry's field/value pairs. Appends the frame to every live relay's
+// stream but the sender's, each under its cap (session events, G-17).
+// Stream names come from the set, so this needs a single Redis, not Cluster.
+// Returns how many relays refused it for a full stream.
+const BROADCAST_SCRIPT = `
+local refused = 0
+for _, stream in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  if stream ~= ARGV[2] then
+    if redis.call('XLEN', stream) < tonumber(ARGV[3]) then
+      redis.call('XADD', stream, '*', unpack(ARGV, 5))
+      redis.call('PEXPIRE', stream, ARGV[4])
+    else
+      refused = refused + 1
+    end
+  end
+end
+return refused`;
+
 // KEYS: presence, generation. ARGV: json, ttlMs, generation|'' , generationTtlMs.
 // Returns 0 without writing when the generation is below the kept one.
 const UPSERT_SCRIPT = `
@@ -74,6 +93,7 @@ return 0`;
 
 type ScriptedRedis = Redis & {
   busPublish(stream: string, lossGuard: string, ...args: string[]): Promise<number>;
+  busBroadcast(relays: string, ...args: string[]): Promise<number>;
   presenceUpsert(presence: string, generation: string, ...args: string[]): Promise<number>;
   presenceRemove(presence: string, generation: string, ...args: string[]): Promise<number>;
 };
@@ -146,6 +166,8 @@ export function redisKeys(prefix: string) {
     presence: (scope: ScopeRef) => `${prefix}:presence:${scopeKey(scope)}`,
     generation: (scope: ScopeRef) => `${prefix}:generation:${scopeKey(scope)}`,
     stream: (relayId: string) => `${prefix}:stream:${encodeURIComponent(relayId)}`,
+    /** Sorted set of live relays' stream keys, scored by their last heartbeat (for broadcasts). */
+    relays: `${prefix}:relays`,
     /** Set while a loss marker from sourceRelayId for the scope is unread in targetRelayId's stream. */
     lossGuard: (targetRelayId: string, sourceRelayId: string, scope: ScopeRef) =>
       `${prefix}:loss:${encodeURIComponent(targetRelayId)}:${encodeURIComponent(sourceRelayId)}:${scopeKey(scope)}`,
@@ -252,7 +274,7 @@ function lossScope(value: unknown): { scope: ScopeRef; sourceRelayId: string } |
 
 /** createRedisBackplane builds the redis-mode Backplane (options.redis must be set). */
 export function createRedisBackplane(options: BackplaneOptions, deps: BackplaneDeps): Backplane {
-  return createRemoteBackplane('redis', createRedisStore(options, deps), options, deps);
+  return createRemoteBackplane('redis', createRedisStore(options, deps), options, deps, true);
 }
 
 function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): BackplaneStore {
@@ -269,6 +291,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   const commands = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`)) as ScriptedRedis;
   const reader = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:bus`));
   commands.defineCommand('busPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+  commands.defineCommand('busBroadcast', { numberOfKeys: 1, lua: BROADCAST_SCRIPT });
   commands.defineCommand('presenceUpsert', { numberOfKeys: 2, lua: UPSERT_SCRIPT });
   commands.defineCommand('presenceRemove', { numberOfKeys: 2, lua: REMOVE_SCRIPT });
 
@@ -415,6 +438,18 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     });
   }
 
+  // A relay announces its stream while it runs, so broadcasts find it; one that
+  // died drops out after the presence TTL.
+  let heartbeat: NodeJS.Timeout | undefined;
+  async function announce(): Promise<void> {
+    const nowMs = deps.now();
+    await commands.zadd(keys.relays, nowMs, ownStream);
+    await commands.zremrangebyscore(keys.relays, '-inf', nowMs - options.presenceTtlMs);
+  }
+  function announceInBackground(): void {
+    announce().catch((error: unknown) => deps.log('debug', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
+  }
+
   async function connect(connection: Redis, name: string): Promise<void> {
     try {
       await connection.connect();
@@ -428,6 +463,9 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     async start(receive) {
       await Promise.all([connect(commands, 'commands'), connect(reader, 'bus')]);
       refreshHealth();
+      await announce().catch((error: unknown) => deps.log('warn', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
+      heartbeat = setInterval(announceInBackground, Math.max(1000, Math.floor(options.presenceTtlMs / 3)));
+      heartbeat.unref();
       loop = readLoop(receive).catch((error: unknown) => {
         deps.log('error', 'bus_read_loop_failed', { mode: 'redis', error: String(error) });
       });
@@ -471,9 +509,19 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       return parseGeneration(await commands.get(keys.generation(scope)));
     },
     async append(frame) {
-      // Redis has no broadcast stream: a frame must name the relay it is for.
+      // No target: a session event for every other live relay (G-17).
       const target = frame.targetRelayId;
-      if (!target) throw new Error('bus frame has no targetRelayId');
+      if (!target) {
+        const refused = await commands.busBroadcast(
+          keys.relays,
+          String(deps.now() - options.presenceTtlMs),
+          ownStream,
+          String(redis.queueMax),
+          String(streamTtlMs),
+          ...entryFields(frame),
+        );
+        return refused === 0 ? 'appended' : 'refused';
+      }
       let stream = streamKeys.get(target);
       if (stream === undefined) {
         if (streamKeys.size >= 1024) streamKeys.clear();
@@ -498,6 +546,8 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(heartbeat);
+      await commands.zrem(keys.relays, ownStream).catch(() => 0);
       for (const wake of [...wakeups]) wake();
       reader.disconnect();
       await Promise.race([

@@ -20,12 +20,16 @@ import { disconnectedPresence, type BackplaneStore } from './store.js';
 /** DEFAULT_RESOLVE_CACHE_TTL_MS is how long a positive presence answer is reused (spec §7.2). */
 export const DEFAULT_RESOLVE_CACHE_TTL_MS = 2000;
 
-/** createRemoteBackplane wraps a store into the Backplane the relay core uses. */
+/**
+ * createRemoteBackplane wraps a store into the Backplane the relay core uses;
+ * broadcasts says the store hands frames without a target relay to every other relay (G-17).
+ */
 export function createRemoteBackplane(
   mode: Exclude<BackplaneMode, 'single'>,
   store: BackplaneStore,
   options: BackplaneOptions,
   deps: BackplaneDeps,
+  broadcasts = false,
 ): Backplane {
   const metrics = backplaneMetrics(deps.registry);
   const key = options.busHmacKey ?? '';
@@ -114,6 +118,7 @@ export function createRemoteBackplane(
 
   return {
     mode,
+    broadcasts,
     async start(onFrame) {
       await store.start(createBusReceiver(options, deps, metrics, onFrame, (loss) => lossHandler?.(loss)));
     },

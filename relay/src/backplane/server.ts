@@ -48,7 +48,8 @@ function expectOk(result: PlatformCallResult, call: string): Record<string, unkn
 
 /** createServerBackplane builds the server-mode Backplane (options.server must be set). */
 export function createServerBackplane(options: BackplaneOptions, deps: BackplaneDeps): Backplane {
-  return createRemoteBackplane('server', createServerStore(options, deps), options, deps);
+  // The platform's bus hands a frame without targetRelayId to every relay's pull (§7.5).
+  return createRemoteBackplane('server', createServerStore(options, deps), options, deps, true);
 }
 
 function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): BackplaneStore {
@@ -104,6 +105,12 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
     });
   }
 
+  function isOwnBroadcast(entry: unknown): boolean {
+    if (typeof entry !== 'object' || entry === null) return false;
+    const { sourceRelayId, targetRelayId } = entry as Record<string, unknown>;
+    return sourceRelayId === options.relayId && (targetRelayId === null || targetRelayId === '' || targetRelayId === undefined);
+  }
+
   /** pullOnce runs one pull and returns how long to wait before the next. */
   async function pullOnce(receive: BusReceiver, wait: number): Promise<number> {
     const started = deps.now();
@@ -131,7 +138,8 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       const id = (entry as { id?: unknown } | null)?.id;
       // The cursor moves past every well-numbered entry, delivered or filtered.
       if (typeof id === 'number' && Number.isSafeInteger(id) && id > sinceId) sinceId = id;
-      receive(entry);
+      // This relay's own broadcasts come back in its pull: not a frame for it, and not misaddressed either.
+      if (!isOwnBroadcast(entry)) receive(entry);
     }
     if (frames.length === 0 && limit < server.pullLimit) limit = Math.min(server.pullLimit, limit * 2);
     return frames.length > 0 ? 0 : Math.max(0, server.pollIntervalMs - (deps.now() - started));
