@@ -169,7 +169,9 @@ it(`${RELAYS} ViewportRelays created at once all become Ready`, async () => {
       const all = await relays();
       const ready = all.filter(isReady).length;
       if (ready === RELAYS) return true;
-      throw new Error(`${ready}/${RELAYS} Ready`);
+      const waiting = all.find((r) => !isReady(r));
+      const why = conditionOf(waiting, 'Ready') as { reason?: string; message?: string } | undefined;
+      throw new Error(`${ready}/${RELAYS} Ready; ${waiting?.metadata.name ?? 'none'}: ${why?.reason ?? 'no status'} ${why?.message ?? ''}`);
     },
     { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 },
   );

@@ -41,13 +41,10 @@ export async function observeRelay(
   refs: readonly { name: string; key: string }[],
 ): Promise<ObserveResult> {
   const children = new Map<string, KubeObject>();
-  const lists = await Promise.all(
-    CHILD_KINDS.map(async (k) => ({
-      k,
-      res: await kube.list(k.apiVersion, k.kind, { namespace: m.namespace, labelSelector: `${RELAY_LABEL}=${m.name}` }),
-    })),
-  );
-  for (const { k, res } of lists) {
+  // One list at a time: with many relays, a dozen parallel lists per pass
+  // crowd a small API server's fair-queuing budget (429s for every client).
+  for (const k of CHILD_KINDS) {
+    const res = await kube.list(k.apiVersion, k.kind, { namespace: m.namespace, labelSelector: `${RELAY_LABEL}=${m.name}` });
     if (!res.ok) {
       // An add-on API (Gateway, Prometheus Operator, cert-manager) that is not installed has no children.
       if (k.optional && isNotFound(res.error)) continue;
