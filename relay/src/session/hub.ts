@@ -75,8 +75,9 @@ export interface Admitted {
   readonly socket?: Writable | undefined;
 }
 
-// Frames up to this size are coalesced per turn (write-batch.ts).
+// Frames up to this size are coalesced per turn (write-batch.ts), in batches of up to about COALESCE_FLUSH_BYTES.
 const COALESCE_MAX_BYTES = 4096;
+const COALESCE_FLUSH_BYTES = 16384;
 
 type RouteFamily = 'kex' | 'pairing' | 'session';
 const FAMILY_COUNTERS: Record<RouteFamily, { local: CompatCounter; bus: CompatCounter; dropped: CompatCounter }> = {
@@ -858,9 +859,17 @@ export class SessionHub {
 
   /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
   send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
-    // Only small frames are worth coalescing: a 16 KiB write already amortises its syscall,
-    // and holding large ones back measured slower (bigger bursts, partial writes).
-    if (!peer.corked && (typeof data === 'string' || data.length <= COALESCE_MAX_BYTES) && isOpen(peer)) this.batch.hold(peer);
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (peer.corked) {
+      // Bytes held back by the batch are not the peer's backlog: hand them to the kernel
+      // before the overflow check could count them, and keep batches modest.
+      const held = peer.socket?.writableLength ?? 0;
+      if (held >= COALESCE_FLUSH_BYTES || peer.ws.bufferedAmount + size > this.cfg.limits.maxPendingBytes) this.batch.release(peer);
+    } else if (size <= COALESCE_MAX_BYTES && isOpen(peer)) {
+      // Only small frames are worth coalescing: a 16 KiB write already amortises its syscall,
+      // and holding large ones back measured slower (bigger bursts, partial writes).
+      this.batch.hold(peer);
+    }
     const outcome = sendToPeer(peer, data, this.cfg.limits.maxPendingBytes, this.deps.now(), isBinary);
     if (outcome === 'overflow') {
       this.deps.metrics.inc('ws_slow_client_terminated_total');

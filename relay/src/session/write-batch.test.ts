@@ -53,6 +53,21 @@ describe('WriteBatch', () => {
     expect(writes).toEqual([['1'], ['2']]);
   });
 
+  it('release hands a held batch over at once (before an overflow check could count it), and the turn-end flush skips it', async () => {
+    const { socket, writes } = recordingSocket();
+    const peer = peerWith(socket);
+    const batch = new WriteBatch();
+    batch.hold(peer);
+    socket.write('x');
+    socket.write('y');
+    batch.release(peer);
+    expect(writes).toEqual([['x', 'y']]);
+    expect(socket.writableLength).toBe(0);
+    expect(socket.writableCorked).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socket.writableCorked).toBe(0); // not uncorked twice
+  });
+
   it('leaves a peer without a known socket alone', () => {
     const peer = peerWith(undefined);
     new WriteBatch().hold(peer);
