@@ -20,6 +20,9 @@ function recordingSocket(): { socket: Writable; writes: string[][] } {
   return { socket, writes };
 }
 
+/** nextTurn resolves after the current turn's setImmediate callbacks, i.e. after the batch's flush. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 const peerWith = (socket: Writable | undefined): Peer => ({ socket, corked: false }) as unknown as Peer;
 
 describe('WriteBatch', () => {
@@ -33,7 +36,7 @@ describe('WriteBatch', () => {
     }
     expect(writes).toEqual([]);
     expect(socket.writableCorked).toBe(1); // held once, however many frames
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(writes).toEqual([['a', 'b', 'c']]);
     expect(socket.writableCorked).toBe(0);
     expect(peer.corked).toBe(false);
@@ -45,11 +48,11 @@ describe('WriteBatch', () => {
     const batch = new WriteBatch();
     batch.hold(peer);
     socket.write('1');
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     batch.hold(peer);
     socket.write('2');
     expect(peer.corked).toBe(true);
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(writes).toEqual([['1'], ['2']]);
   });
 
@@ -64,7 +67,7 @@ describe('WriteBatch', () => {
     expect(writes).toEqual([['x', 'y']]);
     expect(socket.writableLength).toBe(0);
     expect(socket.writableCorked).toBe(0);
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(socket.writableCorked).toBe(0); // not uncorked twice
   });
 
