@@ -184,6 +184,7 @@ it(`${RELAYS} ViewportRelays created at once all become Ready`, async () => {
   const settledReconciles = (await reconcileCount(op)) - startReconciles;
 
   // A resync of the unchanged relays, as the 10-minute timer does it.
+  const statusBefore = new Map((await relays()).map((r) => [r.metadata.name, JSON.stringify(r.status)]));
   const resyncStart = recorded.calls.length;
   const resyncReconcilesBefore = await reconcileCount(op);
   const r0 = performance.now();
@@ -197,6 +198,15 @@ it(`${RELAYS} ViewportRelays created at once all become Ready`, async () => {
   const resyncCalls = inBench(recorded.calls.slice(resyncStart));
   const resyncReconciles = (await reconcileCount(op)) - resyncReconcilesBefore;
   const resyncWrites = resyncCalls.filter((c) => WRITE_VERBS.has(c.verb));
+  // A status write is due when the relay's status really changed meanwhile (on
+  // a loaded machine kwok's node heartbeat can lapse and pods turn NotReady);
+  // any other write during the resync of unchanged relays is waste.
+  const statusAfter = new Map((await relays()).map((r) => [r.metadata.name, JSON.stringify(r.status)]));
+  const changed = [...statusAfter.keys()].filter((name) => statusAfter.get(name) !== statusBefore.get(name));
+  const isStatus = (c: RecordedCall): boolean => c.resource === `${API_GROUP}/viewportrelays/status`;
+  const needless = resyncWrites.filter((c) => !(isStatus(c) && c.name !== undefined && changed.includes(c.name)));
+  // An Event records such a change (Ready lost or regained): also due.
+  const needlessWrites = needless.filter((c) => !(c.verb === 'create' && c.resource === 'events.k8s.io/events' && changed.length > 0));
 
   const lines = [
     `operator benchmark: ${RELAYS} ViewportRelays created at once (kwok pods, chart RBAC, 2 workers, 10 reconciles/s burst 100)`,
@@ -206,11 +216,16 @@ it(`${RELAYS} ViewportRelays created at once all become Ready`, async () => {
     `  requests per reconcile       ${perReconcile(readyCalls, readyReconciles)}`,
     `  settled: reconciles          ${settledReconciles}, requests ${settledCalls.length} (${JSON.stringify(countByVerb(settledCalls))})`,
     `  unchanged resync             ${resyncReconciles} reconciles in ${(resyncMs / 1000).toFixed(1)} s, requests per reconcile: ${perReconcile(resyncCalls, resyncReconciles)}`,
-    `  writes on unchanged resync   ${resyncWrites.length}${resyncWrites.length > 0 ? ` ${JSON.stringify(countBy(resyncWrites, (c) => `${c.verb} ${c.resource}`))}` : ''}`,
+    `  writes on unchanged resync   ${needlessWrites.length} needless; ${resyncWrites.length - needlessWrites.length} due to ${changed.length} relays whose status changed meanwhile${resyncWrites.length > 0 ? ` ${JSON.stringify(countBy(resyncWrites, (c) => `${c.verb} ${c.resource}`))}` : ''}`,
     `  (requests in the relays' namespace only: the informers' list and watch calls and the Lease renewals are left out)`,
   ];
+  const example = changed[0];
+  if (example !== undefined) {
+    // Show one real change, so a reader can tell it from a needless write.
+    lines.push(`  status changed meanwhile, ${example}:`, `    before ${statusBefore.get(example)}`, `    after  ${statusAfter.get(example)}`);
+  }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 
   expect(recorded.errors.filter((e) => e.error.status === 403)).toEqual([]);
-  expect(resyncWrites).toEqual([]);
+  expect(needlessWrites).toEqual([]);
 }, READY_TIMEOUT_MS + 300_000);

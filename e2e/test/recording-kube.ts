@@ -16,6 +16,8 @@ export interface RecordedCall {
   readonly verb: string;
   readonly resource: string;
   readonly namespace: string | undefined;
+  /** name is the object's name (undefined for lists). */
+  readonly name: string | undefined;
 }
 
 /** WRITE_VERBS are the verbs that change state on the API server. */
@@ -50,24 +52,24 @@ export function recordingKube(inner: KubeAdapter): RecordingKube {
   const used = new Set<string>();
   const errors: RecordedError[] = [];
   const calls: RecordedCall[] = [];
-  const note = <T>(verb: string, resource: string, res: KubeResult<T>, namespace: string | undefined): KubeResult<T> => {
+  const note = <T>(verb: string, resource: string, res: KubeResult<T>, at: { namespace?: string; name?: string }): KubeResult<T> => {
     used.add(`${resource}:${verb}`);
-    calls.push({ verb, resource, namespace });
+    calls.push({ verb, resource, namespace: at.namespace, name: at.name });
     if (!res.ok) errors.push({ verb, resource, error: res.error });
     return res;
   };
   const kube: KubeAdapter = {
-    get: async (ref) => note('get', resourceOf(ref.apiVersion, ref.kind), await inner.get(ref), ref.namespace),
-    list: async (apiVersion, kind, opts) => note('list', resourceOf(apiVersion, kind), await inner.list(apiVersion, kind, opts), opts.namespace),
+    get: async (ref) => note('get', resourceOf(ref.apiVersion, ref.kind), await inner.get(ref), ref),
+    list: async (apiVersion, kind, opts) => note('list', resourceOf(apiVersion, kind), await inner.list(apiVersion, kind, opts), opts),
     apply: async (obj, fieldManager) => {
       // Server-side apply creates what is missing, so it needs create as well as patch.
       used.add(`${resourceOf(obj.apiVersion, obj.kind)}:create`);
-      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj, fieldManager), obj.metadata.namespace);
+      return note('patch', resourceOf(obj.apiVersion, obj.kind), await inner.apply(obj, fieldManager), obj.metadata);
     },
-    applyStatus: async (obj) => note('patch', resourceOf(obj.apiVersion, obj.kind, 'status'), await inner.applyStatus(obj), obj.metadata.namespace),
-    create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj), obj.metadata.namespace),
-    replace: async (obj) => note('update', resourceOf(obj.apiVersion, obj.kind), await inner.replace(obj), obj.metadata.namespace),
-    delete: async (ref, uid) => note('delete', resourceOf(ref.apiVersion, ref.kind), await inner.delete(ref, uid), ref.namespace),
+    applyStatus: async (obj) => note('patch', resourceOf(obj.apiVersion, obj.kind, 'status'), await inner.applyStatus(obj), obj.metadata),
+    create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj), obj.metadata),
+    replace: async (obj) => note('update', resourceOf(obj.apiVersion, obj.kind), await inner.replace(obj), obj.metadata),
+    delete: async (ref, uid) => note('delete', resourceOf(ref.apiVersion, ref.kind), await inner.delete(ref, uid), ref),
     watch: (apiVersion, kind, opts, callbacks) => {
       const resource = resourceOf(apiVersion, kind);
       used.add(`${resource}:list`);
