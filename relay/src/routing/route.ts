@@ -40,10 +40,14 @@ export type ClientCheck =
       readonly sessionId?: string;
     };
 
+// Most clients have no session channels; they share one empty set instead of a Set each.
+const NO_CHANNELS: ReadonlySet<string> = new Set<string>();
+
 /** allowedChannels extracts the usable session channels from a sessionChannels claim. */
-export function allowedChannels(claim: readonly string[] | undefined): Set<string> {
+export function allowedChannels(claim: readonly string[] | undefined): ReadonlySet<string> {
+  if (claim === undefined || claim.length === 0) return NO_CHANNELS;
   const out = new Set<string>();
-  for (const c of claim ?? []) {
+  for (const c of claim) {
     const t = c.trim();
     if (t.startsWith(SESSION_CHANNEL_PREFIX)) out.add(t);
   }
