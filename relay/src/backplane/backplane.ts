@@ -71,6 +71,11 @@ export interface Backplane {
    * and only daemonIssueGeneration set (G-5). Null when nothing is known or on error.
    */
   resolvePresence(scope: ScopeRef): Promise<PresenceRecord | null>;
+  /**
+   * cachedPresence answers from the resolve cache without waiting: the record
+   * resolvePresence would return from it, or undefined when it would ask the store.
+   */
+  cachedPresence?(scope: ScopeRef): PresenceRecord | undefined;
   /** publish sends a frame to another relay; resolves false when it could not be handed to the bus. */
   publish(frame: BusFrame): Promise<boolean>;
   /**

@@ -142,6 +142,7 @@ export function createRemoteBackplane(
       }
     },
     removePresence: (scope, relayId) => removeOwn(scope, relayId, undefined),
+    cachedPresence: (scope) => cacheGet(scopeKey(scope)) ?? undefined,
     async resolvePresence(scope) {
       const id = scopeKey(scope);
       const cached = cacheGet(id);

@@ -474,12 +474,34 @@ export class SessionHub {
       this.send(peer, relayStatus('RUNTIME_TARGET_REQUIRED', peer.workspaceId, {}));
       return;
     }
-    // A lookup may answer from the cache or wait on the store; chaining each client's
-    // frames keeps them in the order they arrived (the delivery promise).
-    const text = buf.toString('utf8');
-    const routed = (this.presenceChains.get(peer) ?? Promise.resolve()).then(() => this.routeViaPresence(peer, scope, text));
-    this.presenceChains.set(peer, routed.catch(() => undefined));
-    this.background(routed, 'route_via_presence');
+    this.routeClientFrameViaPresence(peer, scope, buf.toString('utf8'));
+  }
+
+  // Per-client order (the delivery promise) needs only the lookups in order: each
+  // frame's publish is issued as its lookup answers, and one store connection keeps
+  // publishes in issue order, so a frame never waits for the previous publish's reply.
+  // With no lookup pending and the location cached, the frame is routed in this turn.
+  private routeClientFrameViaPresence(peer: Peer, scope: ScopeState<Peer>, text: string): void {
+    const pending = this.presenceChains.get(peer);
+    if (pending === undefined && this.cfg.backplane.mode !== 'single') {
+      const cached = this.deps.backplane.cachedPresence?.({ workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
+      if (cached !== undefined) {
+        this.routeToPresence(peer, scope, text, cached);
+        return;
+      }
+    }
+    const lookup = (pending ?? Promise.resolve())
+      .then(() => (this.cfg.backplane.mode === 'single' ? null : this.resolvePresence(scope)))
+      .then((record) => this.routeToPresence(peer, scope, text, record));
+    const chain = lookup.catch(() => undefined);
+    this.presenceChains.set(peer, chain);
+    // Once the chain is idle, later frames may take the cached path again.
+    this.background(
+      lookup.finally(() => {
+        if (this.presenceChains.get(peer) === chain) this.presenceChains.delete(peer);
+      }),
+      'route_via_presence',
+    );
   }
 
   private takeRuntime(peer: Peer): boolean {
@@ -487,39 +509,48 @@ export class SessionHub {
     return this.runtimeClientLimiter.take(peer.clientId) && this.runtimeWorkspaceLimiter.take(peer.workspaceId);
   }
 
-  /** routeViaPresence is §5.5 step 2-3: find the daemon's relay, redirect and publish, else DAEMON_UNAVAILABLE. */
-  private async routeViaPresence(peer: Peer, scope: ScopeState<Peer>, text: string): Promise<void> {
+  /**
+   * routeToPresence is §5.5 step 2-3 once the daemon's location is known: redirect
+   * and publish, else DAEMON_UNAVAILABLE. The publish is issued before it returns.
+   */
+  private routeToPresence(peer: Peer, scope: ScopeState<Peer>, text: string, found: PresenceRecord | null): void {
     const target = scope.runtimeTargetId as string;
-    let machineId: string | undefined;
-    if (this.cfg.backplane.mode !== 'single') {
-      // Deliberately looser than §7.5 "Resolve": the URL policy only decides whether the
-      // client may be redirected; the bus needs just the relayId, so a prod relay whose
-      // peers advertise in-cluster ws:// URLs still routes across relays.
-      const record = connectedPresence(await this.resolvePresence(scope));
-      if (record !== null && record.relayId !== this.cfg.relayId) {
-        machineId = record.machineId;
-        const redirect = this.cfg.backplane.clientRedirectEnabled && shouldRedirect(record, this.cfg.relayId, this.cfg.publicWsBaseUrl);
-        if (redirect && isRedirectUrlAllowed(record.relayWsBaseUrl, this.redirectPolicy)) {
-          this.deps.metrics.inc('client_redirect_total');
-          this.send(peer, relayStatus('RELAY_REDIRECT', peer.workspaceId, { relayWsBaseUrl: record.relayWsBaseUrl, runtimeTargetId: target }));
-        }
-        if (this.cfg.backplane.busEnabled) {
-          const ok = await this.publish({
-            workspaceId: scope.workspaceId,
-            runtimeTargetId: target,
-            machineId: record.machineId,
-            sourceRelayId: this.cfg.relayId,
-            targetRelayId: record.relayId,
-            direction: 'client_to_daemon',
-            payload: text,
-          });
-          if (ok) {
-            this.deps.metrics.inc('client_messages_routed_bus_total');
-            return;
-          }
-        }
-      }
+    // Deliberately looser than §7.5 "Resolve": the URL policy only decides whether the
+    // client may be redirected; the bus needs just the relayId, so a prod relay whose
+    // peers advertise in-cluster ws:// URLs still routes across relays.
+    const record = connectedPresence(found);
+    if (record === null || record.relayId === this.cfg.relayId) {
+      this.daemonUnavailable(peer, target, undefined);
+      return;
     }
+    const redirect = this.cfg.backplane.clientRedirectEnabled && shouldRedirect(record, this.cfg.relayId, this.cfg.publicWsBaseUrl);
+    if (redirect && isRedirectUrlAllowed(record.relayWsBaseUrl, this.redirectPolicy)) {
+      this.deps.metrics.inc('client_redirect_total');
+      this.send(peer, relayStatus('RELAY_REDIRECT', peer.workspaceId, { relayWsBaseUrl: record.relayWsBaseUrl, runtimeTargetId: target }));
+    }
+    if (!this.cfg.backplane.busEnabled) {
+      this.daemonUnavailable(peer, target, record.machineId);
+      return;
+    }
+    const published = this.publish({
+      workspaceId: scope.workspaceId,
+      runtimeTargetId: target,
+      machineId: record.machineId,
+      sourceRelayId: this.cfg.relayId,
+      targetRelayId: record.relayId,
+      direction: 'client_to_daemon',
+      payload: text,
+    });
+    this.background(
+      published.then((ok) => {
+        if (ok) this.deps.metrics.inc('client_messages_routed_bus_total');
+        else this.daemonUnavailable(peer, target, record.machineId);
+      }),
+      'publish_client_to_daemon',
+    );
+  }
+
+  private daemonUnavailable(peer: Peer, target: string, machineId: string | undefined): void {
     this.deps.metrics.inc('client_messages_dropped_total');
     this.deps.metrics.drop('daemon_unavailable');
     this.send(peer, relayStatus('DAEMON_UNAVAILABLE', peer.workspaceId, { runtimeTargetId: target, machineId }));
