@@ -82,7 +82,11 @@ describe('helm template, cluster-wide (default values)', () => {
   it('grants Lease access for leader election in the release namespace only', () => {
     const [role] = only(objects, 'Role');
     expect(role!.metadata.namespace).toBe('viewport-system');
-    expect(role!.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+    // get/update only on the operator's own Lease; create cannot be narrowed by name.
+    expect(role!.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['viewport-viewport-relay-operator'], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    ]);
   });
 
   it('ships the generated CRD unchanged, kept on uninstall', () => {

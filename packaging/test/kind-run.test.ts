@@ -24,7 +24,8 @@ case "$name $1" in
       echo "resources"
     fi ;;
   "kubectl logs") [[ "$*" == *--previous* ]] && exit 1; echo "log of $4" ;;
-  "npm run") printf 'npm-env E2E_PROVIDER=%s E2E_RELAY_IMAGE=%s\\n' "$E2E_PROVIDER" "$E2E_RELAY_IMAGE" >>"$FAKE_LOG"; exit "\${FAKE_NPM_RC:-0}" ;;
+  "docker network") echo "\${FAKE_GATEWAYS-fc00:f853:ccd:e793::1 172.18.0.1 }" ;;
+  "npm run") printf 'npm-env E2E_PROVIDER=%s E2E_RELAY_IMAGE=%s E2E_PLATFORM_HOST=%s\\n' "$E2E_PROVIDER" "$E2E_RELAY_IMAGE" "$E2E_PLATFORM_HOST" >>"$FAKE_LOG"; exit "\${FAKE_NPM_RC:-0}" ;;
 esac
 exit 0
 `;
@@ -78,7 +79,7 @@ describe('e2e/kind/run.sh', () => {
     for (const set of ['image.tag=e2e', 'image.pullPolicy=Never', 'relayImage.repository=viewport-relay', '--wait']) {
       expect(install).toContain(set);
     }
-    expect(run.calls).toContain('npm-env E2E_PROVIDER=kind E2E_RELAY_IMAGE=viewport-relay:e2e');
+    expect(run.calls).toContain('npm-env E2E_PROVIDER=kind E2E_RELAY_IMAGE=viewport-relay:e2e E2E_PLATFORM_HOST=172.18.0.1');
     expect(run.calls.at(-1)).toBe('kind delete cluster --name viewport-e2e');
     expect(fs.existsSync(path.join(run.work, 'dump'))).toBe(false);
   });
@@ -105,6 +106,17 @@ describe('e2e/kind/run.sh', () => {
     expect(indexOf(run.calls, 'npm run e2e')).toBeGreaterThan(indexOf(run.calls, 'kind delete'));
     expect(run.calls.filter((c) => c.startsWith('kind delete'))).toHaveLength(1);
     expect(run.stderr).toContain('keeping cluster viewport-e2e');
+  });
+
+  it('uses E2E_PLATFORM_HOST when given, and stops with a reason when the kind network has no IPv4 gateway', () => {
+    const given = runScript({ E2E_PLATFORM_HOST: '192.168.65.254', FAKE_GATEWAYS: '' });
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.calls).toContain('npm-env E2E_PROVIDER=kind E2E_RELAY_IMAGE=viewport-relay:e2e E2E_PLATFORM_HOST=192.168.65.254');
+    const missing = runScript({ FAKE_GATEWAYS: 'fc00::1' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("cannot find the kind network's IPv4 gateway");
+    expect(indexOf(missing.calls, 'npm run e2e')).toBe(-1);
+    expect(missing.calls.at(-1)).toBe('kind delete cluster --name viewport-e2e');
   });
 
   it('says what is missing when Docker is not installed', () => {
