@@ -36,8 +36,9 @@ export function createRemoteBackplane(
   const cacheTtlMs = Math.min(options.presenceResolveCacheTtlMs ?? DEFAULT_RESOLVE_CACHE_TTL_MS, options.presenceTtlMs);
   // scopeKey -> record and expiry; Map order doubles as LRU order.
   const cache = new Map<string, { record: PresenceRecord; expiresAtMs: number }>();
-  // Entries this relay wrote and has not removed: the presence-entries gauge,
-  // and what to announce again when the store comes back (possibly empty).
+  // Entries this relay holds (written, or waiting for the store) and has not
+  // removed: the presence-entries gauge, and what to announce again when the
+  // store comes back (possibly empty).
   const held = new Map<string, PresenceRecord>();
   // Removals that failed while the store was unreachable; at most one per scope.
   const pendingRemovals = new Map<string, { scope: ScopeRef; generation: number | undefined }>();
@@ -136,6 +137,9 @@ export function createRemoteBackplane(
         metrics.presenceUpsertOk.inc();
         return true;
       } catch (error) {
+        // The daemon is here even if the store cannot hear it now: hold the entry
+        // so it is written the moment the store is back, not at the next refresh.
+        if (record.relayId === options.relayId) setHeld(record, record);
         metrics.presenceUpsertFailed.inc();
         deps.log('warn', 'presence_upsert_failed', { mode, error: String(error) });
         return false;

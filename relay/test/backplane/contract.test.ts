@@ -377,6 +377,7 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     const b = await relay();
     const scope = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
     const leaving = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
+    const arriving = { workspaceId: unique('ws'), runtimeTargetId: 'rt' };
     expect(await a.backplane.upsertPresence(presence(a, scope))).toBe(true);
     expect(await a.backplane.upsertPresence(presence(a, leaving))).toBe(true);
     expect(await a.backplane.publish(frameFor(a, b, 'before'))).toBe(true);
@@ -389,6 +390,8 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
       expect(await a.backplane.resolvePresence({ workspaceId: 'ws', runtimeTargetId: 'rt' })).toBeNull();
       // A daemon leaves while the store is unreachable: the removal cannot be written now.
       expect(await a.backplane.removePresence(leaving, a.id)).toBe(false);
+      // Another daemon arrives meanwhile: its entry cannot be written now either.
+      expect(await a.backplane.upsertPresence(presence(a, arriving))).toBe(false);
     } finally {
       await harness.healStore();
     }
@@ -400,9 +403,11 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(forB()).toEqual(['before', 'after']);
     // The store may have come back empty (Redis without persistence): a's entry is announced again.
     await waitFor(async () => (await b.backplane.resolvePresence(scope))?.relayId === a.id, 'presence announced again');
+    // The daemon that arrived during the outage is announced as soon as the store is back, not at the next refresh.
+    await waitFor(async () => (await b.backplane.resolvePresence(arriving))?.relayId === a.id, 'the arrived daemon announced');
     // ...and the daemon that left meanwhile is not announced again; its removal is retried instead.
     await waitFor(async () => (await b.backplane.resolvePresence(leaving)) === null, 'the departed daemon to be gone');
-    expect(await metric(a.registry, 'relay_presence_entries')).toBe(1);
+    expect(await metric(a.registry, 'relay_presence_entries')).toBe(2);
     expect(await metric(b.registry, 'relay_backplane_reconnects_total')).toBeGreaterThanOrEqual(1);
   });
 });
