@@ -6,7 +6,7 @@ import { sampleProc } from './procs.js';
 import type { Profile } from './profiles.js';
 import { addSample, fail, markUnavailable, newScenario, type ScenarioResult, type Target } from './results.js';
 import type { RpcClient } from './rpc.js';
-import { type Platform, type RelayOptions, type Server, startBare, startRedis } from './servers.js';
+import { GC_SIGNAL, type Platform, type RelayOptions, type Server, startBare, startRedis } from './servers.js';
 
 /** Harness is what every scenario needs: the load generator, the fake platform and the profile. */
 export interface Harness {
@@ -236,6 +236,12 @@ export async function runConnectRate(h: Harness, relayJwks: Server, bare: Server
 /**
  * runIdleMemory measures RSS per connection: fresh server, start-up RSS, then
  * daemons and clients holding sessions, (RSS with them - RSS without) / connections.
+ * Read twice: as the set-up burst left it, and after a full garbage collection
+ * on both sides (GC_SIGNAL), which is the memory the connections retain. V8
+ * only shrinks a young generation grown by the burst after a GC in a quiet
+ * period (its memory reducer, 10-60 s later here, not reliably within a run),
+ * so without it the figure mostly measures the burst. The target applies to
+ * the retained figure.
  */
 export async function runIdleMemory(h: Harness): Promise<ScenarioResult> {
   const { memoryDaemons: daemons, memoryClientsPerDaemon: perDaemon } = h.profile;
@@ -254,19 +260,30 @@ export async function runIdleMemory(h: Harness): Promise<ScenarioResult> {
       }
       try {
         await sleep(1000);
-        const idle = sampleProc(server.pid).rssBytes;
+        const startUp = sampleProc(server.pid).rssBytes;
+        const startUpCollected = await collectedRss(server, h.profile.memorySettleMs);
         await setupPopulation(h, server.wsUrl, server.wsUrl, daemons, perDaemon);
         const held = await settledRss(server.pid, h.profile.memorySettleMs);
-        h.log(`${server.label}: RSS ${(idle / 1e6).toFixed(1)} MB idle, ${(held / 1e6).toFixed(1)} MB holding ${connections} connections`);
+        const heldCollected = await collectedRss(server, h.profile.memorySettleMs);
+        h.log(
+          `${server.label}: RSS ${(startUp / 1e6).toFixed(1)} MB at start-up, ${(held / 1e6).toFixed(1)} MB holding ${connections} connections; after a full GC ${(startUpCollected / 1e6).toFixed(1)} and ${(heldCollected / 1e6).toFixed(1)} MB`,
+        );
         if (h.profile.memoryHoldMs > 0) {
           h.log(`${server.label} (pid ${server.pid}): holding the connections for ${h.profile.memoryHoldMs} ms`);
           await sleep(h.profile.memoryHoldMs);
         }
         const closeErrors = await teardown(h);
         if (errorTotal(closeErrors) > 0) throw new Error(describeErrors(closeErrors));
-        addSample(s, kind, 'start-up RSS', 'MB', idle / 1e6, 1, { kind: 'absolute', op: '<=', value: 100 });
+        addSample(s, kind, 'start-up RSS', 'MB', startUp / 1e6, 1, { kind: 'absolute', op: '<=', value: 100 });
         addSample(s, kind, 'RSS holding the connections', 'MB', held / 1e6, 1);
-        addSample(s, kind, 'RSS per connection', 'KiB', (held - idle) / 1024 / connections, 2, { kind: 'absolute', op: '<=', value: 8 });
+        addSample(s, kind, 'RSS per connection, as set up', 'KiB', (held - startUp) / 1024 / connections, 2);
+        addSample(s, kind, 'start-up RSS after a full GC', 'MB', startUpCollected / 1e6, 1);
+        addSample(s, kind, 'RSS holding the connections after a full GC', 'MB', heldCollected / 1e6, 1);
+        addSample(s, kind, 'RSS per connection, retained', 'KiB', (heldCollected - startUpCollected) / 1024 / connections, 2, {
+          kind: 'absolute',
+          op: '<=',
+          value: 8,
+        });
       } catch (err) {
         fail(s, `${server.label}: ${message(err)}\n${server.tail()}`);
         await teardown(h);
@@ -347,6 +364,13 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
     for (const s of servers) await s.stop();
     await stopRedis?.();
   }
+}
+
+/** collectedRss asks the server for a full garbage collection and returns its settled RSS afterwards. */
+async function collectedRss(server: Server, maxMs: number): Promise<number> {
+  process.kill(server.pid, GC_SIGNAL);
+  await sleep(500);
+  return settledRss(server.pid, maxMs);
 }
 
 /**

@@ -99,7 +99,7 @@ function passThrough(): Record<string, string> {
 }
 
 async function startServer(kind: Server['kind'], label: string, script: string, env: Record<string, string>, nodeFlags: string[], port: number): Promise<Server> {
-  const args = [...extraNodeFlags, ...nodeFlags, '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
+  const args = [...extraNodeFlags, ...nodeFlags, '--expose-gc', '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
   const child = spawnTracked(process.execPath, args, {
     // NODE_PATH and WS_NO_BUFFER_UTIL pass through so an experiment can offer or withhold the
     // optional native bufferutil for every server alike.
@@ -115,6 +115,9 @@ async function startServer(kind: Server['kind'], label: string, script: string, 
   }
   return { kind, label, pid: child.pid!, port, wsUrl: `ws://127.0.0.1:${port}/ws`, child, tail, stop: () => stopChild(child) };
 }
+
+/** GC_SIGNAL makes a server the harness started run a full garbage collection (parent-watch.ts). */
+export const GC_SIGNAL = 'SIGURG';
 
 /** startBare runs the bare forwarder; kind 'relay' makes it stand in for the relay when the harness tests itself. */
 export async function startBare(label = 'bare', kind: Server['kind'] = 'bare', cpuProfDir?: string, parseFrames = false): Promise<Server> {
