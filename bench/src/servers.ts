@@ -5,8 +5,9 @@
 // above what the load generator produces, so the harness measures forwarding
 // rather than throttling.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnTracked, stopChild, waitForHttp } from './procs.js';
 
@@ -82,6 +83,20 @@ function keepTail(child: ChildProcess): () => string {
   return () => (problems.length ? problems : recent).map((l) => `    | ${l}`).join('\n');
 }
 
+/**
+ * copyOutput appends a server's whole stdout and stderr to BENCH_SERVER_LOG_DIR/<label>.log
+ * when that is set: for investigations with node flags that print, such as --trace-gc.
+ */
+function copyOutput(child: ChildProcess, label: string): void {
+  const dir = process.env.BENCH_SERVER_LOG_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const file = createWriteStream(path.join(dir, `${label.replace(/[^\w.-]+/g, '_')}.log`), { flags: 'a' });
+  child.stdout?.pipe(file, { end: false });
+  child.stderr?.pipe(file, { end: false });
+  child.once('exit', () => file.end());
+}
+
 let extraNodeFlags: readonly string[] = [];
 
 /** setServerNodeFlags adds Node flags to every server started afterwards (e.g. --perf-basic-prof for perf). */
@@ -107,6 +122,7 @@ async function startServer(kind: Server['kind'], label: string, script: string, 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail = keepTail(child);
+  copyOutput(child, label);
   try {
     await waitForHttp(port, child, 20000);
   } catch (err) {
