@@ -6,7 +6,8 @@ import { sampleProc } from './procs.js';
 import type { Profile } from './profiles.js';
 import { addSample, fail, markUnavailable, newScenario, type ScenarioResult, type Target } from './results.js';
 import type { RpcClient } from './rpc.js';
-import { GC_SIGNAL, type Platform, type RelayOptions, type Server, startBare, startRedis } from './servers.js';
+import { GC_SIGNAL } from './gc-signal.js';
+import { type Platform, type RelayOptions, type Server, startBare, startRedis } from './servers.js';
 
 /** Harness is what every scenario needs: the load generator, the fake platform and the profile. */
 export interface Harness {

@@ -94,7 +94,8 @@ function copyOutput(child: ChildProcess, label: string): void {
   const file = createWriteStream(path.join(dir, `${label.replace(/[^\w.-]+/g, '_')}.log`), { flags: 'a' });
   child.stdout?.pipe(file, { end: false });
   child.stderr?.pipe(file, { end: false });
-  child.once('exit', () => file.end());
+  // 'close', not 'exit': output may still arrive after the process has exited.
+  child.once('close', () => file.end());
 }
 
 let extraNodeFlags: readonly string[] = [];
@@ -131,9 +132,6 @@ async function startServer(kind: Server['kind'], label: string, script: string, 
   }
   return { kind, label, pid: child.pid!, port, wsUrl: `ws://127.0.0.1:${port}/ws`, child, tail, stop: () => stopChild(child) };
 }
-
-/** GC_SIGNAL makes a server the harness started run a full garbage collection (parent-watch.ts). */
-export const GC_SIGNAL = 'SIGURG';
 
 /** startBare runs the bare forwarder; kind 'relay' makes it stand in for the relay when the harness tests itself. */
 export async function startBare(label = 'bare', kind: Server['kind'] = 'bare', cpuProfDir?: string, parseFrames = false): Promise<Server> {
