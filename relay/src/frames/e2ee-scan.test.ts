@@ -2,7 +2,7 @@
 // defers (undefined) or returns exactly the view the full parsers return.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { controlByteKernelLoaded, hasControlByte, hasControlBytePortable } from './control-bytes.js';
+import { controlByteKernelLoaded, hasControlByteOrBackslash, hasControlByteOrBackslashPortable } from './control-bytes.js';
 import { scanE2ee } from './e2ee-scan.js';
 import { parseClientFrame } from './parse-client.js';
 import { parseDaemonFrame } from './parse-daemon.js';
@@ -103,30 +103,32 @@ describe('scanE2ee', () => {
   });
 
   it.each([
-    ['the JavaScript loop', hasControlBytePortable, 40],
-    ['the entry point (WebAssembly kernel from 1 KiB)', hasControlByte, 1100],
-  ])('%s finds control bytes at any offset and alignment', (_name, has, maxLen) => {
+    ['the JavaScript loop', hasControlByteOrBackslashPortable, 40],
+    ['the entry point (WebAssembly kernel from 1 KiB)', hasControlByteOrBackslash, 1100],
+  ])('%s finds control bytes and backslashes at any offset and alignment', (_name, has, maxLen) => {
     const backing = Buffer.alloc(maxLen + 8, 0x41);
     for (let offset = 0; offset < 4; offset++) {
-      for (const len of [0, 1, 3, 4, 5, 15, 16, 17, 31, 33, 39, 1023, 1024, 1025, 1040, 1100].filter((l) => l <= maxLen)) {
+      for (const len of [0, 1, 3, 4, 5, 15, 16, 17, 31, 33, 39, 1023, 1024, 1025, 1040, 1087, 1088, 1089, 1100].filter((l) => l <= maxLen)) {
         const view = backing.subarray(offset, offset + len);
         expect(has(view)).toBe(false);
         for (let i = 0; i < len; i += len > 64 ? 7 : 1) {
-          for (const b of [0x00, 0x1f]) {
+          for (const b of [0x00, 0x1f, 0x5c]) {
             view[i] = b;
             expect(has(view)).toBe(true);
             view[i] = 0x41;
           }
-          for (const b of [0x20, 0x7f, 0x80, 0xff]) {
+          for (const b of [0x20, 0x5b, 0x5d, 0x7f, 0x80, 0xdc, 0xff]) {
             view[i] = b;
             expect(has(view)).toBe(false);
             view[i] = 0x41;
           }
         }
         if (len > 0) {
-          view[len - 1] = 0x0a; // the last byte, however the length falls on 16-byte blocks
-          expect(has(view)).toBe(true);
-          view[len - 1] = 0x41;
+          for (const b of [0x0a, 0x5c]) {
+            view[len - 1] = b; // the last byte, however the length falls on the kernel's 64-byte steps
+            expect(has(view)).toBe(true);
+            view[len - 1] = 0x41;
+          }
         }
       }
     }
@@ -138,8 +140,10 @@ describe('scanE2ee', () => {
 
   it('the kernel grows its memory for a frame larger than one page', () => {
     const big = Buffer.alloc(200_000, 0x41);
-    expect(hasControlByte(big)).toBe(false);
+    expect(hasControlByteOrBackslash(big)).toBe(false);
     big[199_999] = 0x09;
-    expect(hasControlByte(big)).toBe(true);
+    expect(hasControlByteOrBackslash(big)).toBe(true);
+    big[199_999] = 0x5c;
+    expect(hasControlByteOrBackslash(big)).toBe(true);
   });
 });

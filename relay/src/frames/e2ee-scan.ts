@@ -7,11 +7,11 @@
 // `schema` keys, a value that fails a check) returns undefined, and the caller
 // runs the full parser, so every accept/reject decision stays the full parser's.
 import type { E2eeView } from './e2ee.js';
-import { hasControlByte } from './control-bytes.js';
-import { isProfile } from './profile.js';
+import { hasControlByteOrBackslash } from './control-bytes.js';
+import type { Profile } from './frame.js';
+import { PROFILES } from './profile.js';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
 const OPEN = 0x7b;
@@ -29,9 +29,20 @@ const KEYS = ['type', 'version', 'profile', 'sessionId', 'epoch', 'seq', 'iv', '
 const [TYPE, VERSION, PROFILE, SESSION_ID, EPOCH, SEQ, IV, TAG, CIPHERTEXT, SCHEMA] = KEYS.map((_, i) => i);
 const REQUIRED = (1 << SCHEMA) - 1;
 const E2EE = enc('e2ee');
+// The known profiles as bytes, so a profile is matched without decoding it.
+const PROFILE_BYTES = PROFILES.map((p) => [enc(p), p] as const);
 
-function keyIndex(buf: Uint8Array, start: number, end: number): number {
+function profileAt(buf: Uint8Array, start: number, end: number): Profile | undefined {
+  for (const [bytes, profile] of PROFILE_BYTES) if (bytes.length === end - start && bytesEqual(buf, start, bytes)) return profile;
+  return undefined;
+}
+
+// keyIndex tries `expected` first: senders write an envelope's keys in one order,
+// so after key i the next is nearly always key i + 1.
+function keyIndex(buf: Uint8Array, start: number, end: number, expected: number): number {
   const len = end - start;
+  const likely = KEYS[expected];
+  if (likely !== undefined && likely.length === len && bytesEqual(buf, start, likely)) return expected;
   for (let k = 0; k < KEYS.length; k++) {
     const key = KEYS[k] as Uint8Array;
     if (key.length === len && bytesEqual(buf, start, key)) return k;
@@ -53,20 +64,22 @@ function bytesEqual(buf: Uint8Array, start: number, want: Uint8Array): boolean {
 export function scanE2ee(buf: Buffer): E2eeView | undefined {
   const n = buf.length;
   if (n < 2 || buf[0] !== OPEN || buf[n - 1] !== CLOSE) return undefined;
-  if (buf.indexOf(BACKSLASH) !== -1 || hasControlByte(buf)) return undefined;
+  if (hasControlByteOrBackslash(buf)) return undefined;
   let seen = 0;
   let version = 0;
   let sessionId = '';
-  let profile: string | undefined;
+  let profile: Profile | undefined;
   let epoch = 0;
   let seq = 0;
   let pos = 1;
+  let previous = -1;
   for (;;) {
     // "key":
     if (buf[pos] !== QUOTE) return undefined;
     const keyEnd = buf.indexOf(QUOTE, pos + 1);
     if (keyEnd === -1 || buf[keyEnd + 1] !== COLON) return undefined;
-    const key = keyIndex(buf, pos + 1, keyEnd);
+    const key = keyIndex(buf, pos + 1, keyEnd, previous + 1);
+    previous = key;
     if (key !== -1) {
       if ((seen & (1 << key)) !== 0 || key === SCHEMA) return undefined;
       seen |= 1 << key;
@@ -84,8 +97,8 @@ export function scanE2ee(buf: Buffer): E2eeView | undefined {
           if (strEnd - start !== E2EE.length || !bytesEqual(buf, start, E2EE)) return undefined;
           break;
         case PROFILE:
-          profile = buf.toString('utf8', start, strEnd);
-          if (!isProfile(profile)) return undefined;
+          profile = profileAt(buf, start, strEnd);
+          if (profile === undefined) return undefined;
           break;
         case SESSION_ID:
           sessionId = buf.toString('utf8', start, strEnd).trim();
@@ -132,5 +145,5 @@ export function scanE2ee(buf: Buffer): E2eeView | undefined {
     else return undefined;
   }
   if (seen !== REQUIRED || epoch < 1 || seq < 1 || profile === undefined) return undefined;
-  return { kind: 'e2ee', profile: profile as E2eeView['profile'], sessionId, version };
+  return { kind: 'e2ee', profile, sessionId, version };
 }

@@ -1,8 +1,11 @@
 import type { Profile } from './frame.js';
 
+/** PROFILES lists the known E2EE profiles. */
+export const PROFILES: readonly Profile[] = ['noise-ik', 'noise-ikpsk2'];
+
 /** isProfile is true when value names a known E2EE profile. */
 export function isProfile(value: unknown): value is Profile {
-  return value === 'noise-ik' || value === 'noise-ikpsk2';
+  return (PROFILES as readonly unknown[]).includes(value);
 }
 
 // Strength order of the profiles: a PSK-bound handshake is stronger than plain IK.
