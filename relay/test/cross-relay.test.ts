@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PresenceRecord } from '../src/backplane/backplane.js';
 import { createDevIssuer, type DevIssuer } from '../src/devissuer/issuer.js';
 import { MemoryBus } from './memory-backplane.js';
-import { closeAll, connectPeer, startTestRelay, waitFor, type TestPeer, type TestRelay } from './relay-harness.js';
+import { closeAll, connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type TestRelay } from './relay-harness.js';
 import { openSession, range, seqsOf, sequenced, UNLIMITED } from './reliability/cluster.js';
 import { e2ee, kexInit, kexResponse, pairingOffer, pairingOfferResponse, sessionEvent, subscribe } from './frame-fixtures.js';
 
@@ -116,6 +116,24 @@ describe('cross-relay routing', () => {
     expect(await sub.next((m) => m.schema === 'viewport.session_event_relay_frame/v1')).toMatchObject({ channel: 'agent-session:1' });
     void a;
     await closeAll([sub]);
+  });
+
+  it('judges a bus frame as it judges a socket frame: invalid payloads are counted and dropped, an envelope reaches the daemon byte for byte', async () => {
+    const { b } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
+    const daemon = await join(b, 'workspace-daemon');
+    const fromA = (payload: string) =>
+      b.relay.hub.onBusFrame({ workspaceId: 'w1', runtimeTargetId: 't1', sourceRelayId: 'relay-a', targetRelayId: 'relay-b', direction: 'client_to_daemon', payload });
+    const frame = e2ee('s-bus', { ciphertext: 'Q'.repeat(20000) });
+    const envelope = JSON.stringify(frame);
+    const pretty = JSON.stringify(frame, null, 1); // whitespace: the fast path defers, the full parser accepts
+    fromA('{"type":"e2ee","version":2'); // cut short: not JSON
+    fromA(envelope.replace('"profile":"noise-ik"', '"profile":"noise-xx"')); // an unknown profile
+    fromA(pretty);
+    fromA(envelope);
+    await waitFor(() => daemon.messages.length >= 2, 5000, 'two envelopes delivered');
+    expect(daemon.messages).toEqual([pretty, envelope]);
+    expect(await counterValue(b.relay, 'relay_bus_frames_rejected_total')).toBe(2);
+    await closeAll([daemon]);
   });
 
   it("delivers a local daemon's session events to its own subscribers and, over the bus, to other relays' subscribers of that channel and scope only (G-17)", async () => {
