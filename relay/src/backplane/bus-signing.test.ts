@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { BusFrame } from './backplane.js';
 import { checkInboundBusFrame } from './bus-frame.js';
-import { computeBusSignature, createBusVerifier, signBusFrame } from './bus-signing.js';
+import { busSigningString, computeBusSignature, createBusVerifier, signBusFrame } from './bus-signing.js';
 
 const KEY = 'test-bus-key';
 const NOW = 1_700_000_000_000;
@@ -22,6 +23,14 @@ function verifier(options: { seenMax?: number; now?: () => number; key?: string 
 describe('bus signing', () => {
   it('matches the spec test vector', () => {
     expect(computeBusSignature({ ...base, issuedAtMs: NOW }, KEY)).toBe('KK_mnmHsOMxJ6CWbrXzxcMGcO6LBaD4C5rsIXeakEjA');
+  });
+
+  it.each([1023, 1024, 20_000])('signs a %i-character payload (fed to the HMAC apart from the head when long) as HMAC of the whole signing string', (chars) => {
+    const frame: BusFrame = { ...base, machineId: 'm-1', issuedAtMs: NOW, payload: `{"type":"e2ee","ciphertext":"${'é'.repeat(chars - 31)}"}` };
+    const whole = createHmac('sha256', Buffer.from(KEY, 'utf8')).update(busSigningString(frame), 'utf8').digest('base64url');
+    expect(busSigningString(frame).endsWith(`\n${NOW}\n${frame.payload}`)).toBe(true);
+    expect(computeBusSignature(frame, KEY)).toBe(whole);
+    expect(verifier().verify({ ...frame, signature: whole })).toEqual({ ok: true });
   });
 
   it('signs with issuedAtMs and verifies', () => {
