@@ -1,8 +1,10 @@
 // Frame shapes the relay understands (spec §4). The relay forwards frame text
 // byte for byte; these parsed views carry only what routing needs.
 
-/** Profile is the E2EE handshake profile named in frames and the e2eeProfile claim. */
-export type Profile = 'noise-ik' | 'noise-ikpsk2';
+import type { Profile } from '../e2ee/profiles.js';
+
+/** Profile is the E2EE handshake profile named in frames and the e2eeProfile claim (e2ee/profiles.ts). */
+export type { Profile };
 
 /** ClientFrameKind names each frame a client may send (spec §4.1). */
 export type ClientFrameKind =

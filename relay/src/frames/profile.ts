@@ -1,19 +1,4 @@
-import type { Profile } from './frame.js';
-
-/** PROFILES lists the known E2EE profiles. */
-export const PROFILES: readonly Profile[] = ['noise-ik', 'noise-ikpsk2'];
-
-/** isProfile is true when value names a known E2EE profile. */
-export function isProfile(value: unknown): value is Profile {
-  return (PROFILES as readonly unknown[]).includes(value);
-}
-
-// Strength order of the profiles: a PSK-bound handshake is stronger than plain IK.
-function profileRank(p: Profile): number {
-  return p === 'noise-ikpsk2' ? 2 : 1;
-}
-
-/** isStrongerOrEqualProfile is true when a is at least as strong as b (noise-ik < noise-ikpsk2). */
-export function isStrongerOrEqualProfile(a: Profile, b: Profile): boolean {
-  return profileRank(a) >= profileRank(b);
-}
+// The profiles as the relay's frame checks see them. The wire names, the check
+// and the strength order (a PSK-bound handshake is stronger than plain IK) are
+// the E2EE library's (e2ee/profiles.ts), so they are written down once.
+export { PROFILES, isProfile, satisfiesProfile as isStrongerOrEqualProfile } from '../e2ee/profiles.js';
