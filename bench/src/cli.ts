@@ -12,7 +12,8 @@ import { FULL, QUICK, type Profile } from './profiles.js';
 import { formatTable, type ScenarioResult, toJson } from './results.js';
 import { RpcClient } from './rpc.js';
 import { runConnectRate, runCrossRelay, runIdleMemory, runTraffic, type Harness, type TrafficFilter } from './scenarios.js';
-import { type Platform, setServerNodeFlags, startBare, startRelay } from './servers.js';
+import { relayImageNodeFlags } from './image-flags.js';
+import { type Platform, setRelayNodeFlags, setServerNodeFlags, startBare, startRelay } from './servers.js';
 
 const SCENARIO_GROUPS = ['traffic', 'connect', 'memory', 'cross'] as const;
 type Group = (typeof SCENARIO_GROUPS)[number];
@@ -47,6 +48,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg.startsWith('--topologies=')) traffic.topologies = arg.slice('--topologies='.length).split(',');
     else if (arg === '--no-latency') traffic.latency = false;
     else if (arg.startsWith('--node-flags=')) setServerNodeFlags(arg.slice('--node-flags='.length).split(' ').filter(Boolean));
+    else if (arg.startsWith('--relay-node-flags=')) setRelayNodeFlags(arg.slice('--relay-node-flags='.length).split(' ').filter(Boolean));
     else if (arg.startsWith('--memory-hold-ms=')) memoryHoldMs = Number(arg.slice('--memory-hold-ms='.length));
     else if (arg.startsWith('--rounds=')) rounds = Number(arg.slice('--rounds='.length));
     else if (arg === '--cpu-prof') cpuProfDir = fileURLToPath(new URL('../profiles/', import.meta.url));
@@ -56,7 +58,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
       only = new Set(names as Group[]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--relay-node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -130,6 +132,8 @@ async function main(): Promise<number> {
   const meta = {
     profile: opts.profile.name,
     node: process.version,
+    // Every server runs with the relay image's Node flags (Dockerfile.relay), plus any --node-flags.
+    nodeFlags: relayImageNodeFlags().join(' '),
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     elapsedSeconds: Math.round((Date.now() - started) / 1000),
     // Other work on the machine skews every figure; the 1-minute load average at start and end shows how much.
@@ -139,7 +143,7 @@ async function main(): Promise<number> {
   const failed = results.filter((r) => r.status === 'failed');
   const busy = Math.max(meta.loadAverage.start, meta.loadAverage.end) > cpus().length;
   const table =
-    `viewport relay benchmark: profile ${meta.profile}, ${meta.node}, ${meta.cpus}, ${meta.elapsedSeconds} s, ` +
+    `viewport relay benchmark: profile ${meta.profile}, ${meta.node} ${meta.nodeFlags}, ${meta.cpus}, ${meta.elapsedSeconds} s, ` +
     `load average ${meta.loadAverage.start} → ${meta.loadAverage.end}${busy ? ' (machine busy: other work competes for the cores, expect noise)' : ''}\n` +
     formatTable(results);
   if (opts.json) {

@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { relayImageNodeFlags } from './image-flags.js';
 import { freePort, spawnTracked, stopChild, waitForHttp } from './procs.js';
 
 const DIST = fileURLToPath(new URL('.', import.meta.url));
@@ -99,10 +100,16 @@ function copyOutput(child: ChildProcess, label: string): void {
 }
 
 let extraNodeFlags: readonly string[] = [];
+let extraRelayNodeFlags: readonly string[] = [];
 
 /** setServerNodeFlags adds Node flags to every server started afterwards (e.g. --perf-basic-prof for perf). */
 export function setServerNodeFlags(flags: readonly string[]): void {
   extraNodeFlags = flags;
+}
+
+/** setRelayNodeFlags adds Node flags to the relays only (an experiment on the relay's runtime settings). */
+export function setRelayNodeFlags(flags: readonly string[]): void {
+  extraRelayNodeFlags = flags;
 }
 
 function passThrough(): Record<string, string> {
@@ -115,7 +122,7 @@ function passThrough(): Record<string, string> {
 }
 
 async function startServer(kind: Server['kind'], label: string, script: string, env: Record<string, string>, nodeFlags: string[], port: number): Promise<Server> {
-  const args = [...extraNodeFlags, ...nodeFlags, '--expose-gc', '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
+  const args = [...relayImageNodeFlags(), ...extraNodeFlags, ...nodeFlags, '--expose-gc', '--import', PARENT_WATCH, script, ...(script === RELAY_CLI ? ['serve'] : [])];
   const child = spawnTracked(process.execPath, args, {
     // NODE_PATH and WS_NO_BUFFER_UTIL pass through so an experiment can offer or withhold the
     // optional native bufferutil for every server alike.
@@ -167,7 +174,7 @@ export async function startRelay(opts: RelayOptions): Promise<Server> {
   } else {
     env.RELAY_BACKPLANE_MODE = 'single';
   }
-  return startServer('relay', opts.label, RELAY_CLI, env, cpuProfFlags(opts.cpuProfDir), port);
+  return startServer('relay', opts.label, RELAY_CLI, env, [...extraRelayNodeFlags, ...cpuProfFlags(opts.cpuProfDir)], port);
 }
 
 function cpuProfFlags(dir: string | undefined): string[] {
