@@ -37,7 +37,7 @@ function parseArgs(argv: readonly string[]): Options {
   let selfTestParse = false;
   let rounds: number | undefined;
   let memoryHoldMs = 0;
-  const traffic: TrafficFilter = { latency: true };
+  const traffic: TrafficFilter = { throughput: true, latency: true };
   for (const arg of argv) {
     if (arg === '--quick') profile = QUICK;
     else if (arg === '--full') profile = FULL;
@@ -47,6 +47,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg.startsWith('--sizes=')) traffic.sizes = arg.slice('--sizes='.length).split(',').map(Number);
     else if (arg.startsWith('--topologies=')) traffic.topologies = arg.slice('--topologies='.length).split(',');
     else if (arg === '--no-latency') traffic.latency = false;
+    else if (arg === '--no-throughput') traffic.throughput = false;
     else if (arg.startsWith('--node-flags=')) setServerNodeFlags(arg.slice('--node-flags='.length).split(' ').filter(Boolean));
     else if (arg.startsWith('--relay-node-flags=')) setRelayNodeFlags(arg.slice('--relay-node-flags='.length).split(' ').filter(Boolean));
     else if (arg.startsWith('--memory-hold-ms=')) memoryHoldMs = Number(arg.slice('--memory-hold-ms='.length));
@@ -58,7 +59,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
       only = new Set(names as Group[]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--relay-node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--no-throughput] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--relay-node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }

@@ -22,10 +22,11 @@ export interface Harness {
   log(message: string): void;
 }
 
-/** TrafficFilter selects sizes and topologies ("1x1", "50x4"), and whether latency runs. */
+/** TrafficFilter selects sizes and topologies ("1x1", "50x4"), and whether throughput and latency run. */
 export interface TrafficFilter {
   sizes?: readonly number[];
   topologies?: readonly string[];
+  throughput: boolean;
   latency: boolean;
 }
 
@@ -154,7 +155,7 @@ export async function runTraffic(h: Harness, relay: Server, bare: Server): Promi
   const topologies = TOPOLOGIES.filter((t) => !f.topologies || f.topologies.includes(t.id));
   for (const topo of topologies) {
     for (const size of sizes) {
-      tp.set(`${topo.label}/${size}`, newScenario(`throughput ${sizeLabel(size)}, ${topo.label}, closed loop`, variants));
+      if (f.throughput) tp.set(`${topo.label}/${size}`, newScenario(`throughput ${sizeLabel(size)}, ${topo.label}, closed loop`, variants));
       if (topo.latency && f.latency) lat.set(`${topo.label}/${size}`, newScenario(`latency ${sizeLabel(size)}, ${topo.label}, ${LATENCY_HZ} frames/s per client`, variants));
     }
   }
@@ -163,7 +164,8 @@ export async function runTraffic(h: Harness, relay: Server, bare: Server): Promi
     for (const server of order) {
       for (const topo of topologies) {
         const runs: { s: ScenarioResult; size: number; load: LoadArgs; ms: number; latency: boolean }[] = [];
-        for (const size of sizes) runs.push({ s: tp.get(`${topo.label}/${size}`)!, size, load: { mode: 'closed', window: topo.window, size }, ms: h.profile.measureMs, latency: false });
+        if (!f.throughput && !(topo.latency && f.latency)) continue;
+        if (f.throughput) for (const size of sizes) runs.push({ s: tp.get(`${topo.label}/${size}`)!, size, load: { mode: 'closed', window: topo.window, size }, ms: h.profile.measureMs, latency: false });
         if (topo.latency && f.latency) {
           for (const size of sizes) runs.push({ s: lat.get(`${topo.label}/${size}`)!, size, load: { mode: 'rate', hz: LATENCY_HZ, size }, ms: h.profile.latencyMs, latency: true });
         }
