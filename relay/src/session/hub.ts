@@ -891,15 +891,14 @@ export class SessionHub {
   /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
   send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    // Only small frames are worth coalescing: a 16 KiB write already amortises its syscall,
+    // and holding large ones back measured slower (bigger bursts, partial writes).
+    if (size <= COALESCE_MAX_BYTES && isOpen(peer)) this.batch.hold(peer);
     if (peer.corked) {
       // Bytes held back by the batch are not the peer's backlog: hand them to the kernel
       // before the overflow check could count them, and keep batches modest.
       const held = peer.socket?.writableLength ?? 0;
       if (held >= COALESCE_FLUSH_BYTES || peer.ws.bufferedAmount + size > this.cfg.limits.maxPendingBytes) this.batch.release(peer);
-    } else if (size <= COALESCE_MAX_BYTES && isOpen(peer)) {
-      // Only small frames are worth coalescing: a 16 KiB write already amortises its syscall,
-      // and holding large ones back measured slower (bigger bursts, partial writes).
-      this.batch.hold(peer);
     }
     const outcome = sendToPeer(peer, data, this.cfg.limits.maxPendingBytes, this.deps.now(), isBinary);
     if (outcome === 'overflow') {
