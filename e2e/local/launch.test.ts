@@ -19,6 +19,9 @@ describe('imageKind', () => {
     ['bitnami/redis-cluster:7', 'redis'],
     ['nginx:1', undefined],
     ['relayer:1', undefined],
+    ['registry.invalid/e2e/no-such-redis:1', undefined],
+    ['registry.invalid:5000/viewport-relay:1', undefined],
+    ['invalid/redis:7', 'redis'],
   ])('%s', (image, kind) => {
     expect(imageKind(image)).toBe(kind);
   });

@@ -46,6 +46,10 @@ export interface LaunchSettings {
 /** imageKind maps an image reference to the process that plays it, by repository name (tag ignored). */
 export function imageKind(image: string): 'relay' | 'redis' | undefined {
   const withoutDigest = image.split('@')[0] ?? image;
+  // A registry under the reserved .invalid domain can never be pulled from: the
+  // way a test asks for an unpullable image (whatever its repository is called).
+  const segments = withoutDigest.split('/');
+  if (segments.length > 1 && /\.invalid(:\d+)?$/.test(segments[0] ?? '')) return undefined;
   const lastSegment = withoutDigest.split('/').pop() ?? withoutDigest;
   const repository = lastSegment.split(':')[0] ?? lastSegment;
   if (/(^|-)(redis|valkey)($|-)/.test(repository)) return 'redis';
