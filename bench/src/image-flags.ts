@@ -20,7 +20,13 @@ export function entryPointNodeFlags(dockerfile: string): string[] {
   return form.slice(1, script) as string[];
 }
 
-/** relayImageNodeFlags reads the relay image's Node flags from Dockerfile.relay. */
-export function relayImageNodeFlags(): string[] {
-  return entryPointNodeFlags(readFileSync(RELAY_DOCKERFILE, 'utf8'));
+let imageFlags: readonly string[] | undefined;
+
+/**
+ * relayImageNodeFlags reads the relay image's Node flags from Dockerfile.relay,
+ * once per run: every server and the table's header use the same reading.
+ */
+export function relayImageNodeFlags(): readonly string[] {
+  imageFlags ??= entryPointNodeFlags(readFileSync(RELAY_DOCKERFILE, 'utf8'));
+  return imageFlags;
 }

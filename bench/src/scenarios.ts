@@ -164,11 +164,11 @@ export async function runTraffic(h: Harness, relay: Server, bare: Server): Promi
     for (const server of order) {
       for (const topo of topologies) {
         const runs: { s: ScenarioResult; size: number; load: LoadArgs; ms: number; latency: boolean }[] = [];
-        if (!f.throughput && !(topo.latency && f.latency)) continue;
         if (f.throughput) for (const size of sizes) runs.push({ s: tp.get(`${topo.label}/${size}`)!, size, load: { mode: 'closed', window: topo.window, size }, ms: h.profile.measureMs, latency: false });
         if (topo.latency && f.latency) {
           for (const size of sizes) runs.push({ s: lat.get(`${topo.label}/${size}`)!, size, load: { mode: 'rate', hz: LATENCY_HZ, size }, ms: h.profile.latencyMs, latency: true });
         }
+        if (runs.length === 0) continue; // e.g. --no-throughput and a topology without latency runs
         h.log(`round ${round + 1}/${h.profile.rounds}: ${server.label}, ${topo.label}`);
         try {
           await setupPopulation(h, server.wsUrl, server.wsUrl, topo.workspaces, topo.clientsPerWorkspace);
