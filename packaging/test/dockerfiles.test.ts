@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finalLayout, parseCopy, parseDockerfile, stagesOf, type Layout } from '../dockerfile.js';
+import { entryPointNodeFlags } from '../../bench/src/image-flags.js';
 import { repoRoot } from '../repo.js';
 
 // smoke: a command beyond --version that must work from the image layout alone.
@@ -123,5 +124,16 @@ describe.each(images)('$dockerfile', ({ dockerfile, workspace, smoke }) => {
       execFileSync(process.execPath, [...entryArgs, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
     expect(run(['--version'])).toContain(pkg.version);
     expect(run(smoke.args)).toContain(smoke.expect);
+  });
+});
+
+// The benchmark harness reads the relay's Node flags with a one-line reader of its own
+// (bench cannot import this package's parser); both must see the same entry point.
+describe('the benchmark harness', () => {
+  it('reads the same Node flags from Dockerfile.relay as the image layout has', () => {
+    const text = fs.readFileSync(path.join(repoRoot, 'Dockerfile.relay'), 'utf8');
+    const entrypoint = finalLayout(stagesOf(parseDockerfile(text))).entrypoint ?? [];
+    expect(entryPointNodeFlags(text)).toEqual(entrypoint.slice(1, -1));
+    expect(entrypoint.length).toBeGreaterThan(2);
   });
 });
