@@ -307,7 +307,8 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
   const variants = ['cross-relay', 'single relay'];
   const tp = SIZES.map((size) => ({ size, s: newScenario(`cross-relay throughput ${sizeLabel(size)}, 50 ws × 4 clients via redis, closed loop`, variants) }));
   const lat = newScenario(`cross-relay latency 256 B, 50 ws × 4 clients, ${LATENCY_HZ} frames/s per client`, variants);
-  const all = [...tp.map((x) => x.s), lat];
+  // --no-throughput / --no-latency narrow this scenario as they narrow the traffic one.
+  const all = [...(h.traffic.throughput ? tp.map((x) => x.s) : []), ...(h.traffic.latency ? [lat] : [])];
   const servers: Server[] = [];
   let stopRedis: (() => Promise<void>) | undefined;
   try {
@@ -315,8 +316,8 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
       const redis = await startRedis();
       stopRedis = redis.stop;
       const prefix = `bench:${process.pid}`;
-      servers.push(await h.startRelay({ label: 'relay-a', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-a', prefix } }));
-      servers.push(await h.startRelay({ label: 'relay-b', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-b', prefix } }));
+      servers.push(await h.startRelay({ label: 'relay-a', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-a', prefix, peerLinks: true } }));
+      servers.push(await h.startRelay({ label: 'relay-b', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-b', prefix, peerLinks: true } }));
     } catch (err) {
       for (const s of all) markUnavailable(s, `redis mode did not start: ${message(err)}`);
       return all;
@@ -342,16 +343,18 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
           return all;
         }
         try {
-          for (const { size, s } of tp) {
+          for (const { size, s } of h.traffic.throughput ? tp : []) {
             const t = await measureTraffic(h, measured, { mode: 'closed', window: 4, size }, h.profile.measureMs);
             addSample(s, variant, 'throughput', 'frames/s', t.framesPerSec, 0);
             addSample(s, variant, 'throughput', 'MB/s', t.mbPerSec, 1);
             addSample(s, variant, 'relay CPU per relayed frame (all relays)', 'µs', t.serverCpuUsPerFrame, 2);
             addSample(s, variant, 'load generator CPU', '% of a core', t.loadgenCpuPct, 0);
           }
-          const t = await measureTraffic(h, measured, { mode: 'rate', hz: LATENCY_HZ, size: 256 }, h.profile.latencyMs);
-          addLatencyOnly(lat, variant, t);
-          addSample(lat, variant, 'relay RSS growth during the window (all relays)', 'MB', t.rssGrowthMb, 1);
+          if (h.traffic.latency) {
+            const t = await measureTraffic(h, measured, { mode: 'rate', hz: LATENCY_HZ, size: 256 }, h.profile.latencyMs);
+            addLatencyOnly(lat, variant, t);
+            addSample(lat, variant, 'relay RSS growth during the window (all relays)', 'MB', t.rssGrowthMb, 1);
+          }
         } catch (err) {
           for (const s of all) fail(s, `${variant}: ${message(err)}\n${measured.map((m) => m.tail()).join('\n')}`);
         }
@@ -359,8 +362,10 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
         if (errorTotal(closeErrors) > 0) for (const s of all) fail(s, `${variant}: ${describeErrors(closeErrors)}`);
         if (all.some((s) => s.status === 'failed')) return all;
       }
-      addAdded(lat, 'p50', 2, '<');
-      addAdded(lat, 'p99', 3, '<=');
+      if (h.traffic.latency) {
+        addAdded(lat, 'p50', 2, '<');
+        addAdded(lat, 'p99', 3, '<=');
+      }
     }
     return all;
   } finally {

@@ -59,7 +59,8 @@ export interface RelayOptions {
   label: string;
   platform: Platform;
   admission: 'jwks' | 'remote';
-  redis?: { url: string; relayId: string; prefix: string };
+  /** peerLinks: the relays of the redis path also link to each other directly (RELAY_PEER_LINK_PORT). */
+  redis?: { url: string; relayId: string; prefix: string; peerLinks?: boolean };
   cpuProfDir?: string;
 }
 
@@ -171,6 +172,10 @@ export async function startRelay(opts: RelayOptions): Promise<Server> {
       RELAY_INTERNAL_KEY: 'bench-internal-key-not-a-secret',
       RELAY_CLIENT_REDIRECT_ENABLED: '0',
     });
+    if (opts.redis.peerLinks) {
+      const peerPort = await freePort();
+      Object.assign(env, { RELAY_PEER_LINK_PORT: String(peerPort), RELAY_PEER_LINK_HOST: '127.0.0.1' });
+    }
   } else {
     env.RELAY_BACKPLANE_MODE = 'single';
   }

@@ -7,6 +7,8 @@ const io = (files: string[] = []): ConfigIo => ({
   homeDir: '/home/test',
 });
 
+const REDIS_ENV = { RELAY_BACKPLANE_MODE: 'redis', RELAY_REDIS_URL: 'redis://127.0.0.1:6379', RELAY_INTERNAL_KEY: 'k', RELAY_BUS_HMAC_KEY: 'h' };
+
 const ok = (env: Record<string, string>, files?: string[]) => {
   const r = parseConfig(env, io(files));
   if (!r.ok) throw new Error(r.errors.join('; '));
@@ -67,6 +69,9 @@ describe('parseConfig names, aliases and modes', () => {
     ['a pod with explicit URLs infers prod', POD_ENV, (c: ReturnType<typeof ok>) => c.mode === 'prod' && c.admin.healthVerbose === false],
     ['bus pull wait clamped to 2000', { RELAY_BUS_PULL_WAIT_MS: '5000' }, (c: ReturnType<typeof ok>) => c.backplane.busPullWaitMs === 2000],
     ['trusted proxies with CIDRs', { RELAY_TRUSTED_PROXIES: '10.0.0.0/8, ::1, fd00::/8' }, (c: ReturnType<typeof ok>) => c.network.trustedProxies.length === 3],
+    ['peer links: ws URL from host and port', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '8091', RELAY_PEER_LINK_HOST: '10.1.2.3' }, (c: ReturnType<typeof ok>) => c.backplane.peerLinkPort === 8091 && c.backplane.peerLinkUrl === 'ws://10.1.2.3:8091'],
+    ['peer links: an IPv6 pod IP is bracketed', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '8091', RELAY_PEER_LINK_HOST: 'fd00::7' }, (c: ReturnType<typeof ok>) => c.backplane.peerLinkUrl === 'ws://[fd00::7]:8091'],
+    ['peer links off by default', REDIS_ENV, (c: ReturnType<typeof ok>) => c.backplane.peerLinkPort === 0 && c.backplane.peerLinkUrl === undefined],
     ['TLS auto turns on when both files exist', { RELAY_TLS_CERT_PATH: '/c.crt', RELAY_TLS_KEY_PATH: '/c.key' }, (c: ReturnType<typeof ok>) => c.tls.enabled],
   ])('%s', (_name, env, check) => {
     expect(check(ok(env, ['/c.crt', '/c.key']))).toBe(true);
@@ -86,6 +91,10 @@ describe('parseConfig errors', () => {
     ['TLS on without files', { RELAY_TLS: '1' }, 'RELAY_TLS=1 but'],
     ['jwks mode without URL', { RELAY_ADMISSION_MODE: 'jwks' }, 'RELAY_JWKS_URL is required'],
     ['server mode without HMAC key', { RELAY_BACKPLANE_MODE: 'server', RELAY_INTERNAL_KEY: 'k' }, 'RELAY_BUS_HMAC_KEY is required'],
+    ['peer links outside redis mode', { RELAY_PEER_LINK_PORT: '8091', RELAY_PEER_LINK_HOST: '10.1.2.3' }, 'RELAY_PEER_LINK_PORT needs RELAY_BACKPLANE_MODE=redis'],
+    ['peer links without a host', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '8091' }, 'RELAY_PEER_LINK_HOST (the address other relays dial'],
+    ['peer link host that is not one', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '8091', RELAY_PEER_LINK_HOST: 'a b/c' }, 'RELAY_PEER_LINK_HOST must be a host name or an IP address'],
+    ['peer link port out of range', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '70000', RELAY_PEER_LINK_HOST: '10.1.2.3' }, 'RELAY_PEER_LINK_PORT must be a TCP port'],
     ['redis mode without URL', { RELAY_BACKPLANE_MODE: 'redis', RELAY_INTERNAL_KEY: 'k', RELAY_BUS_HMAC_KEY: 'h' }, 'RELAY_REDIS_URL'],
     ['local URL on a public bind', { HOST: '0.0.0.0', SERVER_URL: 'http://localhost:1' }, 'must be set explicitly outside local loopback'],
     ['prod with a placeholder key', { ...POD_ENV, RELAY_INTERNAL_KEY: 'change-me-change-me-change-me' }, 'at least 24 characters'],

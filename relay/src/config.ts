@@ -104,6 +104,10 @@ export interface Config {
     readonly redisConnectTimeoutMs: number;
     readonly redisPresenceTtlMs: number;
     readonly redisQueueMax: number;
+    /** Port for direct links from other relays (redis mode); 0 means off. */
+    readonly peerLinkPort: number;
+    /** Where other relays dial this one's peer links (ws://RELAY_PEER_LINK_HOST:port); undefined when off. */
+    readonly peerLinkUrl: string | undefined;
     /** PEM file of the CA that signed a rediss:// server's certificate (else the system CAs). */
     readonly redisTlsCaPath?: string | undefined;
     readonly presenceSyncEnabled: boolean;
@@ -333,6 +337,8 @@ const EnvSchema = z.object({
   RELAY_REDIS_CONNECT_TIMEOUT_MS: intVar(5000),
   RELAY_REDIS_PRESENCE_TTL_MS: intVar(45000),
   RELAY_REDIS_QUEUE_MAX: intVar(10000),
+  RELAY_PEER_LINK_PORT: intVar(0, 0),
+  RELAY_PEER_LINK_HOST: strVar(),
   RELAY_REDIS_TLS_CA_PATH: strVar(),
   RELAY_PRESENCE_SYNC_ENABLED: boolVar(),
   RELAY_PRESENCE_SYNC_INTERVAL_MS: intVar(20000),
@@ -355,6 +361,14 @@ export const CONFIG_VARIABLES: readonly string[] = [
   ...Object.keys(EnvSchema.shape),
   ...ALIASES.map(([alias]) => alias),
 ];
+
+/** peerLinkUrl is the ws:// URL peers dial for host and port (IPv6 bracketed); undefined for a host that is not one. */
+export function peerLinkUrl(host: string, port: number): string | undefined {
+  const bare = host.trim().replace(/^\[(.*)\]$/, '$1');
+  const version = isIP(bare);
+  if (version === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(bare)) return undefined;
+  return `ws://${version === 6 ? `[${bare}]` : bare}:${port}`;
+}
 
 function hostOf(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
@@ -486,6 +500,12 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
   if (e.RELAY_REDIS_TLS_CA_PATH !== undefined && !io.fileExists(e.RELAY_REDIS_TLS_CA_PATH)) {
     errors.push('RELAY_REDIS_TLS_CA_PATH points to a file that does not exist');
   }
+  if (e.RELAY_PEER_LINK_PORT > 0) {
+    if (backplaneMode !== 'redis' || !busEnabled) errors.push('RELAY_PEER_LINK_PORT needs RELAY_BACKPLANE_MODE=redis with the bus on');
+    if (e.RELAY_PEER_LINK_PORT > 65535) errors.push('RELAY_PEER_LINK_PORT must be a TCP port (1-65535, or 0 for off)');
+    if (e.RELAY_PEER_LINK_HOST === undefined) errors.push('RELAY_PEER_LINK_HOST (the address other relays dial, e.g. the pod IP) is required when RELAY_PEER_LINK_PORT is set');
+    else if (peerLinkUrl(e.RELAY_PEER_LINK_HOST, e.RELAY_PEER_LINK_PORT) === undefined) errors.push('RELAY_PEER_LINK_HOST must be a host name or an IP address');
+  }
   if (backplaneMode === 'redis' && redisUrl === undefined) {
     errors.push('RELAY_REDIS_URL (or RELAY_BACKPLANE_URL) is required in redis backplane mode');
   }
@@ -598,6 +618,8 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       redisConnectTimeoutMs: e.RELAY_REDIS_CONNECT_TIMEOUT_MS,
       redisPresenceTtlMs: e.RELAY_REDIS_PRESENCE_TTL_MS,
       redisQueueMax: e.RELAY_REDIS_QUEUE_MAX,
+      peerLinkPort: e.RELAY_PEER_LINK_PORT,
+      peerLinkUrl: e.RELAY_PEER_LINK_PORT > 0 && e.RELAY_PEER_LINK_HOST !== undefined ? peerLinkUrl(e.RELAY_PEER_LINK_HOST, e.RELAY_PEER_LINK_PORT) : undefined,
       redisTlsCaPath: e.RELAY_REDIS_TLS_CA_PATH,
       presenceSyncEnabled,
       presenceSyncIntervalMs: e.RELAY_PRESENCE_SYNC_INTERVAL_MS,

@@ -52,6 +52,7 @@ export function backplaneOptions(config: Config, readPem: (path: string) => stri
             connectTimeoutMs: b.redisConnectTimeoutMs,
             queueMax: b.redisQueueMax,
             ...(b.redisTlsCaPath !== undefined ? { tls: { ca: readPem(b.redisTlsCaPath) } } : {}),
+            ...(b.peerLinkPort > 0 && b.peerLinkUrl !== undefined ? { peerLinks: { host: config.host, port: b.peerLinkPort, url: b.peerLinkUrl } } : {}),
           },
         }
       : {}),

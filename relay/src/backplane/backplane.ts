@@ -137,6 +137,11 @@ export interface BackplaneOptions {
     readonly reconnectMaxMs?: number | undefined;
     /** How long a presence entry's daemon generation is kept after the last write; default 30 days. */
     readonly generationTtlMs?: number | undefined;
+    /**
+     * Direct links to the other relays (docs/backplane.md, "Peer links"): this
+     * relay accepts them on host:port and tells peers to dial url.
+     */
+    readonly peerLinks?: { readonly host: string; readonly port: number; readonly url: string } | undefined;
   };
   readonly server?: {
     readonly baseUrl: string;

@@ -31,7 +31,8 @@ export function parseBusFrame(value: unknown): BusFrame | null {
 export interface BusInboundPolicy {
   readonly selfRelayId: string;
   readonly maxFrameBytes: number;
-  readonly verifier: BusVerifier;
+  /** null for frames from an authenticated peer link: no signature to check. */
+  readonly verifier: BusVerifier | null;
 }
 
 /**
@@ -42,11 +43,17 @@ export interface BusInboundPolicy {
 export function checkInboundBusFrame(value: unknown, policy: BusInboundPolicy): BusInboundResult {
   const frame = parseBusFrame(value);
   if (!frame) return { ok: false, error: 'malformed' };
+  return checkBusFrame(frame, policy);
+}
+
+/** checkBusFrame applies the rules after parsing, for frames a transport already decoded into shape (peer links). */
+export function checkBusFrame(frame: BusFrame, policy: BusInboundPolicy): BusInboundResult {
   const target = frame.targetRelayId;
   if ((target !== null && target !== '' && target !== policy.selfRelayId) || frame.sourceRelayId === policy.selfRelayId) {
     return { ok: false, error: 'misaddressed' };
   }
   if (Buffer.byteLength(frame.payload, 'utf8') > policy.maxFrameBytes) return { ok: false, error: 'frame_too_large' };
+  if (policy.verifier === null) return { ok: true, frame };
   const verdict = policy.verifier.verify(frame);
   return verdict.ok ? { ok: true, frame } : verdict;
 }

@@ -1,10 +1,14 @@
-import type { BackplaneDeps, BackplaneOptions, BusFrameHandler, BusLossHandler } from './backplane.js';
-import { checkInboundBusFrame, parseBusFrame } from './bus-frame.js';
+import type { BackplaneDeps, BackplaneOptions, BusFrame, BusFrameHandler, BusLossHandler } from './backplane.js';
+import { checkBusFrame, checkInboundBusFrame, parseBusFrame } from './bus-frame.js';
 import { createBusVerifier } from './bus-signing.js';
 import type { BackplaneMetrics } from './metrics.js';
 
-/** BusEntryKind tells a frame from a loss marker (a refused frame, standing for every frame refused after it). */
-export type BusEntryKind = 'frame' | 'loss';
+/**
+ * BusEntryKind tells a frame from a loss marker (a refused frame, standing for
+ * every frame refused after it); 'linked' is a frame from a peer link, whose
+ * sender proved the bus key when the link was set up, so it carries no signature.
+ */
+export type BusEntryKind = 'frame' | 'loss' | 'linked';
 
 /** BusReceiver takes raw decoded entries from a transport and hands verified ones to the relay. */
 export type BusReceiver = (value: unknown, kind?: BusEntryKind) => void;
@@ -28,6 +32,7 @@ export function createBusReceiver(
     now: deps.now,
   });
   const policy = { selfRelayId: options.relayId, maxFrameBytes: options.maxFrameBytes, verifier };
+  const linkedPolicy = { ...policy, verifier: null };
   function receiveLoss(value: unknown): void {
     const frame = parseBusFrame(value);
     // Only a genuine marker for this relay may close clients here.
@@ -50,7 +55,8 @@ export function createBusReceiver(
       receiveLoss(value);
       return;
     }
-    const result = checkInboundBusFrame(value, policy);
+    // A link's decoder already built the frame; it only needs the addressing and size rules.
+    const result = kind === 'linked' ? checkBusFrame(value as BusFrame, linkedPolicy) : checkInboundBusFrame(value, policy);
     if (!result.ok) {
       metrics.rejected[result.error].inc();
       deps.log('debug', 'bus_frame_rejected', { reason: result.error });

@@ -25,6 +25,7 @@ export interface BackplaneMetrics {
   readonly presenceEntries: Gauge;
   readonly reconnects: Counter;
   readonly healthy: Gauge;
+  readonly peerLinks: Gauge;
 }
 
 function counter(registry: Registry, name: string, help: string): Counter {
@@ -78,5 +79,6 @@ export function backplaneMetrics(registry: Registry): BackplaneMetrics {
     presenceEntries: gauge(registry, 'relay_presence_entries', 'Presence entries this relay currently holds'),
     reconnects: counter(registry, 'relay_backplane_reconnects_total', 'Backplane connections re-established after a loss'),
     healthy: gauge(registry, 'relay_backplane_healthy', '1 while the backplane store is reachable, else 0'),
+    peerLinks: gauge(registry, 'relay_bus_peer_links', 'Open peer links from this relay to others (redis mode, RELAY_PEER_LINK_PORT)'),
   };
 }

@@ -5,8 +5,11 @@
 // reconnect resumes exactly where it stopped (docs/backplane.md has the figures).
 import { Redis, type RedisOptions } from 'ioredis';
 import type { BackplaneDeps, BackplaneOptions, Backplane, BusFrame, PresenceRecord, ScopeRef } from './backplane.js';
+import { parseBusFrame } from './bus-frame.js';
 import type { BusEntryKind, BusReceiver } from './bus-receiver.js';
+import { createBusVerifier, signBusFrame } from './bus-signing.js';
 import { backplaneMetrics } from './metrics.js';
+import { dialPeerLink, encodeLinkFrame, OutboundLink, startPeerLinkListener, type PeerLinkListener, type PendingFrame } from './peer-link.js';
 import { createRemoteBackplane } from './remote.js';
 import { scopeKey } from './scope-key.js';
 import { disconnectedPresence, type BackplaneStore } from './store.js';
@@ -16,6 +19,12 @@ type RedisBackplaneOptions = NonNullable<BackplaneOptions['redis']>;
 const DEFAULT_GENERATION_TTL_MS = 30 * 24 * 3600 * 1000;
 const READ_BLOCK_MS = 2000;
 const READ_COUNT = 200;
+/** Peer links: a target is dialled at most this often; pings find a silent peer. */
+const PEER_REDIAL_MS = 1000;
+const PEER_PING_MS = 5000;
+/** The receiver acks after this many frames or this long after the first unacked one (acks only settle publishes, frames never wait for them). */
+const PEER_ACK_EVERY = 128;
+const PEER_ACK_DELAY_MS = 20;
 /** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
 const MIN_STREAM_TTL_MS = 60_000;
 
@@ -39,6 +48,14 @@ if ARGV[3] == '1' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then
   return 2
 end
 return 0`;
+
+// KEYS: stream. ARGV: streamTtlMs, then the entry's field/value pairs.
+// Appends a peer-link marker (fence or unlink) whatever the backlog: one per
+// link, and the link's frames wait for it.
+const MARKER_SCRIPT = `
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
 
 // KEYS: relays. ARGV: heartbeat cutoff, own stream, queueMax, streamTtlMs,
 // then the entry's field/value pairs. Appends the frame to every live relay's
@@ -93,6 +110,7 @@ return 0`;
 
 type ScriptedRedis = Redis & {
   busPublish(stream: string, lossGuard: string, ...args: string[]): Promise<number>;
+  busMarker(stream: string, ...args: string[]): Promise<number>;
   busBroadcast(relays: string, ...args: string[]): Promise<number>;
   presenceUpsert(presence: string, generation: string, ...args: string[]): Promise<number>;
   presenceRemove(presence: string, generation: string, ...args: string[]): Promise<number>;
@@ -166,6 +184,8 @@ export function redisKeys(prefix: string) {
     presence: (scope: ScopeRef) => `${prefix}:presence:${scopeKey(scope)}`,
     generation: (scope: ScopeRef) => `${prefix}:generation:${scopeKey(scope)}`,
     stream: (relayId: string) => `${prefix}:stream:${encodeURIComponent(relayId)}`,
+    /** The URL a relay's peer links are dialled at, while it runs. */
+    peer: (relayId: string) => `${prefix}:peer:${encodeURIComponent(relayId)}`,
     /** Sorted set of live relays' stream keys, scored by their last heartbeat (for broadcasts). */
     relays: `${prefix}:relays`,
     /** Set while a loss marker from sourceRelayId for the scope is unread in targetRelayId's stream. */
@@ -207,9 +227,19 @@ function parseGeneration(raw: string | null): number | null {
   return Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
-/** StreamEntry is one decoded stream entry: a frame, or a marker for frames refused after it. */
+/**
+ * StreamEntryKind adds the peer-link markers to the bus kinds: a fence (every
+ * bus frame the link's sender published before it is in the stream ahead of
+ * it) and an unlink (the sender gave the link up).
+ */
+export type StreamEntryKind = 'frame' | 'loss' | 'fence' | 'unlink';
+
+const ENTRY_KINDS: Record<string, StreamEntryKind> = { f: 'frame', l: 'loss', x: 'fence', u: 'unlink' };
+const KIND_CODES: Record<StreamEntryKind, string> = { frame: 'f', loss: 'l', fence: 'x', unlink: 'u' };
+
+/** StreamEntry is one decoded stream entry: a frame, a marker for frames refused after it, or a peer-link marker. */
 export interface StreamEntry {
-  readonly kind: BusEntryKind;
+  readonly kind: StreamEntryKind;
   readonly value: unknown;
 }
 
@@ -217,8 +247,8 @@ export interface StreamEntry {
  * entryFields lays a signed frame out as stream field/value pairs, kind first:
  * no JSON round trip, so the payload is neither escaped nor parsed twice.
  */
-export function entryFields(frame: BusFrame): string[] {
-  const fields = ['k', 'f', 'w', frame.workspaceId, 'r', frame.runtimeTargetId, 's', frame.sourceRelayId, 'd', frame.direction];
+export function entryFields(frame: BusFrame, kind: StreamEntryKind = 'frame'): string[] {
+  const fields = ['k', KIND_CODES[kind], 'w', frame.workspaceId, 'r', frame.runtimeTargetId, 's', frame.sourceRelayId, 'd', frame.direction];
   if (frame.machineId !== undefined) fields.push('m', frame.machineId);
   if (frame.targetRelayId !== null) fields.push('t', frame.targetRelayId);
   if (frame.issuedAtMs !== undefined) fields.push('i', String(frame.issuedAtMs));
@@ -248,7 +278,8 @@ export function parseEntry(fields: string[]): StreamEntry {
       return { kind, value: undefined };
     }
   }
-  if (fields[0] !== 'k') return { kind: 'frame', value: undefined };
+  const kind = fields[0] === 'k' ? ENTRY_KINDS[fields[1] ?? ''] : undefined;
+  if (kind === undefined) return { kind: 'frame', value: undefined };
   const value: Record<string, unknown> = {};
   for (let i = 2; i + 1 < fields.length; i += 2) {
     const name = fields[i] as string;
@@ -261,7 +292,7 @@ export function parseEntry(fields: string[]): StreamEntry {
   }
   // No t field: the frame named no target relay (null, as in the JSON form).
   if (value.targetRelayId === undefined) value.targetRelayId = null;
-  return { kind: fields[1] === 'l' ? 'loss' : 'frame', value };
+  return { kind, value };
 }
 
 /** lossScope reads the guard-key parts of a marker, or null when they are not strings. */
@@ -291,6 +322,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   const commands = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:commands`)) as ScriptedRedis;
   const reader = new Redis(redisConnectionOptions(redis, `viewport-relay:${options.relayId}:bus`));
   commands.defineCommand('busPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+  commands.defineCommand('busMarker', { numberOfKeys: 1, lua: MARKER_SCRIPT });
   commands.defineCommand('busBroadcast', { numberOfKeys: 1, lua: BROADCAST_SCRIPT });
   commands.defineCommand('presenceUpsert', { numberOfKeys: 2, lua: UPSERT_SCRIPT });
   commands.defineCommand('presenceRemove', { numberOfKeys: 2, lua: REMOVE_SCRIPT });
@@ -307,6 +339,114 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   // targetRelayId -> stream key; relay ids are few, the cap only guards against churn.
   const streamKeys = new Map<string, string>();
   const recoverListeners: (() => void)[] = [];
+
+  // Peer links (docs/backplane.md, "Peer links"): outbound by target relay,
+  // the inbound listener, and when a target may be dialled again.
+  const peerLinks = redis.peerLinks;
+  const busKey = options.busHmacKey ?? '';
+  const markerCheck = createBusVerifier({ key: busKey, maxSkewMs: options.busSignatureMaxSkewMs, seenMax: 1, now: deps.now });
+  const outbound = new Map<string, OutboundLink<BusFrame>>();
+  const dialing = new Set<string>();
+  const redialAtMs = new Map<string, number>();
+  let listener: PeerLinkListener | undefined;
+
+  function streamFor(target: string): string {
+    let stream = streamKeys.get(target);
+    if (stream === undefined) {
+      if (streamKeys.size >= 1024) streamKeys.clear();
+      stream = keys.stream(target);
+      streamKeys.set(target, stream);
+    }
+    return stream;
+  }
+
+  /** writeMarker appends a signed fence or unlink for link `nonce` to target's stream. */
+  function writeMarker(target: string, kind: 'fence' | 'unlink', nonce: string): Promise<number> {
+    const marker = signBusFrame(
+      { workspaceId: '-', runtimeTargetId: '-', sourceRelayId: options.relayId, targetRelayId: target, direction: 'client_to_daemon', payload: nonce },
+      busKey,
+      deps.now(),
+    );
+    return commands.busMarker(streamFor(target), String(streamTtlMs), ...entryFields(marker, kind));
+  }
+
+  /** activeLink is the open link to target, or undefined (and a dial starts when none is under way). */
+  function activeLink(target: string): OutboundLink<BusFrame> | undefined {
+    const link = outbound.get(target);
+    if (link !== undefined) return link.active && link.isOpen() ? link : undefined;
+    if (peerLinks && !closed && !dialing.has(target) && deps.now() >= (redialAtMs.get(target) ?? 0)) void dial(target);
+    return undefined;
+  }
+
+  async function dial(target: string): Promise<void> {
+    dialing.add(target);
+    redialAtMs.set(target, deps.now() + PEER_REDIAL_MS);
+    try {
+      const url = await commands.get(keys.peer(target));
+      if (!url || closed) return;
+      const { ws, nonce } = await dialPeerLink({ url, sourceRelayId: options.relayId, targetRelayId: target, key: busKey, timeoutMs: 5000 });
+      if (closed) {
+        ws.terminate();
+        return;
+      }
+      const link = new OutboundLink<BusFrame>(target, nonce, ws, PEER_PING_MS);
+      link.onLost((unacked) => linkLost(link, unacked));
+      outbound.set(target, link);
+      // Issued on the command connection after every bus publish to target so
+      // far, so in the stream the fence follows them; the receiver holds this
+      // link's frames until it reads the fence. From here on, frames for the
+      // target take the link.
+      writeMarker(target, 'fence', nonce).catch((error: unknown) => {
+        deps.log('warn', 'peer_link_fence_failed', { targetRelayId: target, error: String(error) });
+        link.close(1011, 'fence not written');
+      });
+      link.active = true;
+      metrics.peerLinks.inc();
+      deps.log('info', 'peer_link_up', { targetRelayId: target });
+    } catch (error) {
+      deps.log('debug', 'peer_link_dial_failed', { targetRelayId: target, error: String(error) });
+    } finally {
+      dialing.delete(target);
+    }
+  }
+
+  // A dropped link's unacknowledged frames may or may not have arrived. In
+  // the target's stream, ahead of any later bus frame: an unlink (data of the
+  // old link read after it must not count) and a loss marker per scope with
+  // frames for clients among them; client frames are reported unavailable.
+  function linkLost(link: OutboundLink<BusFrame>, unacked: PendingFrame<BusFrame>[]): void {
+    if (outbound.get(link.targetRelayId) === link) outbound.delete(link.targetRelayId);
+    redialAtMs.set(link.targetRelayId, deps.now() + PEER_REDIAL_MS);
+    if (link.active) {
+      link.active = false;
+      metrics.peerLinks.dec();
+      deps.log(closed ? 'info' : 'warn', 'peer_link_down', { targetRelayId: link.targetRelayId, unacked: unacked.length });
+      if (!closed) {
+        const stream = streamFor(link.targetRelayId);
+        const failed = (error: unknown) => deps.log('warn', 'peer_link_marker_failed', { targetRelayId: link.targetRelayId, error: String(error) });
+        writeMarker(link.targetRelayId, 'unlink', link.nonce).catch(failed);
+        const marked = new Set<string>();
+        for (const { frame } of unacked) {
+          if (frame.direction !== 'daemon_to_clients' || marked.has(scopeKey(frame))) continue;
+          marked.add(scopeKey(frame));
+          const marker = signBusFrame(frame, busKey, deps.now());
+          commands.busMarker(stream, String(streamTtlMs), ...entryFields(marker, 'loss')).catch(failed);
+        }
+      }
+    }
+    for (const { settle } of unacked) settle(false);
+  }
+
+  /** peerMarker acts on a fence or unlink read from the stream, once its signature holds. */
+  function peerMarker(kind: 'fence' | 'unlink', value: unknown): void {
+    const marker = parseBusFrame(value);
+    if (!listener || !marker || marker.targetRelayId !== options.relayId || !markerCheck.authentic(marker)) {
+      deps.log('debug', 'peer_link_marker_rejected', { kind });
+      return;
+    }
+    if (kind === 'fence') listener.fence(marker.sourceRelayId, marker.payload);
+    else listener.unlink(marker.sourceRelayId, marker.payload);
+  }
 
   function refreshHealth(): void {
     metrics.healthy.set(isHealthy() ? 1 : 0);
@@ -399,6 +539,10 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
             lastId = id;
             deliveredSinceTrim += 1;
             const entry = parseEntry(fields);
+            if (entry.kind === 'fence' || entry.kind === 'unlink') {
+              peerMarker(entry.kind, entry.value);
+              continue;
+            }
             if (entry.kind === 'loss') releaseLossGuard(entry.value);
             receive(entry.value, entry.kind);
           }
@@ -445,6 +589,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     const nowMs = deps.now();
     await commands.zadd(keys.relays, nowMs, ownStream);
     await commands.zremrangebyscore(keys.relays, '-inf', nowMs - options.presenceTtlMs);
+    if (peerLinks) await commands.set(keys.peer(options.relayId), peerLinks.url, 'PX', options.presenceTtlMs);
   }
   function announceInBackground(): void {
     announce().catch((error: unknown) => deps.log('debug', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
@@ -461,6 +606,21 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
 
   return {
     async start(receive) {
+      if (peerLinks) {
+        listener = await startPeerLinkListener({
+          relayId: options.relayId,
+          key: busKey,
+          host: peerLinks.host,
+          port: peerLinks.port,
+          // The payload plus the entry's other fields.
+          maxMessageBytes: options.maxFrameBytes + 64 * 1024,
+          maxHeld: Math.max(1000, redis.queueMax),
+          ackEvery: PEER_ACK_EVERY,
+          ackDelayMs: PEER_ACK_DELAY_MS,
+          deliver: (frame) => receive(frame, 'linked'),
+          log: deps.log,
+        });
+      }
       await Promise.all([connect(commands, 'commands'), connect(reader, 'bus')]);
       refreshHealth();
       await announce().catch((error: unknown) => deps.log('warn', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
@@ -522,12 +682,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
         );
         return refused === 0 ? 'appended' : 'refused';
       }
-      let stream = streamKeys.get(target);
-      if (stream === undefined) {
-        if (streamKeys.size >= 1024) streamKeys.clear();
-        stream = keys.stream(target);
-        streamKeys.set(target, stream);
-      }
+      const stream = streamFor(target);
       const toClients = frame.direction === 'daemon_to_clients';
       const outcome = await commands.busPublish(
         stream,
@@ -541,6 +696,12 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       );
       return outcome === 1 ? 'appended' : outcome === 2 ? 'refused_marked' : 'refused';
     },
+    sendLinked(frame) {
+      const target = frame.targetRelayId;
+      const link = peerLinks && target ? activeLink(target) : undefined;
+      if (!link) return undefined;
+      return new Promise((resolve) => link.send(frame, encodeLinkFrame(frame), (delivered) => resolve(delivered ? 'appended' : 'lost')));
+    },
     isHealthy,
     onRecover: (listener) => recoverListeners.push(listener),
     async close() {
@@ -548,6 +709,9 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       closed = true;
       clearInterval(heartbeat);
       await commands.zrem(keys.relays, ownStream).catch(() => 0);
+      if (peerLinks) await commands.del(keys.peer(options.relayId)).catch(() => 0);
+      for (const link of [...outbound.values()]) link.close(1001, 'relay stopping');
+      await listener?.close();
       for (const wake of [...wakeups]) wake();
       reader.disconnect();
       await Promise.race([

@@ -180,15 +180,17 @@ export function createRemoteBackplane(
       }
     },
     async publish(frame: BusFrame) {
-      const signed = signBusFrame({ ...frame, sourceRelayId: options.relayId }, key, deps.now());
+      const own: BusFrame = { ...frame, sourceRelayId: options.relayId, issuedAtMs: deps.now() };
       try {
-        const outcome = await store.append(signed);
+        // A peer link takes the frame as it is (both ends proved the key when it was set up).
+        const outcome = await (store.sendLinked?.(own) ?? store.append(signBusFrame(own, key, deps.now())));
         if (outcome === 'appended') {
           metrics.publishOk.inc();
           return true;
         }
-        // The target is too far behind: refused, never trimmed from its backlog.
         metrics.publishFailed.inc();
+        if (outcome === 'lost') return false;
+        // The target is too far behind: refused, never trimmed from its backlog.
         metrics.publishRefused.inc();
         if (outcome === 'refused_marked') metrics.lossMarked.inc();
         return false;

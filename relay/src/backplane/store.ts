@@ -33,14 +33,23 @@ export interface BackplaneStore {
    * loss marker so the frame's clients there are closed; it rejects on I/O failure.
    */
   append(frame: BusFrame): Promise<AppendOutcome>;
+  /**
+   * sendLinked hands an unsigned frame to an open peer link to its target
+   * relay (redis mode), or returns undefined when there is none and the frame
+   * must be signed and appended. Called in publish order with append.
+   */
+  sendLinked?(frame: BusFrame): Promise<AppendOutcome> | undefined;
   isHealthy(): boolean;
   /** onRecover registers a listener called each time the store is reachable again after a loss. */
   onRecover(listener: () => void): void;
   close(): Promise<void>;
 }
 
-/** AppendOutcome is what a store did with a frame handed to append. */
-export type AppendOutcome = 'appended' | 'refused' | 'refused_marked';
+/**
+ * AppendOutcome is what a store did with a frame handed to append; 'lost' means
+ * it went over a peer link that dropped before the frame was acknowledged.
+ */
+export type AppendOutcome = 'appended' | 'refused' | 'refused_marked' | 'lost';
 
 /** disconnectedPresence is the answer for a scope with no daemon but a kept generation. */
 export function disconnectedPresence(scope: ScopeRef, daemonIssueGeneration: number): PresenceRecord {
