@@ -349,6 +349,8 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   const dialing = new Set<string>();
   const redialAtMs = new Map<string, number>();
   let listener: PeerLinkListener | undefined;
+  // The URL peers dial, once the listener is up (port 0 in tests: the bound port).
+  let peerAddress: string | undefined;
 
   function streamFor(target: string): string {
     let stream = streamKeys.get(target);
@@ -589,7 +591,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     const nowMs = deps.now();
     await commands.zadd(keys.relays, nowMs, ownStream);
     await commands.zremrangebyscore(keys.relays, '-inf', nowMs - options.presenceTtlMs);
-    if (peerLinks) await commands.set(keys.peer(options.relayId), peerLinks.url, 'PX', options.presenceTtlMs);
+    if (peerAddress !== undefined) await commands.set(keys.peer(options.relayId), peerAddress, 'PX', options.presenceTtlMs);
   }
   function announceInBackground(): void {
     announce().catch((error: unknown) => deps.log('debug', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
@@ -620,6 +622,9 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
           deliver: (frame) => receive(frame, 'linked'),
           log: deps.log,
         });
+        const url = new URL(peerLinks.url);
+        if (peerLinks.port === 0) url.port = String(listener.port());
+        peerAddress = url.toString().replace(/\/$/, '');
       }
       await Promise.all([connect(commands, 'commands'), connect(reader, 'bus')]);
       refreshHealth();
