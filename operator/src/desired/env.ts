@@ -88,6 +88,11 @@ export function relayEnv(m: RelayModel): EnvVar[] {
     // The bus defaults off in the relay, which silently breaks cross-relay routing (G-2).
     env.push(plain('RELAY_BUS_ENABLED', '1'), fromSecret('RELAY_BUS_HMAC_KEY', m.busHmacKeyRef));
   }
+  if (m.peerLinkPort !== undefined) {
+    // Peers dial each pod directly at its IP (never through a Service); they
+    // prove the bus HMAC key, so the link needs no secret of its own.
+    env.push(plain('RELAY_PEER_LINK_PORT', String(m.peerLinkPort)), fromField('RELAY_PEER_LINK_HOST', 'status.podIP'));
+  }
   env.push(plain('RELAY_CLIENT_REDIRECT_ENABLED', flag(m.redirectEnabled)));
   env.push(plain('RELAY_DRAIN_GRACE_MS', String(m.drainGraceSeconds * 1000)));
   for (const extra of spec.pod?.env ?? []) env.push({ ...extra });

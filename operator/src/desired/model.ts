@@ -2,10 +2,10 @@
 // derived fact (names, hosts, endpoint, replica policy) computed once, so the
 // per-child builders stay short and agree with each other.
 import type { ViewportRelay } from '../api/v1alpha1/relay.js';
-import type { SecretKeyRef, ViewportRelaySpec } from '../api/v1alpha1/spec.js';
+import { DEFAULT_PEER_LINK_PORT, RELAY_PORT, type SecretKeyRef, type ViewportRelaySpec } from '../api/v1alpha1/spec.js';
 
-/** RELAY_PORT is the relay's WebSocket and admin port inside the pod. */
-export const RELAY_PORT = 7781;
+// The relay port is part of the API (the peer-link port must differ from it).
+export { RELAY_PORT } from '../api/v1alpha1/spec.js';
 /** REDIS_PORT is the managed Redis port. */
 export const REDIS_PORT = 6379;
 /** WS_PATH is the only upgrade path the relay accepts. */
@@ -45,6 +45,8 @@ export interface RelayModel {
   busHmacKeyRef: SecretKeyRef | undefined;
   managedRedis: boolean;
   redirectEnabled: boolean;
+  /** Pod port peers dial for direct relay-to-relay links, or undefined when peer links are off. */
+  peerLinkPort: number | undefined;
   host: string | undefined;
   /** Public base URL clients use (wss://host/ws), or the in-cluster URL without exposure. */
   endpoint: string;
@@ -80,6 +82,14 @@ export function generatedKeysNeeded(m: RelayModel): string[] {
   if (m.backplaneMode !== 'single' && m.spec.backplane?.busHmacKeySecretRef === undefined) keys.push(GENERATED_KEYS.busHmacKey);
   if (m.managedRedis) keys.push(GENERATED_KEYS.redisPassword);
   return keys;
+}
+
+// Peer links exist only in redis mode, where the relay needs them to skip
+// Redis on the cross-relay hop; they default on there.
+function peerLinkPort(spec: ViewportRelaySpec): number | undefined {
+  const backplane = spec.backplane;
+  if (backplane?.mode !== 'redis' || backplane.peerLinks?.enabled === false) return undefined;
+  return backplane.peerLinks?.port ?? DEFAULT_PEER_LINK_PORT;
 }
 
 /** relayModel resolves defaults and derived names for a parsed ViewportRelay. */
@@ -122,6 +132,7 @@ export function relayModel(relay: ViewportRelay, cfg: BuilderConfig): RelayModel
     // Behind one shared URL a redirect points back at the same URL (G-8), so
     // redirects default on only where each pod has its own host.
     redirectEnabled: backplaneMode !== 'single' && (spec.clientRedirect?.enabled ?? pinned),
+    peerLinkPort: peerLinkPort(spec),
     host,
     endpoint,
     podNames: pinned ? Array.from({ length: maxPods }, (_, i) => `${name}-${i}`) : [],

@@ -75,6 +75,19 @@ describe('NetworkPolicy', () => {
     });
   });
 
+  it('relay in redis mode: the peer-link port only from this relay’s own pods', () => {
+    const np = desiredRelayNetworkPolicy(modelOf({ backplane: { ...REDIS_MANAGED, peerLinks: { port: 9000 } }, replicas: 2, networkPolicy: { enabled: true } }));
+    expect((np!.spec as { ingress: unknown }).ingress).toEqual([
+      { from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 7781 }] },
+      { from: [{ podSelector: { matchLabels: SELECTOR } }], ports: [{ protocol: 'TCP', port: 9000 }] },
+    ]);
+  });
+
+  it('relay in redis mode with peer links off: no peer-link rule', () => {
+    const np = desiredRelayNetworkPolicy(modelOf({ backplane: { ...REDIS_MANAGED, peerLinks: { enabled: false } }, networkPolicy: { enabled: true } }));
+    expect((np!.spec as { ingress: unknown[] }).ingress).toEqual([{ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 7781 }] }]);
+  });
+
   it('relay: the listed peers when given', () => {
     const from = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gw' } } }];
     const np = desiredRelayNetworkPolicy(modelOf({ networkPolicy: { enabled: true, ingressFrom: from } }));

@@ -20,8 +20,8 @@ describe('service builders', () => {
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'relay', namespace: 'viewport', labels: LABELS }, automountServiceAccountToken: false },
     ],
     [
-      'main Service',
-      desiredService(modelOf()),
+      'main Service (redis mode: the peer-link port stays off every Service)',
+      desiredService(modelOf({ backplane: REDIS_MANAGED, replicas: 2 })),
       {
         apiVersion: 'v1',
         kind: 'Service',

@@ -71,6 +71,18 @@ describe('relay Deployment', () => {
     expect('lifecycle' in pod.containers[0]).toBe(hasPreStop);
   });
 
+  it.each([
+    ['single: ws only', {}, [7781]],
+    ['server backplane: ws only', { backplane: { mode: 'server' }, replicas: 2 }, [7781]],
+    ['redis: ws and peer links on 8091 by default', { backplane: REDIS_MANAGED, replicas: 2 }, [7781, 8091]],
+    ['redis, peer links on another port', { backplane: { ...REDIS_MANAGED, peerLinks: { port: 9000 } }, replicas: 2 }, [7781, 9000]],
+    ['redis, peer links off', { backplane: { ...REDIS_MANAGED, peerLinks: { enabled: false } }, replicas: 2 }, [7781]],
+  ])('container ports: %s', (_name, spec, ports) => {
+    const c = (desiredRelayWorkload(modelOf(spec), 's') as Obj).spec.template.spec.containers[0];
+    const names = ['ws', 'peer'];
+    expect(c.ports).toEqual(ports.map((containerPort, i) => ({ name: names[i], containerPort, protocol: 'TCP' })));
+  });
+
   it('omits replicas when autoscaling owns them', () => {
     const w = desiredRelayWorkload(modelOf({ backplane: REDIS_MANAGED, autoscaling: { minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 50 } }), 's') as Obj;
     expect('replicas' in w.spec).toBe(false);

@@ -7,6 +7,8 @@ import { RELAY_PORT, type RelayModel } from './model.js';
 
 /** RELAY_UID is the non-root user of the relay image (Dockerfile.relay). */
 export const RELAY_UID = 65532;
+/** PEER_PORT_NAME names the relay container's peer-link port (redis mode). */
+export const PEER_PORT_NAME = 'peer';
 /** TERMINATION_MARGIN_SECONDS is added to preStop + drain so SIGKILL never cuts a drain short. */
 export const TERMINATION_MARGIN_SECONDS = 10;
 
@@ -73,7 +75,10 @@ export function relayPodTemplate(m: RelayModel, secretsChecksum: string): Record
     image: m.image,
     ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
     args: ['serve'],
-    ports: [{ name: 'ws', containerPort: RELAY_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'ws', containerPort: RELAY_PORT, protocol: 'TCP' },
+      ...(m.peerLinkPort !== undefined ? [{ name: PEER_PORT_NAME, containerPort: m.peerLinkPort, protocol: 'TCP' }] : []),
+    ],
     env: relayEnv(m),
     resources: spec.resources ?? DEFAULT_RESOURCES,
     readinessProbe: { httpGet: { path: '/ready', port: 'ws' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },

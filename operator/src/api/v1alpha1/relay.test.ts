@@ -21,6 +21,8 @@ describe('parseRelay accepts valid specs', () => {
     ['managed redis + autoscaling', { backplane: redis, autoscaling: { minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70 } }],
     ['pinned', { backplane: redis, routing: { mode: 'pinned', podHostPattern: '{pod}.relay.example.com' }, exposure }],
     ['server + mtls', { backplane: { mode: 'server' }, replicas: 2, platform: { ...platform, authMode: 'mtls', mtlsSecretName: 'c' } }],
+    ['peer links on another port', { backplane: { ...redis, peerLinks: { port: 9000 } }, replicas: 2 }],
+    ['peer links off', { backplane: { ...redis, peerLinks: { enabled: false } }, replicas: 2 }],
     ['gateway', { exposure: { host: 'r.example.com', tls: { secretName: 't' }, httpRoute: { parentRefs: [{ name: 'gw' }] } } }],
   ])('%s', (_name, spec) => {
     const res = parseRelay(relay(spec));
@@ -35,6 +37,9 @@ const ruleCases: [string, Record<string, unknown>, string][] = [
   ['redisConfig', { backplane: { mode: 'redis', redis: { managed: {}, external: { urlSecretRef: { name: 'r', key: 'u' } } } } }, 'backplane'],
   ['redisOnlyInRedisMode', { backplane: { mode: 'server', redis: { managed: {} } } }, 'backplane.redis'],
   ['serverOnlyInServerMode', { backplane: { mode: 'single', server: {} } }, 'backplane.server'],
+  ['peerLinksOnlyInRedisMode', { backplane: { mode: 'server', peerLinks: { enabled: true } } }, 'backplane.peerLinks'],
+  ['peerLinksOnlyInRedisMode', { backplane: { mode: 'single', peerLinks: { enabled: false } } }, 'backplane.peerLinks'],
+  ['peerLinkPortFree', { backplane: { ...redis, peerLinks: { port: 7781 } } }, 'backplane.peerLinks.port'],
   ['multiReplicaNeedsBackplane', { replicas: 2 }, 'backplane'],
   ['redirectNeedsBackplane', { clientRedirect: { enabled: true } }, 'clientRedirect'],
   ['tlsNeedsHost', { exposure: { tls: { secretName: 't' } } }, 'exposure.tls'],
@@ -51,6 +56,8 @@ const ruleCases: [string, Record<string, unknown>, string][] = [
   ['mtlsNeedsSecret', { platform: { ...platform, authMode: 'mtls' } }, 'platform.mtlsSecretName'],
   ['serviceMonitorNeedsAdmin', { admin: { enabled: false }, serviceMonitor: { enabled: true } }, 'serviceMonitor'],
   ['reservedEnv', { pod: { env: [{ name: 'RELAY_INTERNAL_KEY', value: 'x' }] } }, 'pod.env'],
+  ['reservedEnv', { pod: { env: [{ name: 'RELAY_PEER_LINK_HOST', value: '10.0.0.1' }] } }, 'pod.env'],
+  ['reservedEnv', { pod: { env: [{ name: 'RELAY_PEER_LINK_PORT', value: '0' }] } }, 'pod.env'],
 ];
 
 describe('parseRelay rejects cross-field contradictions', () => {
@@ -77,6 +84,11 @@ describe('parseRelay rejects malformed shapes', () => {
     ['upper-case host', { exposure: { host: 'Relay.Example.com' } }, 'spec.exposure.host'],
     ['bad secret name', { platform: { ...platform, internalKeySecretRef: { name: 'Bad_Name', key: 'k' } } }, 'spec.platform.internalKeySecretRef.name'],
     ['bad env name', { pod: { env: [{ name: '1X' }] } }, 'spec.pod.env.0.name'],
+    ['privileged peer-link port', { backplane: { ...redis, peerLinks: { port: 80 } } }, 'spec.backplane.peerLinks.port'],
+    ['peer-link port past 65535', { backplane: { ...redis, peerLinks: { port: 65536 } } }, 'spec.backplane.peerLinks.port'],
+    ['fractional peer-link port', { backplane: { ...redis, peerLinks: { port: 8091.5 } } }, 'spec.backplane.peerLinks.port'],
+    ['peer-link port as a string', { backplane: { ...redis, peerLinks: { port: '8091' } } }, 'spec.backplane.peerLinks.port'],
+    ['unknown peerLinks field', { backplane: { ...redis, peerLinks: { host: '10.0.0.1' } } }, 'spec.backplane.peerLinks'],
   ])('%s', (_name, spec, path) => {
     const res = parseRelay(relay(spec));
     expect(res.ok).toBe(false);

@@ -1,7 +1,7 @@
 // Cross-field rules of ViewportRelaySpec. Each rule exists twice, side by side,
 // so they cannot drift: as CEL for the API server (x-kubernetes-validations on
 // spec) and as a TypeScript predicate for zod (the reconciler and `render`).
-import type { ViewportRelaySpec } from './spec.js';
+import { RELAY_PORT, type ViewportRelaySpec } from './spec.js';
 
 /** SpecRule is one cross-field constraint: CEL for the CRD, holds() for zod. */
 export interface SpecRule {
@@ -43,6 +43,8 @@ export const RESERVED_ENV_NAMES = [
   'REDIS_PASSWORD',
   'RELAY_BUS_HMAC_KEY',
   'RELAY_BUS_ENABLED',
+  'RELAY_PEER_LINK_PORT',
+  'RELAY_PEER_LINK_HOST',
   'RELAY_CLIENT_REDIRECT_ENABLED',
   'RELAY_DRAIN_GRACE_MS',
 ] as const;
@@ -83,6 +85,20 @@ export const SPEC_RULES: readonly SpecRule[] = [
     fieldPath: '.backplane.server',
     message: 'backplane.server is only valid with backplane.mode server',
     holds: (s) => s.backplane?.server === undefined || s.backplane.mode === 'server',
+  },
+  {
+    id: 'peerLinksOnlyInRedisMode',
+    cel: "!has(self.backplane) || !has(self.backplane.peerLinks) || self.backplane.mode == 'redis'",
+    fieldPath: '.backplane.peerLinks',
+    message: 'backplane.peerLinks is only valid with backplane.mode redis',
+    holds: (s) => s.backplane?.peerLinks === undefined || s.backplane.mode === 'redis',
+  },
+  {
+    id: 'peerLinkPortFree',
+    cel: `!has(self.backplane) || !has(self.backplane.peerLinks) || !has(self.backplane.peerLinks.port) || self.backplane.peerLinks.port != ${String(RELAY_PORT)}`,
+    fieldPath: '.backplane.peerLinks.port',
+    message: `backplane.peerLinks.port must differ from the relay port ${String(RELAY_PORT)} (WebSocket and admin)`,
+    holds: (s) => s.backplane?.peerLinks?.port !== RELAY_PORT,
   },
   {
     id: 'multiReplicaNeedsBackplane',

@@ -90,11 +90,30 @@ const ServerBackplane = z
   })
   .describe('Platform (server) backplane.');
 
+/** RELAY_PORT is the relay's WebSocket and admin port inside the pod (one listener serves both). */
+export const RELAY_PORT = 7781;
+/** DEFAULT_PEER_LINK_PORT is the relay's peer-link port when spec.backplane.peerLinks.port is unset. */
+export const DEFAULT_PEER_LINK_PORT = 8091;
+
+const PeerLinks = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Relays send cross-relay frames to each other over a direct WebSocket (default true in redis mode).'),
+    port: z
+      .number()
+      .int()
+      .min(1024)
+      .max(65535)
+      .optional()
+      .describe(`Pod port of the peer-link listener (RELAY_PEER_LINK_PORT, default ${String(DEFAULT_PEER_LINK_PORT)}); not ${String(RELAY_PORT)}.`),
+  })
+  .describe('Direct relay-to-relay links; Redis still finds peers and carries frames while a link is down. Redis mode only.');
+
 const Backplane = z
   .strictObject({
     mode: z.enum(['single', 'redis', 'server']).describe('single: one relay, no bus. redis or server: several relays share presence and a bus.'),
     redis: RedisBackplane.optional(),
     server: ServerBackplane.optional(),
+    peerLinks: PeerLinks.optional(),
     busHmacKeySecretRef: SecretKeyRef.optional().describe('Bus frame HMAC key. Generated into <name>-generated when absent.'),
   })
   .describe('How relay replicas find each other.');
