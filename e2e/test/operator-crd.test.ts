@@ -32,6 +32,8 @@ const badSpecs: Record<string, Record<string, unknown>> = {
   redisConfig: { backplane: { mode: 'redis' } },
   redisOnlyInRedisMode: { backplane: { mode: 'server', redis: { managed: {} } } },
   serverOnlyInServerMode: { backplane: { ...redis, server: {} } },
+  peerLinksOnlyInRedisMode: { backplane: { mode: 'server', peerLinks: { enabled: true } } },
+  peerLinkPortFree: { backplane: { ...redis, peerLinks: { port: 7781 } } },
   multiReplicaNeedsBackplane: { replicas: 2 },
   redirectNeedsBackplane: { clientRedirect: { enabled: true } },
   tlsNeedsHost: { exposure: { tls: { secretName: 'relay-tls' } } },
@@ -93,6 +95,17 @@ describe('ViewportRelay CRD', () => {
     const res = await createRelay(`bad-${id.toLowerCase()}`, spec ?? {});
     expect(res.code).toBe(422);
     expect(res.message).toContain(rule.message);
+    // The API server reports the rule on its fieldPath, so kubectl points at the field.
+    expect(res.message).toContain(`spec${rule.fieldPath}:`);
+  });
+
+  it.each([
+    ['privileged', 80],
+    ['past 65535', 65536],
+  ])('rejects a %s peer-link port at the field', async (_name, port) => {
+    const res = await createRelay(`bad-peer-port-${String(port)}`, { backplane: { ...redis, peerLinks: { port } } });
+    expect(res.code).toBe(422);
+    expect(res.message).toContain('spec.backplane.peerLinks.port:');
   });
 
   it('accepts every example (server-side dry run)', async () => {
