@@ -1,5 +1,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parseRelay } from '../../operator/src/api/v1alpha1/relay.js';
+import { relayModel } from '../../operator/src/desired/model.js';
+import { relayPodTemplate } from '../../operator/src/desired/workload.js';
+import { resolveContainerEnv } from './env.js';
 import { imageKind, ingressServicesReferenced, launchPlan, rewriteNetworkNames, servicesReferenced, type ServiceAddressOf } from './launch.js';
 
 const standIns: Record<string, { host: string; firstPort: number }> = {
@@ -87,6 +91,35 @@ describe('launchPlan', () => {
     expect(planned.ok && planned.plan.args).toEqual([
       '--requirepass', 'pw', '--port', '6380', '--bind', '127.9.9.8', '--dir', '/w', '--protected-mode', 'no',
     ]);
+  });
+
+  it('runs the operator\'s redis-mode relay pods so peers dial each one where its peer-link listener binds', () => {
+    const parsed = parseRelay({
+      apiVersion: 'relay.getviewport.com/v1alpha1',
+      kind: 'ViewportRelay',
+      metadata: { name: 'relay', namespace: 'ns' },
+      spec: {
+        replicas: 2,
+        platform: { validateUrl: 'http://platform.ns.svc:8080/validate', internalKeySecretRef: { name: 'platform', key: 'internal-key' } },
+        backplane: { mode: 'redis', redis: { managed: {} } },
+      },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const template = relayPodTemplate(relayModel(parsed.relay, { relayImage: 'viewport-relay:e2e' }), 'sum') as { spec: V1Pod['spec'] };
+    const container = template.spec!.containers[0]!;
+    const secrets = { secretValue: () => 'secret-value-of-24-chars', configMapValue: () => undefined };
+    const listeners = ['127.9.9.7', '127.9.9.8'].map((podIP) => {
+      const resolved = resolveContainerEnv(pod, container, podIP, secrets);
+      if (!resolved.ok) throw new Error(resolved.error);
+      const planned = launchPlan(pod, container, resolved.env, podIP, settings, addressOf);
+      if (!planned.ok) throw new Error(planned.error);
+      const env = planned.plan.env;
+      // The relay binds its peer-link listener on HOST and advertises RELAY_PEER_LINK_HOST.
+      expect(env.RELAY_PEER_LINK_HOST).toBe(env.HOST);
+      return `${env.HOST ?? ''}:${env.RELAY_PEER_LINK_PORT ?? ''}`;
+    });
+    // Each pod has its own loopback address, so both can use the operator's port.
+    expect(listeners).toEqual(['127.9.9.7:8091', '127.9.9.8:8091']);
   });
 
   it('refuses an image without a stand-in', () => {
