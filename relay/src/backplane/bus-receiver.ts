@@ -8,7 +8,7 @@ import type { BackplaneMetrics } from './metrics.js';
  * every frame refused after it); 'linked' is a frame from a peer link, whose
  * sender proved the bus key when the link was set up, so it carries no signature.
  */
-export type BusEntryKind = 'frame' | 'loss' | 'linked';
+export type BusEntryKind = 'frame' | 'loss' | 'linked' | 'linked_loss';
 
 /** BusReceiver takes raw decoded entries from a transport and hands verified ones to the relay. */
 export type BusReceiver = (value: unknown, kind?: BusEntryKind) => void;
@@ -33,10 +33,10 @@ export function createBusReceiver(
   });
   const policy = { selfRelayId: options.relayId, maxFrameBytes: options.maxFrameBytes, verifier };
   const linkedPolicy = { ...policy, verifier: null };
-  function receiveLoss(value: unknown): void {
-    const frame = parseBusFrame(value);
-    // Only a genuine marker for this relay may close clients here.
-    if (!frame || frame.targetRelayId !== options.relayId || frame.sourceRelayId === options.relayId || !verifier.authentic(frame)) {
+  function receiveLoss(value: unknown, linked: boolean): void {
+    const frame = linked ? (value as BusFrame) : parseBusFrame(value);
+    // Only a genuine marker for this relay may close clients here (a link's sender proved the key already).
+    if (!frame || frame.targetRelayId !== options.relayId || frame.sourceRelayId === options.relayId || (!linked && !verifier.authentic(frame))) {
       metrics.rejected.invalid_signature.inc();
       deps.log('debug', 'bus_loss_marker_rejected', {});
       return;
@@ -51,8 +51,8 @@ export function createBusReceiver(
   }
 
   return (value, kind = 'frame') => {
-    if (kind === 'loss') {
-      receiveLoss(value);
+    if (kind === 'loss' || kind === 'linked_loss') {
+      receiveLoss(value, kind === 'linked_loss');
       return;
     }
     // A link's decoder already built the frame; it only needs the addressing and size rules.

@@ -19,6 +19,8 @@ const FRAME = 1;
 const ACK = 2;
 const HELLO = 3;
 const AUTH = 4;
+/** A loss marker: the frame stands for frames refused after it, like a stream's loss entry. */
+const LOSS = 5;
 const NONCE_BYTES = 16;
 const PROOF_BYTES = 32;
 /** The path a peer dials; the only one the peer listener upgrades. */
@@ -31,8 +33,8 @@ export const PEER_LINK_PATH = '/peer';
 const NO_STRING = 0xffff;
 const DIRECTIONS: readonly BusDirection[] = ['client_to_daemon', 'daemon_to_clients'];
 
-/** encodeLinkFrame lays a frame out as one link message (its sourceRelayId is implied by the link). */
-export function encodeLinkFrame(frame: BusFrame): Buffer {
+/** encodeLinkFrame lays a frame (or a loss marker) out as one link message; its sourceRelayId is implied by the link. */
+export function encodeLinkFrame(frame: BusFrame, kind: 'frame' | 'loss' = 'frame'): Buffer {
   const heads = [frame.workspaceId, frame.runtimeTargetId, frame.machineId, frame.targetRelayId ?? ''];
   let size = 10;
   const lengths = [0, 0, 0, 0];
@@ -44,7 +46,7 @@ export function encodeLinkFrame(frame: BusFrame): Buffer {
   }
   size += Buffer.byteLength(frame.payload, 'utf8');
   const out = Buffer.allocUnsafe(size);
-  out[0] = FRAME;
+  out[0] = kind === 'loss' ? LOSS : FRAME;
   out[1] = frame.direction === 'daemon_to_clients' ? 1 : 0;
   out.writeDoubleBE(frame.issuedAtMs ?? Number.NaN, 2);
   let at = 10;
@@ -58,9 +60,14 @@ export function encodeLinkFrame(frame: BusFrame): Buffer {
   return out;
 }
 
+/** isLossMessage tells a loss marker from a frame (both decode with decodeLinkFrame). */
+export function isLossMessage(data: Buffer): boolean {
+  return data[0] === LOSS;
+}
+
 /** decodeLinkFrame reverses encodeLinkFrame for a link from sourceRelayId; null for a malformed message. */
 export function decodeLinkFrame(data: Buffer, sourceRelayId: string): BusFrame | null {
-  if (data.length < 18 || data[0] !== FRAME) return null;
+  if (data.length < 18 || (data[0] !== FRAME && data[0] !== LOSS)) return null;
   const direction = DIRECTIONS[data[1]!];
   if (direction === undefined) return null;
   const issuedAtMs = data.readDoubleBE(2);
@@ -147,8 +154,8 @@ export interface PeerLinkListenerOptions {
   /** Acks are sent after this many frames, or ackDelayMs after the first unacked one. */
   readonly ackEvery: number;
   readonly ackDelayMs: number;
-  /** deliver hands one frame of an open link to the bus receiver. */
-  deliver(frame: BusFrame): void;
+  /** deliver hands one frame (or loss marker, when loss) of an open link to the bus receiver. */
+  deliver(frame: BusFrame, loss: boolean): void;
   log: PeerLog;
 }
 
@@ -201,7 +208,7 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
     const frame = decodeLinkFrame(data, link.source);
     link.taken++;
     if (!frame) options.log('debug', 'peer_link_message_malformed', { sourceRelayId: link.source });
-    else options.deliver(frame);
+    else options.deliver(frame, isLossMessage(data));
     if (link.taken - link.acked >= options.ackEvery) sendAck(link);
     else link.ackTimer ??= setTimeout(() => sendAck(link), options.ackDelayMs);
   }
@@ -391,6 +398,7 @@ export class OutboundLink<F> {
   private lostHandler: ((unacked: PendingFrame<F>[]) => void) | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private alive = true;
+  private gone = false;
   active = false;
 
   constructor(
@@ -430,6 +438,15 @@ export class OutboundLink<F> {
     return this.sent - this.acked;
   }
 
+  /** sentCount and ackedCount are the link's message counts so far (positions for loss-marker guards). */
+  sentCount(): number {
+    return this.sent;
+  }
+
+  ackedCount(): number {
+    return this.acked;
+  }
+
   /** send writes one encoded frame; settle runs with true when acked, or is handed to onLost. */
   send(frame: F, data: Buffer, settle: (delivered: boolean) => void): void {
     this.pending.push({ frame, settle });
@@ -444,6 +461,16 @@ export class OutboundLink<F> {
 
   close(code = 1000, reason = 'closing'): void {
     this.ws.close(code, reason);
+  }
+
+  /**
+   * abandon drops the link at once and hands back its unacknowledged frames
+   * before it returns, so whatever the caller sends next by another path is
+   * ordered after the loss handling (the 'close' event would come a turn later).
+   */
+  abandon(): void {
+    this.ws.terminate();
+    this.lost();
   }
 
   private ack(count: number): void {
@@ -464,6 +491,8 @@ export class OutboundLink<F> {
   }
 
   private lost(): void {
+    if (this.gone) return;
+    this.gone = true;
     clearInterval(this.pingTimer);
     const unacked = this.pending.slice(this.head);
     this.pending.length = 0;

@@ -12,7 +12,7 @@ import { backplaneMetrics } from './metrics.js';
 import { dialPeerLink, encodeLinkFrame, OutboundLink, startPeerLinkListener, type PeerLinkListener, type PendingFrame } from './peer-link.js';
 import { createRemoteBackplane } from './remote.js';
 import { scopeKey } from './scope-key.js';
-import { disconnectedPresence, type BackplaneStore } from './store.js';
+import { disconnectedPresence, type AppendOutcome, type BackplaneStore } from './store.js';
 
 type RedisBackplaneOptions = NonNullable<BackplaneOptions['redis']>;
 
@@ -372,10 +372,18 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
     return commands.busMarker(streamFor(target), String(streamTtlMs), ...entryFields(marker, kind));
   }
 
-  /** activeLink is the open link to target, or undefined (and a dial starts when none is under way). */
+  /**
+   * activeLink is the open link to target, or undefined (and a dial starts when
+   * none is under way). A link that closed is abandoned first, so its markers
+   * precede the next bus frame even before its 'close' event has run.
+   */
   function activeLink(target: string): OutboundLink<BusFrame> | undefined {
     const link = outbound.get(target);
-    if (link !== undefined) return link.active && link.isOpen() ? link : undefined;
+    if (link !== undefined) {
+      if (!link.active) return undefined;
+      if (link.isOpen()) return link;
+      link.abandon();
+    }
     if (peerLinks && !closed && !dialing.has(target) && deps.now() >= (redialAtMs.get(target) ?? 0)) void dial(target);
     return undefined;
   }
@@ -400,7 +408,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       // target take the link.
       writeMarker(target, 'fence', nonce).catch((error: unknown) => {
         deps.log('warn', 'peer_link_fence_failed', { targetRelayId: target, error: String(error) });
-        link.close(1011, 'fence not written');
+        link.abandon();
       });
       link.active = true;
       metrics.peerLinks.inc();
@@ -432,11 +440,30 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
           if (frame.direction !== 'daemon_to_clients' || marked.has(scopeKey(frame))) continue;
           marked.add(scopeKey(frame));
           const marker = signBusFrame(frame, busKey, deps.now());
+          metrics.lossMarked.inc();
           commands.busMarker(stream, String(streamTtlMs), ...entryFields(marker, 'loss')).catch(failed);
         }
       }
     }
     for (const { settle } of unacked) settle(false);
+  }
+
+  // The peer has not acknowledged RELAY_REDIS_QUEUE_MAX frames (a stalled
+  // relay): refuse as a full stream would. Frames for clients leave one loss
+  // marker per scope on the link itself, behind the frames still in flight, and
+  // another only once the peer has acknowledged past it.
+  const lossMarks = new WeakMap<OutboundLink<BusFrame>, Map<string, number>>();
+  function refuseOnLink(link: OutboundLink<BusFrame>, frame: BusFrame): AppendOutcome {
+    if (frame.direction !== 'daemon_to_clients') return 'refused';
+    let marks = lossMarks.get(link);
+    if (marks === undefined) lossMarks.set(link, (marks = new Map()));
+    const id = scopeKey(frame);
+    const at = marks.get(id);
+    if (at !== undefined && link.ackedCount() <= at) return 'refused';
+    if (marks.size >= 1024) marks.clear();
+    marks.set(id, link.sentCount());
+    link.send(frame, encodeLinkFrame(frame, 'loss'), () => undefined);
+    return 'refused_marked';
   }
 
   /** peerMarker acts on a fence or unlink read from the stream, once its signature holds. */
@@ -619,7 +646,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
           maxHeld: Math.max(1000, redis.queueMax),
           ackEvery: PEER_ACK_EVERY,
           ackDelayMs: PEER_ACK_DELAY_MS,
-          deliver: (frame) => receive(frame, 'linked'),
+          deliver: (frame, loss) => receive(frame, loss ? 'linked_loss' : 'linked'),
           log: deps.log,
         });
         const url = new URL(peerLinks.url);
@@ -705,6 +732,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       const target = frame.targetRelayId;
       const link = peerLinks && target ? activeLink(target) : undefined;
       if (!link) return undefined;
+      if (link.unacked() >= redis.queueMax) return Promise.resolve(refuseOnLink(link, frame));
       return new Promise((resolve) => link.send(frame, encodeLinkFrame(frame), (delivered) => resolve(delivered ? 'appended' : 'lost')));
     },
     isHealthy,

@@ -5,7 +5,7 @@ import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { e2ee, kexInit, kexResponse } from '../frame-fixtures.js';
 import { connectPeer, waitFor, type TestPeer } from '../relay-harness.js';
-import { startRedisServer, type TestRedisServer } from '../redis-server.js';
+import { freePort, startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { startRelayProcess, type RelayProcess } from '../multi-relay/relay-process.js';
 
 /** UNLIMITED lifts every per-peer rate limit, so load tests measure routing, not limiters. */
@@ -43,8 +43,11 @@ export interface Cluster {
 const INTERNAL_KEY = 'reliability-internal-key-0123456789';
 const HMAC_KEY = 'reliability-bus-hmac-key-0123456789';
 
-/** startCluster starts redis, the fake platform and `count` relays named `${name}-N`. */
-export async function startCluster(name: string, count: number, env: Record<string, string> = {}): Promise<Cluster> {
+/**
+ * startCluster starts redis, the fake platform and `count` relays named
+ * `${name}-N`; with peerLinks each relay also links to the others directly.
+ */
+export async function startCluster(name: string, count: number, env: Record<string, string> = {}, opts: { peerLinks?: boolean } = {}): Promise<Cluster> {
   const redis = await startRedisServer();
   const platform = await startFakePlatform();
   const issuer = await startFakeIssuer(platform, 'ES256');
@@ -84,7 +87,8 @@ export async function startCluster(name: string, count: number, env: Record<stri
       return p;
     },
     async startRelay(id, extra = {}) {
-      const r = await startRelayProcess(id, relayEnv(extra));
+      const links: Record<string, string> = opts.peerLinks ? { RELAY_PEER_LINK_PORT: String(await freePort()), RELAY_PEER_LINK_HOST: '127.0.0.1' } : {};
+      const r = await startRelayProcess(id, relayEnv({ ...links, ...extra }));
       relays.push(r);
       return r;
     },

@@ -144,10 +144,17 @@ describe('through two relays whose presence lookups vary in latency', () => {
   });
 });
 
-describe('through two relays on Redis', () => {
+// Both transports between relays keep the same promise: the Redis streams, and
+// peer links (direct WebSockets, Redis carrying only what no link does).
+const TRANSPORTS = [
+  { via: 'on Redis', name: 'delivery', peerLinks: false },
+  { via: 'linked directly', name: 'delivery-links', peerLinks: true },
+] as const;
+
+describe.each(TRANSPORTS)('through two relays $via', ({ via, name, peerLinks }) => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster('delivery', 2);
+    cluster = await startCluster(name, 2, {}, { peerLinks });
   });
   afterAll(async () => cluster?.close());
 
@@ -176,17 +183,19 @@ describe('through two relays on Redis', () => {
     if (toClient.length < N) expect(clientClosed).toEqual({ code: 1013, reason: 'bus frames lost' });
     // The fast run stays far below the queue cap: there everything must arrive.
     if (N <= 1000) expect([toDaemon.length, toClient.length]).toEqual([N, N]);
-    report(`two relays over Redis: ${toDaemon.length + toClient.length} of ${2 * N} sequenced frames delivered in order in ${seconds.toFixed(1)} s (${Math.round((toDaemon.length + toClient.length) / seconds)} frames/s); ${N - toDaemon.length} refused to the client, ${toClient.length < N ? 'client closed 1013 after a gap-free prefix' : 'client got all'}`);
+    if (peerLinks) expect(await a.metric('relay_bus_peer_links')).toBe(1);
+    report(`two relays ${via}: ${toDaemon.length + toClient.length} of ${2 * N} sequenced frames delivered in order in ${seconds.toFixed(1)} s (${Math.round((toDaemon.length + toClient.length) / seconds)} frames/s); ${N - toDaemon.length} refused to the client, ${toClient.length < N ? 'client closed 1013 after a gap-free prefix' : 'client got all'}`);
   });
 });
 
-describe('through two relays on Redis whose bus queue overflows', () => {
-  // A small queue and a stalled reader make a burst meet a full stream for sure.
+describe.each(TRANSPORTS)('through two relays $via whose bus queue overflows', ({ via, name, peerLinks }) => {
+  // A small queue and a stalled reader make a burst meet a full stream (or a
+  // link with that many frames unacknowledged) for sure.
   const QUEUE = 100;
   const BURST = 600;
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster('overflow', 2, { RELAY_REDIS_QUEUE_MAX: String(QUEUE), RELAY_REDIS_PRESENCE_TTL_MS: '30000' });
+    cluster = await startCluster(`${name}-overflow`, 2, { RELAY_REDIS_QUEUE_MAX: String(QUEUE), RELAY_REDIS_PRESENCE_TTL_MS: '30000' }, { peerLinks });
   });
   afterAll(async () => cluster?.close());
 
@@ -236,6 +245,7 @@ describe('through two relays on Redis whose bus queue overflows', () => {
     expect(up.length + told.length).toBe(BURST);
     expect(told.every((s) => s.retryable === true)).toBe(true);
     expect(await b.metric('relay_bus_publish_refused_total')).toBe(told.length);
-    report(`bus queue ${QUEUE}, bursts of ${BURST}: daemon→client ${down.length} delivered then closed 1013; client→daemon ${up.length} delivered, ${told.length} refused DAEMON_UNAVAILABLE`);
+    if (peerLinks) expect(await b.metric('relay_bus_peer_links')).toBe(1);
+    report(`${via}, bus queue ${QUEUE}, bursts of ${BURST}: daemon→client ${down.length} delivered then closed 1013; client→daemon ${up.length} delivered, ${told.length} refused DAEMON_UNAVAILABLE`);
   }, 120_000);
 });
