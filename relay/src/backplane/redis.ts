@@ -643,7 +643,8 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
           port: peerLinks.port,
           // The payload plus the entry's other fields.
           maxMessageBytes: options.maxFrameBytes + 64 * 1024,
-          maxHeld: Math.max(1000, redis.queueMax),
+          // The sender stops at queueMax unacknowledged frames, plus at most one loss marker per scope.
+          maxHeld: redis.queueMax + 2048,
           ackEvery: PEER_ACK_EVERY,
           ackDelayMs: PEER_ACK_DELAY_MS,
           deliver: (frame, loss) => receive(frame, loss ? 'linked_loss' : 'linked'),
