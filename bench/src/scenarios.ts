@@ -299,14 +299,17 @@ export async function runIdleMemory(h: Harness): Promise<ScenarioResult> {
 }
 
 /**
- * runCrossRelay measures the Redis backplane path: daemons on relay A, their
- * clients on relay B, against all of them on one relay, alternating. It is
- * "unavailable" (not failed) when the relay cannot run in redis mode at all.
+ * runCrossRelay measures the redis backplane path: daemons on relay A, their
+ * clients on relay B, against all of them on one relay, alternating. The
+ * relays under test link to each other directly (peer links, as the operator
+ * runs them); a second pair without links shows the streams-only path in the
+ * same run. It is "unavailable" (not failed) when the relay cannot run in
+ * redis mode at all.
  */
 export async function runCrossRelay(h: Harness, single: Server): Promise<ScenarioResult[]> {
-  const variants = ['cross-relay', 'single relay'];
-  const tp = SIZES.map((size) => ({ size, s: newScenario(`cross-relay throughput ${sizeLabel(size)}, 50 ws × 4 clients via redis, closed loop`, variants) }));
-  const lat = newScenario(`cross-relay latency 256 B, 50 ws × 4 clients, ${LATENCY_HZ} frames/s per client`, variants);
+  const variants = ['cross-relay', 'single relay', STREAMS_ONLY];
+  const tp = SIZES.map((size) => ({ size, s: newScenario(`cross-relay throughput ${sizeLabel(size)}, 50 ws × 4 clients, redis mode with peer links, closed loop`, variants) }));
+  const lat = newScenario(`cross-relay latency 256 B, 50 ws × 4 clients, redis mode with peer links, ${LATENCY_HZ} frames/s per client`, variants);
   // --no-throughput / --no-latency narrow this scenario as they narrow the traffic one.
   const all = [...(h.traffic.throughput ? tp.map((x) => x.s) : []), ...(h.traffic.latency ? [lat] : [])];
   const servers: Server[] = [];
@@ -318,24 +321,28 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
       const prefix = `bench:${process.pid}`;
       servers.push(await h.startRelay({ label: 'relay-a', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-a', prefix, peerLinks: true } }));
       servers.push(await h.startRelay({ label: 'relay-b', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-b', prefix, peerLinks: true } }));
+      servers.push(await h.startRelay({ label: 'relay-c', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-c', prefix } }));
+      servers.push(await h.startRelay({ label: 'relay-d', admission: 'jwks', redis: { url: redis.url, relayId: 'bench-relay-d', prefix } }));
     } catch (err) {
       for (const s of all) markUnavailable(s, `redis mode did not start: ${message(err)}`);
       return all;
     }
-    const [a, b] = servers as [Server, Server];
+    const [a, b, c, d] = servers as [Server, Server, Server, Server];
+    const pairs = { cross: [a, b], streams: [c, d], single: [single, single] } as const;
     for (let round = 0; round < h.profile.crossRounds; round++) {
-      const order = round % 2 === 0 ? (['cross', 'single'] as const) : (['single', 'cross'] as const);
+      const order = round % 2 === 0 ? (['cross', 'single', 'streams'] as const) : (['streams', 'single', 'cross'] as const);
       for (const which of order) {
-        const variant = which === 'cross' ? 'cross-relay' : 'single relay';
-        const measured = which === 'cross' ? [a, b] : [single];
+        const variant = which === 'cross' ? 'cross-relay' : which === 'streams' ? STREAMS_ONLY : 'single relay';
+        const [daemonSide, clientSide] = pairs[which];
+        const measured = which === 'single' ? [single] : [daemonSide, clientSide];
         h.log(`round ${round + 1}/${h.profile.crossRounds}: ${variant}`);
         try {
-          await setupPopulation(h, which === 'cross' ? a.wsUrl : single.wsUrl, which === 'cross' ? b.wsUrl : single.wsUrl, 50, 4);
+          await setupPopulation(h, daemonSide.wsUrl, clientSide.wsUrl, 50, 4);
         } catch (err) {
           await teardown(h);
           const text = message(err);
           // No session at all across relays means the backplane route does not exist in this build.
-          if (which === 'cross' && round === 0 && /no session|DAEMON_UNAVAILABLE/.test(text)) {
+          if (which !== 'single' && round === 0 && /no session|DAEMON_UNAVAILABLE/.test(text)) {
             for (const s of all) markUnavailable(s, `no cross-relay route (clients on B never reached daemons on A): ${text}\n${b.tail()}`);
             return all;
           }
@@ -363,8 +370,10 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
         if (all.some((s) => s.status === 'failed')) return all;
       }
       if (h.traffic.latency) {
-        addAdded(lat, 'p50', 2, '<');
-        addAdded(lat, 'p99', 3, '<=');
+        addAdded(lat, 'cross-relay', 'p50', { kind: 'absolute', op: '<', value: 2 });
+        addAdded(lat, 'cross-relay', 'p99', { kind: 'absolute', op: '<=', value: 3 });
+        addAdded(lat, STREAMS_ONLY, 'p50');
+        addAdded(lat, STREAMS_ONLY, 'p99');
       }
     }
     return all;
@@ -406,12 +415,15 @@ function addLatencyOnly(s: ScenarioResult, variant: string, t: TrafficSample): v
   addSample(s, variant, 'round trip max', 'ms', t.latency.max, 2);
 }
 
+/** STREAMS_ONLY names the cross-relay pair without peer links (informational: no target). */
+const STREAMS_ONLY = 'streams only';
+
 // The added latency of the backplane: this round's cross-relay percentile minus the single relay's.
-function addAdded(s: ScenarioResult, pct: 'p50' | 'p99', bound: number, op: '<' | '<='): void {
+function addAdded(s: ScenarioResult, variant: string, pct: 'p50' | 'p99', target?: Target): void {
   const m = s.metrics.find((x) => x.name === `round trip ${pct}`);
-  const cross = m?.samples['cross-relay'];
+  const cross = m?.samples[variant];
   const single = m?.samples['single relay'];
   if (!cross?.length || !single?.length || cross.length !== single.length) return;
   const added = cross[cross.length - 1]! - single[single.length - 1]!;
-  addSample(s, 'cross-relay', `added ${pct} over single relay`, 'ms', added, 2, { kind: 'absolute', op, value: bound });
+  addSample(s, variant, `added ${pct} over single relay`, 'ms', added, 2, target);
 }
