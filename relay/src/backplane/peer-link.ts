@@ -187,6 +187,7 @@ interface InboundLink {
 /** startPeerLinkListener accepts peers' links on host:port (never on the public listener). */
 export async function startPeerLinkListener(options: PeerLinkListenerOptions): Promise<PeerLinkListener> {
   const links = new Map<string, InboundLink>();
+  let handshakes = 0;
   // A fence read before its link finished the handshake (two connections, no
   // order between them): kept, one per source, until that link arrives.
   const earlyFences = new Map<string, string>();
@@ -236,6 +237,18 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
+    // Links are few (one per peer relay); a crowd of unfinished handshakes is not a peer.
+    if (handshakes >= MAX_HANDSHAKES) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    handshakes++;
+    let counted = true;
+    const handshakeDone = () => {
+      if (counted) handshakes--;
+      counted = false;
+    };
+    socket.once('close', handshakeDone);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const listenerNonce = randomBytes(NONCE_BYTES);
       const hello = Buffer.allocUnsafe(1 + NONCE_BYTES + PROOF_BYTES);
@@ -249,9 +262,12 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
         const data = raw as Buffer;
         if (!link.authenticated) {
           clearTimeout(handshakeTimer);
+          handshakeDone();
           const expected = linkProof(options.key, 'dialer', source, options.relayId, nonce, listenerNonce);
           if (data.length !== 1 + PROOF_BYTES || data[0] !== AUTH || !proofMatches(data.subarray(1), expected)) {
             options.log('warn', 'peer_link_auth_failed', { sourceRelayId: source });
+            // One attempt per connection: nothing it sends from here on is read.
+            ws.removeAllListeners('message');
             ws.close(1008, 'authentication failed');
             return;
           }
@@ -322,6 +338,8 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
 }
 
 const HANDSHAKE_TIMEOUT_MS = 5000;
+/** Connections still in their handshake at once; more are refused 503. */
+const MAX_HANDSHAKES = 64;
 
 export interface DialOptions {
   readonly url: string;
