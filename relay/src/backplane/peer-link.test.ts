@@ -586,6 +586,20 @@ describe('peer link fence', () => {
     expect(payloads(peer.lost[0]!.map((entry) => entry.frame))).toEqual([1, 2, 3]);
   });
 
+  it('never registers a link unlinked before its handshake finished, even with its fence already read', async () => {
+    const at = await listen();
+    const peer = await rawPeer(at.url, SOURCE, 'n-dead');
+    // Both markers are read from the stream before the dialer's proof arrives.
+    at.listener.fence(SOURCE, 'n-dead');
+    at.listener.unlink(SOURCE, 'n-dead');
+    peer.ws.send(authOf(peer.messages[0]!, KEY, SOURCE, 'n-dead'));
+    peer.ws.send(encodeLinkFrame(numbered(1)));
+    await waitFor(() => peer.closed.closed !== undefined, 'the unlinked link to close', WAIT_MS);
+    expect(peer.closed.closed?.code).toBe(1000);
+    expect(at.delivered).toEqual([]);
+    expect(at.listener.links()).toBe(0);
+  });
+
   it('ignores an unlink with another nonce', async () => {
     const { at, peer } = await linked();
     at.listener.unlink(SOURCE, 'not-the-nonce');
@@ -719,6 +733,57 @@ describe('peer link loss', () => {
     await waitFor(() => peer.lost.length === 1 && at.listener.links() === 0, 'the close on both ends', WAIT_MS);
     expect(peer.lost[0]).toEqual([]);
     expect(peer.settled.map((entry) => entry.n)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('peer listener shutdown and limits', () => {
+  it('closes at once with an unfinished handshake and a peer that failed its proof still connected', async () => {
+    const at = await listen();
+    await rawPeer(at.url, SOURCE, 'n-silent');
+    const failed = await rawPeer(at.url, 'relay-x', 'n-bad');
+    failed.ws.send(Buffer.concat([Buffer.from([4]), Buffer.alloc(32)]));
+    await waitFor(() => at.logs.some((l) => l.event === 'peer_link_auth_failed'), 'the failed proof', WAIT_MS);
+    const started = Date.now();
+    await at.listener.close();
+    // Neither the 5 s handshake timer nor ws's 30 s close timeout may hold a relay's shutdown.
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('reads one proof per connection: a second try after a wrong one is never read', async () => {
+    const at = await listen();
+    const peer = await rawPeer(at.url, SOURCE, 'n-retry');
+    peer.ws.send(Buffer.concat([Buffer.from([4]), Buffer.alloc(32)]));
+    peer.ws.send(authOf(peer.messages[0]!, KEY, SOURCE, 'n-retry'));
+    await waitFor(() => peer.closed.closed !== undefined, 'the close', WAIT_MS);
+    expect(peer.closed.closed?.code).toBe(1008);
+    expect(at.listener.links()).toBe(0);
+    expect(at.logs.filter((l) => l.event === 'peer_link_auth_failed')).toHaveLength(1);
+  });
+
+  it('refuses connections past 64 unfinished handshakes with 503, and takes them again once those end', async () => {
+    const at = await listen();
+    const waiting = await Promise.all(Array.from({ length: 64 }, (_, i) => rawPeer(at.url, `relay-${i}`, `n-${i}`)));
+    const refused = track(new WebSocket(peerDialUrl(at.url, SOURCE, 'n-65'), { perMessageDeflate: false }));
+    const status = await new Promise<number>((resolve, reject) => {
+      refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      refused.once('open', () => reject(new Error('the 65th handshake was accepted')));
+      refused.once('error', () => undefined);
+    });
+    expect(status).toBe(503);
+    for (const peer of waiting) peer.ws.terminate();
+    await waitFor(async () => {
+      const next = await rawPeer(at.url, SOURCE, 'n-later').catch(() => undefined);
+      return next !== undefined;
+    }, 'a handshake slot again', WAIT_MS);
+  });
+
+  it('settles a frame sent after the link is gone as not delivered, without keeping it', async () => {
+    const { at, peer } = await linked();
+    await at.listener.close();
+    await waitFor(() => !peer.link.isOpen() && peer.lost.length === 1, 'the link to drop', WAIT_MS);
+    peer.send(9);
+    expect(peer.settled).toEqual([{ n: 9, delivered: false }]);
+    expect(peer.link.unacked()).toBe(0);
   });
 });
 

@@ -191,6 +191,8 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
   // A fence read before its link finished the handshake (two connections, no
   // order between them): kept, one per source, until that link arrives.
   const earlyFences = new Map<string, string>();
+  // Links unlinked before they finished the handshake, one per source.
+  const unlinked = new Map<string, string>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
   const server: Server = createServer((_req, res) => {
     res.writeHead(404).end();
@@ -271,6 +273,12 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
             ws.close(1008, 'authentication failed');
             return;
           }
+          if (unlinked.get(source) === nonce) {
+            unlinked.delete(source);
+            ws.removeAllListeners('message');
+            ws.close(1000, 'unlinked');
+            return;
+          }
           link.authenticated = true;
           // One link per source: a newer one means the older was given up.
           const previous = links.get(source);
@@ -323,11 +331,21 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
     },
     unlink(source, nonce) {
       const link = links.get(source);
-      if (link && link.nonce === nonce) drop(link, 1000, 'unlinked');
+      if (link && link.nonce === nonce) {
+        drop(link, 1000, 'unlinked');
+        return;
+      }
+      // The link may not have finished its handshake yet: it must never count.
+      if (earlyFences.get(source) === nonce) earlyFences.delete(source);
+      if (unlinked.size >= 1024) unlinked.clear();
+      unlinked.set(source, nonce);
     },
     links: () => links.size,
     async close() {
       for (const link of [...links.values()]) drop(link, 1001, 'relay stopping');
+      // Unfinished handshakes and peers that never answer the close frame must
+      // not hold the relay's shutdown (ws would wait 30 s for them).
+      for (const ws of wss.clients) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -361,14 +379,14 @@ export async function dialPeerLink(options: DialOptions): Promise<{ ws: WebSocke
     maxPayload: 1024,
     handshakeTimeout: options.timeoutMs,
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('peer link handshake timed out')), options.timeoutMs);
+      timer = setTimeout(() => reject(new Error('peer link handshake timed out')), options.timeoutMs);
       ws.once('error', reject);
       ws.once('unexpected-response', (_req, res) => reject(new Error(`peer answered HTTP ${res.statusCode}`)));
       ws.once('close', () => reject(new Error('peer closed the link during the handshake')));
       ws.once('message', (raw: RawData) => {
-        clearTimeout(timer);
         const data = raw as Buffer;
         if (data.length !== 1 + NONCE_BYTES + PROOF_BYTES || data[0] !== HELLO) {
           reject(new Error('peer sent no valid hello'));
@@ -392,6 +410,8 @@ export async function dialPeerLink(options: DialOptions): Promise<{ ws: WebSocke
     ws.on('error', () => undefined);
     ws.terminate();
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
   ws.removeAllListeners();
   return { ws, nonce };
@@ -467,6 +487,10 @@ export class OutboundLink<F> {
 
   /** send writes one encoded frame; settle runs with true when acked, or is handed to onLost. */
   send(frame: F, data: Buffer, settle: (delivered: boolean) => void): void {
+    if (this.gone) {
+      settle(false);
+      return;
+    }
     this.pending.push({ frame, settle });
     this.sent++;
     this.ws.send(data);

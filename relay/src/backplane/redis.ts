@@ -734,7 +734,14 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       const link = peerLinks && target ? activeLink(target) : undefined;
       if (!link) return undefined;
       if (link.unacked() >= redis.queueMax) return Promise.resolve(refuseOnLink(link, frame));
-      return new Promise((resolve) => link.send(frame, encodeLinkFrame(frame), (delivered) => resolve(delivered ? 'appended' : 'lost')));
+      let data: Buffer;
+      try {
+        data = encodeLinkFrame(frame);
+      } catch {
+        // An id past 64 KiB (the upgrade never admits one): refused, never sent around the link.
+        return Promise.resolve('refused');
+      }
+      return new Promise((resolve) => link.send(frame, data, (delivered) => resolve(delivered ? 'appended' : 'lost')));
     },
     isHealthy,
     onRecover: (listener) => recoverListeners.push(listener),
