@@ -1,6 +1,6 @@
 // Scenario 2: switching a relay to the operator-managed Redis backplane with
 // three replicas; a daemon on one pod and its client on another complete the
-// E2EE round trip through the backplane.
+// E2EE round trip through the backplane, and the pods link to each other.
 import { describe, expect, it } from 'vitest';
 import { loadFixture } from '../helpers/fixtures.js';
 import { probeAcrossPods, useScenario } from '../helpers/scenario.js';
@@ -36,5 +36,13 @@ describe('the managed Redis backplane', () => {
     const token = await api.secretValue('relay-generated', 'admin-token');
     const clientMetrics = await adminGet(provider, clientPod, '/metrics', token);
     expect(metricSum(clientMetrics.body, 'relay_client_messages_routed_bus_total')).toBeGreaterThanOrEqual(20);
+    // In redis mode the operator turns peer links on: the first frame for the daemon's
+    // relay started a dial, and the pods now carry frames to each other directly.
+    let links = metricSum(clientMetrics.body, 'relay_bus_peer_links');
+    for (const deadline = Date.now() + 15_000; links < 1 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      links = metricSum((await adminGet(provider, clientPod, '/metrics', token)).body, 'relay_bus_peer_links');
+    }
+    expect(links).toBeGreaterThanOrEqual(1);
   });
 });
