@@ -26,6 +26,7 @@ export interface BackplaneMetrics {
   readonly reconnects: Counter;
   readonly healthy: Gauge;
   readonly peerLinks: Gauge;
+  readonly peerLinkDialFailed: Counter;
 }
 
 function counter(registry: Registry, name: string, help: string): Counter {
@@ -80,5 +81,6 @@ export function backplaneMetrics(registry: Registry): BackplaneMetrics {
     reconnects: counter(registry, 'relay_backplane_reconnects_total', 'Backplane connections re-established after a loss'),
     healthy: gauge(registry, 'relay_backplane_healthy', '1 while the backplane store is reachable, else 0'),
     peerLinks: gauge(registry, 'relay_bus_peer_links', 'Open peer links from this relay to others (redis mode, RELAY_PEER_LINK_PORT)'),
+    peerLinkDialFailed: counter(registry, 'relay_bus_peer_link_dial_failed_total', 'Peer links this relay could not open (unreachable peer, failed proof); frames went through Redis'),
   };
 }

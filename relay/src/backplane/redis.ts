@@ -414,6 +414,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
       metrics.peerLinks.inc();
       deps.log('info', 'peer_link_up', { targetRelayId: target });
     } catch (error) {
+      metrics.peerLinkDialFailed.inc();
       deps.log('debug', 'peer_link_dial_failed', { targetRelayId: target, error: String(error) });
     } finally {
       dialing.delete(target);

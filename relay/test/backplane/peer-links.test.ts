@@ -168,6 +168,7 @@ describe('peer links (redis mode)', () => {
     for (let i = 0; i < 5; i++) expect(await a.backplane.publish(frame('relay-a', 'relay-b', i))).toBe(true);
     await waitFor(() => impostor.clients.size === 0 && framesSeen === 0, 'the impostor to be dropped');
     expect(await metric(a, 'relay_bus_peer_links')).toBe(0);
+    expect(await metric(a, 'relay_bus_peer_link_dial_failed_total')).toBeGreaterThanOrEqual(1);
     expect((await streamEntries('relay-b')).filter((e) => e.kind === 'frame')).toHaveLength(5);
     expect(framesSeen).toBe(0);
   });
