@@ -43,6 +43,27 @@ export function signBusFrame(frame: BusFrame, key: string, nowMs: number): BusFr
   return { ...stamped, signature: computeBusSignature(stamped, key) };
 }
 
+/**
+ * busSignatureMatches compares signature with the frame's HMAC under key in
+ * constant time. Only the canonical encoding is accepted, so a re-encoded copy
+ * of a seen signature cannot slip past a replay set.
+ */
+function busSignatureMatches(frame: BusFrame, signature: string, key: Buffer): boolean {
+  const expected = busHmac(frame, key);
+  const given = Buffer.from(signature, 'base64url');
+  const canonical = given.toString('base64url') === signature;
+  return canonical && given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * isAuthentic checks only a frame's signature under key (the UTF-8 bytes of
+ * the bus key, made once by the caller), not its age or the replay set: for
+ * markers whose effect is harmless to repeat (loss markers, peer-link fences).
+ */
+export function isAuthentic(frame: BusFrame, key: Buffer): boolean {
+  return typeof frame.issuedAtMs === 'number' && !!frame.signature && busSignatureMatches(frame, frame.signature, key);
+}
+
 /** BusVerifierOptions configures a BusVerifier. */
 export interface BusVerifierOptions {
   readonly key: string;
@@ -107,15 +128,6 @@ export function createBusVerifier(options: BusVerifierOptions): BusVerifier {
     times.push(issuedAtMs);
   }
 
-  function signatureMatches(frame: BusFrame, signature: string): boolean {
-    const expected = busHmac(frame, key);
-    const given = Buffer.from(signature, 'base64url');
-    // Only the canonical encoding is accepted, so a re-encoded copy of a seen
-    // signature cannot slip past the replay set.
-    const canonical = given.toString('base64url') === signature;
-    return canonical && given.length === expected.length && timingSafeEqual(given, expected);
-  }
-
   return {
     verify(frame) {
       const { issuedAtMs, signature } = frame;
@@ -126,11 +138,11 @@ export function createBusVerifier(options: BusVerifierOptions): BusVerifier {
       if (Math.abs(nowMs - issuedAtMs) > options.maxSkewMs) return { ok: false, error: 'stale_signature' };
       expire(nowMs);
       if (seen.has(signature) || issuedAtMs <= floorMs) return { ok: false, error: 'replayed_signature' };
-      if (!signatureMatches(frame, signature)) return { ok: false, error: 'invalid_signature' };
+      if (!busSignatureMatches(frame, signature, key)) return { ok: false, error: 'invalid_signature' };
       remember(signature, issuedAtMs);
       return { ok: true };
     },
-    authentic: (frame) => typeof frame.issuedAtMs === 'number' && !!frame.signature && signatureMatches(frame, frame.signature),
+    authentic: (frame) => isAuthentic(frame, key),
     seenCount: () => seen.size,
   };
 }

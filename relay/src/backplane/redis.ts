@@ -7,7 +7,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { BackplaneDeps, BackplaneOptions, Backplane, BusFrame, PresenceRecord, ScopeRef } from './backplane.js';
 import { parseBusFrame } from './bus-frame.js';
 import type { BusEntryKind, BusReceiver } from './bus-receiver.js';
-import { createBusVerifier, signBusFrame } from './bus-signing.js';
+import { isAuthentic, signBusFrame } from './bus-signing.js';
 import { backplaneMetrics } from './metrics.js';
 import { dialPeerLink, encodeLinkFrame, OutboundLink, startPeerLinkListener, type PeerLinkListener, type PendingFrame } from './peer-link.js';
 import { createRemoteBackplane } from './remote.js';
@@ -344,7 +344,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   // the inbound listener, and when a target may be dialled again.
   const peerLinks = redis.peerLinks;
   const busKey = options.busHmacKey ?? '';
-  const markerCheck = createBusVerifier({ key: busKey, maxSkewMs: options.busSignatureMaxSkewMs, seenMax: 1, now: deps.now });
+  const busKeyBytes = Buffer.from(busKey, 'utf8');
   const outbound = new Map<string, OutboundLink<BusFrame>>();
   const dialing = new Set<string>();
   const redialAtMs = new Map<string, number>();
@@ -470,7 +470,7 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   /** peerMarker acts on a fence or unlink read from the stream, once its signature holds. */
   function peerMarker(kind: 'fence' | 'unlink', value: unknown): void {
     const marker = parseBusFrame(value);
-    if (!listener || !marker || marker.targetRelayId !== options.relayId || !markerCheck.authentic(marker)) {
+    if (!listener || !marker || marker.targetRelayId !== options.relayId || !isAuthentic(marker, busKeyBytes)) {
       deps.log('debug', 'peer_link_marker_rejected', { kind });
       return;
     }
