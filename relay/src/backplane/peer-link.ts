@@ -437,7 +437,6 @@ export class OutboundLink<F> {
   private pingTimer: NodeJS.Timeout | undefined;
   private alive = true;
   private gone = false;
-  active = false;
 
   constructor(
     readonly targetRelayId: string,

@@ -380,7 +380,6 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   function activeLink(target: string): OutboundLink<BusFrame> | undefined {
     const link = outbound.get(target);
     if (link !== undefined) {
-      if (!link.active) return undefined;
       if (link.isOpen()) return link;
       link.abandon();
     }
@@ -410,7 +409,6 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
         deps.log('warn', 'peer_link_fence_failed', { targetRelayId: target, error: String(error) });
         link.abandon();
       });
-      link.active = true;
       metrics.peerLinks.inc();
       deps.log('info', 'peer_link_up', { targetRelayId: target });
     } catch (error) {
@@ -428,22 +426,21 @@ function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): Backp
   function linkLost(link: OutboundLink<BusFrame>, unacked: PendingFrame<BusFrame>[]): void {
     if (outbound.get(link.targetRelayId) === link) outbound.delete(link.targetRelayId);
     redialAtMs.set(link.targetRelayId, deps.now() + PEER_REDIAL_MS);
-    if (link.active) {
-      link.active = false;
-      metrics.peerLinks.dec();
-      deps.log(closed ? 'info' : 'warn', 'peer_link_down', { targetRelayId: link.targetRelayId, unacked: unacked.length });
-      if (!closed) {
-        const stream = streamFor(link.targetRelayId);
-        const failed = (error: unknown) => deps.log('warn', 'peer_link_marker_failed', { targetRelayId: link.targetRelayId, error: String(error) });
-        writeMarker(link.targetRelayId, 'unlink', link.nonce).catch(failed);
-        const marked = new Set<string>();
-        for (const { frame } of unacked) {
-          if (frame.direction !== 'daemon_to_clients' || marked.has(scopeKey(frame))) continue;
-          marked.add(scopeKey(frame));
-          const marker = signBusFrame(frame, busKey, deps.now());
-          metrics.lossMarked.inc();
-          commands.busMarker(stream, String(streamTtlMs), ...entryFields(marker, 'loss')).catch(failed);
-        }
+    metrics.peerLinks.dec();
+    deps.log(closed ? 'info' : 'warn', 'peer_link_down', { targetRelayId: link.targetRelayId, unacked: unacked.length });
+    if (!closed) {
+      const stream = streamFor(link.targetRelayId);
+      const failed = (error: unknown) => deps.log('warn', 'peer_link_marker_failed', { targetRelayId: link.targetRelayId, error: String(error) });
+      writeMarker(link.targetRelayId, 'unlink', link.nonce).catch(failed);
+      const marked = new Set<string>();
+      for (const { frame } of unacked) {
+        if (frame.direction !== 'daemon_to_clients') continue;
+        const id = scopeKey(frame);
+        if (marked.has(id)) continue;
+        marked.add(id);
+        const marker = signBusFrame(frame, busKey, deps.now());
+        metrics.lossMarked.inc();
+        commands.busMarker(stream, String(streamTtlMs), ...entryFields(marker, 'loss')).catch(failed);
       }
     }
     for (const { settle } of unacked) settle(false);
