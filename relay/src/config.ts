@@ -500,11 +500,12 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
   if (e.RELAY_REDIS_TLS_CA_PATH !== undefined && !io.fileExists(e.RELAY_REDIS_TLS_CA_PATH)) {
     errors.push('RELAY_REDIS_TLS_CA_PATH points to a file that does not exist');
   }
+  const peerUrl = e.RELAY_PEER_LINK_PORT > 0 && e.RELAY_PEER_LINK_HOST !== undefined ? peerLinkUrl(e.RELAY_PEER_LINK_HOST, e.RELAY_PEER_LINK_PORT) : undefined;
   if (e.RELAY_PEER_LINK_PORT > 0) {
     if (backplaneMode !== 'redis' || !busEnabled) errors.push('RELAY_PEER_LINK_PORT needs RELAY_BACKPLANE_MODE=redis with the bus on');
     if (e.RELAY_PEER_LINK_PORT > 65535) errors.push('RELAY_PEER_LINK_PORT must be a TCP port (1-65535, or 0 for off)');
     if (e.RELAY_PEER_LINK_HOST === undefined) errors.push('RELAY_PEER_LINK_HOST (the address other relays dial, e.g. the pod IP) is required when RELAY_PEER_LINK_PORT is set');
-    else if (peerLinkUrl(e.RELAY_PEER_LINK_HOST, e.RELAY_PEER_LINK_PORT) === undefined) errors.push('RELAY_PEER_LINK_HOST must be a host name or an IP address');
+    else if (peerUrl === undefined) errors.push('RELAY_PEER_LINK_HOST must be a host name or an IP address');
   }
   if (backplaneMode === 'redis' && redisUrl === undefined) {
     errors.push('RELAY_REDIS_URL (or RELAY_BACKPLANE_URL) is required in redis backplane mode');
@@ -619,7 +620,7 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       redisPresenceTtlMs: e.RELAY_REDIS_PRESENCE_TTL_MS,
       redisQueueMax: e.RELAY_REDIS_QUEUE_MAX,
       peerLinkPort: e.RELAY_PEER_LINK_PORT,
-      peerLinkUrl: e.RELAY_PEER_LINK_PORT > 0 && e.RELAY_PEER_LINK_HOST !== undefined ? peerLinkUrl(e.RELAY_PEER_LINK_HOST, e.RELAY_PEER_LINK_PORT) : undefined,
+      peerLinkUrl: peerUrl,
       redisTlsCaPath: e.RELAY_REDIS_TLS_CA_PATH,
       presenceSyncEnabled,
       presenceSyncIntervalMs: e.RELAY_PRESENCE_SYNC_INTERVAL_MS,

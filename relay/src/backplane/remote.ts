@@ -180,10 +180,11 @@ export function createRemoteBackplane(
       }
     },
     async publish(frame: BusFrame) {
-      const own: BusFrame = { ...frame, sourceRelayId: options.relayId, issuedAtMs: deps.now() };
+      const nowMs = deps.now();
+      const own: BusFrame = { ...frame, sourceRelayId: options.relayId, issuedAtMs: nowMs };
       try {
         // A peer link takes the frame as it is (both ends proved the key when it was set up).
-        const outcome = await (store.sendLinked?.(own) ?? store.append(signBusFrame(own, key, deps.now())));
+        const outcome = await (store.sendLinked?.(own) ?? store.append(signBusFrame(own, key, nowMs)));
         if (outcome === 'appended') {
           metrics.publishOk.inc();
           return true;
