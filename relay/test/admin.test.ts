@@ -1,7 +1,7 @@
 // Issue 2: admin HTTP, metrics text, logs redaction.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../src/devissuer/issuer.js';
-import { closeAll, connectPeer, startTestRelay, type TestRelay } from './relay-harness.js';
+import { closeAll, connectPeer, startTestRelay, waitFor, type TestRelay } from './relay-harness.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 const relays: TestRelay[] = [];
@@ -93,7 +93,18 @@ describe('admin HTTP', () => {
     expect(metrics.get('relay_connections_total')).toBe(2);
     expect(metrics.get('relay_admission_ok_total')).toBe(3);
     expect(metrics.get('relay_admission_duration_seconds_count{mode="jwks",outcome="admitted"}')).toBe(3);
-    await closeAll([daemon, client, worker]);
+    // The gauges follow peers out as well as in (they are kept as counts, not recounted).
+    await closeAll([client, worker]);
+    const after = async () => parsePrometheus((await get(r, '/metrics', ADMIN_TOKEN)).text);
+    await waitFor(async () => (await after()).get('relay_connections_total') === 1, 5000, 'client and worker gone');
+    const left = await after();
+    expect(left.get('relay_connections{role="workspace-daemon"}')).toBe(1);
+    expect(left.get('relay_connections{role="client"}')).toBe(0);
+    expect(left.get('relay_connections{role="worker"}')).toBe(0);
+    expect(left.get('relay_workspaces_total')).toBe(1);
+    expect(JSON.parse((await get(r, '/state', ADMIN_TOKEN)).text)).toMatchObject({ workerCount: 0, workspaces: [{ clientCount: 0, daemonConnected: true }] });
+    await closeAll([daemon]);
+    await waitFor(async () => (await after()).get('relay_connections{role="workspace-daemon"}') === 0, 5000, 'daemon gone');
   });
 
   it('/metrics is Prometheus text with every reference counter and the labelled series', async () => {

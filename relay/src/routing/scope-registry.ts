@@ -5,6 +5,8 @@ import { newScope, type ScopeState, type TableLimits } from './scope.js';
 /** ScopeRegistry owns every scope of this relay. */
 export class ScopeRegistry<P> {
   private readonly byWorkspace = new Map<string, Map<string | null, ScopeState<P>>>();
+  // Counted as scopes come and go: size is read on every connect and close.
+  private count = 0;
 
   constructor(private readonly limits: TableLimits) {}
 
@@ -25,6 +27,7 @@ export class ScopeRegistry<P> {
     if (!scope) {
       scope = newScope<P>(workspaceId, runtimeTargetId, this.limits, now);
       targets.set(key, scope);
+      this.count += 1;
     }
     return scope;
   }
@@ -32,7 +35,11 @@ export class ScopeRegistry<P> {
   delete(scope: ScopeState<P>): void {
     const targets = this.byWorkspace.get(scope.workspaceId);
     if (!targets) return;
-    targets.delete(scope.runtimeTargetId ?? null);
+    const key = scope.runtimeTargetId ?? null;
+    // Only the registered scope itself: a stale one must not remove its successor or miscount.
+    if (targets.get(key) !== scope) return;
+    targets.delete(key);
+    this.count -= 1;
     if (targets.size === 0) this.byWorkspace.delete(scope.workspaceId);
   }
 
@@ -41,8 +48,6 @@ export class ScopeRegistry<P> {
   }
 
   get size(): number {
-    let n = 0;
-    for (const targets of this.byWorkspace.values()) n += targets.size;
-    return n;
+    return this.count;
   }
 }

@@ -44,6 +44,23 @@ describe('ScopeRegistry', () => {
     expect(r.size).toBe(1);
   });
 
+  it('counts scopes as they come and go; a stale scope cannot remove its successor', () => {
+    const r = new ScopeRegistry<string>(limits);
+    const a = r.ensure('w', 't', 0);
+    expect(r.ensure('w', 't', 5)).toBe(a);
+    r.ensure('w', undefined, 0);
+    r.ensure('v', 't', 0);
+    expect(r.size).toBe(3);
+    r.delete(a);
+    r.delete(a);
+    expect(r.size).toBe(2);
+    const successor = r.ensure('w', 't', 10);
+    r.delete(a);
+    expect(r.get('w', 't')).toBe(successor);
+    expect(r.size).toBe(3);
+    expect([...r.all()].length).toBe(3);
+  });
+
   it('evicts only empty, quiet scopes; forgetPeer removes a client everywhere', () => {
     const s = newScope<string>('w', 't', limits, 0);
     s.clients.add('c');

@@ -99,6 +99,9 @@ const FAMILY_COUNTERS: Record<RouteFamily, { local: CompatCounter; bus: CompatCo
 /** SessionHub owns admitted peers and routes their frames. */
 export class SessionHub {
   readonly peers = new Set<Peer>();
+  // Kept as peers come and go: counting the set on every connect and close made a
+  // reconnect storm of n peers cost O(n²).
+  private readonly openByRole: Record<PeerRole, number> = { 'workspace-daemon': 0, client: 0, worker: 0 };
   readonly scopes: ScopeRegistry<Peer>;
   private readonly perIp = new Map<string, number>();
   private nextId = 1;
@@ -217,6 +220,7 @@ export class SessionHub {
       corked: false,
     };
     this.peers.add(peer);
+    this.openByRole[peer.role] += 1;
     this.deps.metrics.inc('ws_connections_opened_total');
     // G-1: an error listener before anything else, so no socket error can crash the process.
     ws.on('error', (err: Error & { code?: string }) => this.onSocketError(peer, err));
@@ -337,6 +341,7 @@ export class SessionHub {
 
   private onClose(peer: Peer): void {
     if (!this.peers.delete(peer)) return;
+    this.openByRole[peer.role] -= 1;
     const now = this.deps.now();
     this.releaseIp(peer.ip);
     this.deps.metrics.inc('ws_connections_closed_total');
@@ -876,9 +881,7 @@ export class SessionHub {
 
   /** roleCounts counts open peers by role. */
   roleCounts(): Record<PeerRole, number> {
-    const counts: Record<PeerRole, number> = { 'workspace-daemon': 0, client: 0, worker: 0 };
-    for (const p of this.peers) counts[p.role] += 1;
-    return counts;
+    return { ...this.openByRole };
   }
 
   refreshGauges(): void {
