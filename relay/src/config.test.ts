@@ -67,6 +67,7 @@ describe('parseConfig names, aliases and modes', () => {
     ['empty boolean counts as unset (G-24)', { RELAY_ENABLE_ADMIN_HTTP: '' }, (c: ReturnType<typeof ok>) => c.admin.enabled === false],
     ['booleans accept yes/on', { RELAY_ENABLE_ADMIN_HTTP: 'yes', RELAY_HEALTH_VERBOSE: 'off' }, (c: ReturnType<typeof ok>) => c.admin.enabled && !c.admin.healthVerbose],
     ['a pod with explicit URLs infers prod', POD_ENV, (c: ReturnType<typeof ok>) => c.mode === 'prod' && c.admin.healthVerbose === false],
+    ['a pod on every address (HOST=::, as the operator sets it) infers prod', { ...POD_ENV, HOST: '::' }, (c: ReturnType<typeof ok>) => c.mode === 'prod' && c.host === '::' && c.publicWsBaseUrl === POD_ENV.RELAY_PUBLIC_WS_BASE_URL],
     ['bus pull wait clamped to 2000', { RELAY_BUS_PULL_WAIT_MS: '5000' }, (c: ReturnType<typeof ok>) => c.backplane.busPullWaitMs === 2000],
     ['trusted proxies with CIDRs', { RELAY_TRUSTED_PROXIES: '10.0.0.0/8, ::1, fd00::/8' }, (c: ReturnType<typeof ok>) => c.network.trustedProxies.length === 3],
     ['peer links: ws URL from host and port', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '8091', RELAY_PEER_LINK_HOST: '10.1.2.3' }, (c: ReturnType<typeof ok>) => c.backplane.peerLinkPort === 8091 && c.backplane.peerLinkUrl === 'ws://10.1.2.3:8091'],

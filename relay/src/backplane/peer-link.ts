@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { BusDirection, BusFrame } from './backplane.js';
+import { listen } from '../server/listen.js';
 
 const FRAME = 1;
 const ACK = 2;
@@ -309,13 +310,7 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   server.on('error', (error: Error) => options.log('error', 'peer_listener_error', { error: error.message }));
 
   return {
