@@ -14,7 +14,7 @@ function flat(env: EnvVar[]): Record<string, string> {
 
 const base = {
   POD_NAME: 'field:metadata.name',
-  HOST: '0.0.0.0',
+  HOST: '::',
   RELAY_LISTEN_PORT: '7781',
   RELAY_MODE: 'prod',
   RELAY_ID: 'field:metadata.name',

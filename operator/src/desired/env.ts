@@ -44,7 +44,7 @@ export function relayEnv(m: RelayModel): EnvVar[] {
   const { spec } = m;
   const env: EnvVar[] = [
     fromField('POD_NAME', 'metadata.name'),
-    plain('HOST', '0.0.0.0'),
+    plain('HOST', '::'),
     plain('RELAY_LISTEN_PORT', String(RELAY_PORT)),
     plain('RELAY_MODE', spec.relayMode ?? 'prod'),
     fromField('RELAY_ID', 'metadata.name'),
