@@ -12,7 +12,7 @@ import { bindPort, isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';
-import { listenOnHost } from './server/listen.js';
+import { listen } from './server/listen.js';
 
 /** platformTlsPem reads the platform TLS files once, as PEM text, for the server-mode backplane. */
 export function platformTlsPem(config: Config, readPem: (path: string) => string): BackplaneTlsOptions {
@@ -121,7 +121,7 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   server.on('clientError', (_err, socket) => socket.destroy());
-  const boundHost = await listenOnHost(server, requested.port, requested.host);
+  const boundHost = await listen(server, requested.port, requested.host);
   if (boundHost !== requested.host) log.log('warn', 'listening_ipv4_only', { host: boundHost, reason: 'no IPv6 in this kernel' });
   // After listen, a server error (e.g. out of file descriptors) is logged, never fatal.
   server.on('error', (err: Error & { code?: string }) => log.log('error', 'server_error', { code: err.code ?? err.name }));

@@ -1,12 +1,12 @@
-// Binding a listener, for the relay's main server and its peer-link listener.
+// Binding a listener, for the relay's main server and its peer-link listener
+// (both bind HOST, so both need the same fallback).
 import type { Server } from 'node:net';
 
 /** ANY_ADDRESS_V6 is the unspecified IPv6 address: with IPv6 on, Linux accepts IPv4 on it too. */
 export const ANY_ADDRESS_V6 = '::';
 const ANY_ADDRESS_V4 = '0.0.0.0';
 
-/** listen binds server to host:port and settles once bound, or rejects with the bind error. */
-export function listen(server: Server, port: number, host: string): Promise<void> {
+function bind(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -17,17 +17,18 @@ export function listen(server: Server, port: number, host: string): Promise<void
 }
 
 /**
- * listenOnHost is listen, except that HOST=:: (every address, which the operator sets so
- * IPv6-only and dual-stack clusters reach the pod) falls back to 0.0.0.0 on a kernel
- * without IPv6 (EAFNOSUPPORT). It returns the host actually bound.
+ * listen binds server to host:port and resolves with the host actually bound,
+ * or rejects with the bind error. HOST=:: (every address, which the operator
+ * sets so IPv6-only and dual-stack clusters reach the pod) falls back to
+ * 0.0.0.0 on a kernel without IPv6 (EAFNOSUPPORT); nothing else falls back.
  */
-export async function listenOnHost(server: Server, port: number, host: string): Promise<string> {
+export async function listen(server: Server, port: number, host: string): Promise<string> {
   try {
-    await listen(server, port, host);
+    await bind(server, port, host);
     return host;
   } catch (err) {
     if (host !== ANY_ADDRESS_V6 || (err as { code?: string }).code !== 'EAFNOSUPPORT') throw err;
-    await listen(server, port, ANY_ADDRESS_V4);
+    await bind(server, port, ANY_ADDRESS_V4);
     return ANY_ADDRESS_V4;
   }
 }
