@@ -13,8 +13,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { BusDirection, BusFrame } from './backplane.js';
+import type { BackplaneLog, BusDirection, BusFrame } from './backplane.js';
 import { listen } from '../server/listen.js';
+import { rejectUpgrade } from '../server/reject.js';
 
 const FRAME = 1;
 const ACK = 2;
@@ -140,8 +141,6 @@ export function peerDialUrl(baseUrl: string, sourceRelayId: string, nonce: strin
   return url.toString();
 }
 
-export type PeerLog = (level: 'debug' | 'info' | 'warn' | 'error', event: string, details?: Record<string, unknown>) => void;
-
 export interface PeerLinkListenerOptions {
   /** This relay's id and the bus key both ends prove they hold. */
   readonly relayId: string;
@@ -157,7 +156,7 @@ export interface PeerLinkListenerOptions {
   readonly ackDelayMs: number;
   /** deliver hands one frame (or loss marker, when loss) of an open link to the bus receiver. */
   deliver(frame: BusFrame, loss: boolean): void;
-  log: PeerLog;
+  log: BackplaneLog;
 }
 
 export interface PeerLinkListener {
@@ -237,12 +236,12 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
     const source = url.searchParams.get('source');
     const nonce = url.searchParams.get('nonce');
     if (url.pathname !== PEER_LINK_PATH || !source || !nonce || source.length > 256 || nonce.length > 64) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      rejectUpgrade(socket, 400);
       return;
     }
     // Links are few (one per peer relay); a crowd of unfinished handshakes is not a peer.
     if (handshakes >= MAX_HANDSHAKES) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      rejectUpgrade(socket, 503);
       return;
     }
     handshakes++;
