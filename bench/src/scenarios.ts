@@ -343,7 +343,7 @@ export async function runCrossRelay(h: Harness, single: Server): Promise<Scenari
           const text = message(err);
           // No session at all across relays means the backplane route does not exist in this build.
           if (which !== 'single' && round === 0 && /no session|DAEMON_UNAVAILABLE/.test(text)) {
-            for (const s of all) markUnavailable(s, `no cross-relay route (clients on B never reached daemons on A): ${text}\n${b.tail()}`);
+            for (const s of all) markUnavailable(s, `no cross-relay route (clients on B never reached daemons on A): ${text}\n${clientSide.tail()}`);
             return all;
           }
           for (const s of all) fail(s, `${variant}: set-up failed: ${text}`);
