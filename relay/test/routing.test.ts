@@ -1,7 +1,7 @@
 // Issue 3 integration: daemon↔client routing through a real relay with real ws peers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevIssuer, devClaims, type DevIssuer, type DevTokenRequest } from '../src/devissuer/issuer.js';
-import { closeAll, connectPeer, startTestRelay, type TestPeer, type TestRelay } from './relay-harness.js';
+import { closeAll, connectPeer, counterValue, startTestRelay, type TestPeer, type TestRelay } from './relay-harness.js';
 import { e2ee, kexInit, kexResponse, keyUpdate, pairingOffer, pairingOfferResponse } from './frame-fixtures.js';
 
 let issuer: DevIssuer;
@@ -47,6 +47,50 @@ describe('daemon ↔ client routing', () => {
     expect(await client.next((m) => m.type === 'e2ee')).toMatchObject({ seq: 7 });
     daemon.send(keyUpdate('s-1'));
     expect(await client.next((m) => m.type === 'relay_key_update_required')).toMatchObject({ nextEpoch: 2 });
+    await closeAll([daemon, client]);
+  });
+
+  it('counts every routed frame and its bytes, each way', async () => {
+    const daemon = await peer({ role: 'workspace-daemon', workspaceId: 'w-count', runtimeTargetId: 't1' });
+    const client = await peer({ role: 'client', workspaceId: 'w-count', runtimeTargetId: 't1' });
+    await openSession(client, daemon, 'req-count', 's-count');
+    const series = {
+      toDaemon: ['relay_frames_client_to_daemon_total', {}],
+      toDaemonBytes: ['relay_bytes_client_to_daemon_total', {}],
+      toDaemonByDirection: ['relay_frames_total', { direction: 'client_to_daemon' }],
+      toDaemonBytesByDirection: ['relay_frame_bytes_total', { direction: 'client_to_daemon' }],
+      toClients: ['relay_frames_daemon_to_clients_total', {}],
+      toClientsBytes: ['relay_bytes_daemon_to_clients_total', {}],
+      toClientByDirection: ['relay_frames_total', { direction: 'daemon_to_client' }],
+      toClientBytesByDirection: ['relay_frame_bytes_total', { direction: 'daemon_to_client' }],
+      sessionLocal: ['relay_session_frame_routed_local_total', {}],
+    } as const;
+    const read = async () => {
+      const out: Record<string, number> = {};
+      for (const [key, [name, labels]] of Object.entries(series)) out[key] = await counterValue(relay.relay, name, labels);
+      return out;
+    };
+    const before = await read();
+    const up = [1, 2, 3].map((seq) => JSON.stringify(e2ee('s-count', { seq })));
+    for (const text of up) client.send(text);
+    await daemon.next((m) => m.sessionId === 's-count' && m.seq === 3);
+    const down = [4, 5].map((seq) => JSON.stringify(e2ee('s-count', { seq, ciphertext: 'x'.repeat(seq * 10) })));
+    for (const text of down) daemon.send(text);
+    await client.next((m) => m.type === 'e2ee' && m.seq === 5);
+    const after = await read();
+    const bytes = (texts: string[]) => texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+    const delta = Object.fromEntries(Object.keys(series).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
+    expect(delta).toEqual({
+      toDaemon: 3,
+      toDaemonBytes: bytes(up),
+      toDaemonByDirection: 3,
+      toDaemonBytesByDirection: bytes(up),
+      toClients: 2,
+      toClientsBytes: bytes(down),
+      toClientByDirection: 2,
+      toClientBytesByDirection: bytes(down),
+      sessionLocal: 2,
+    });
     await closeAll([daemon, client]);
   });
 

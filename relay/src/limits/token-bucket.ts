@@ -49,9 +49,11 @@ export class TokenBucketLimiter {
     this.now = options.now;
   }
 
-  /** take spends one token of key's bucket and returns true, or returns false when under one token is left. */
-  take(key: string): boolean {
-    const now = this.now();
+  /**
+   * take spends one token of key's bucket and returns true, or returns false when under
+   * one token is left. A caller that already read the clock for this frame passes now.
+   */
+  take(key: string, now: number = this.now()): boolean {
     const bucket = this.buckets.get(key);
     const takes = ++this.takes;
     if (bucket === undefined) {

@@ -10,7 +10,7 @@ import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../admin/log.js';
-import type { CompatCounter, PeerRole, RelayMetrics } from '../admin/metrics.js';
+import type { CompatCounter, CounterHandle, FrameTally, PeerRole, RelayMetrics } from '../admin/metrics.js';
 import {
   CloseCode,
   CloseReason,
@@ -96,6 +96,32 @@ const FAMILY_COUNTERS: Record<RouteFamily, { local: CompatCounter; bus: CompatCo
   },
 };
 
+/** HotCounters are the counters every routed frame moves, resolved once (see RelayMetrics.counter). */
+interface HotCounters {
+  readonly clientToDaemon: CounterHandle;
+  readonly clientToDaemonBytes: CounterHandle;
+  readonly clientToDaemonTally: FrameTally;
+  readonly daemonToClients: CounterHandle;
+  readonly busToClients: CounterHandle;
+  readonly daemonToClientsBytes: CounterHandle;
+  readonly daemonToClientTally: FrameTally;
+  readonly family: Record<RouteFamily, { local: CounterHandle; bus: CounterHandle; dropped: CounterHandle }>;
+}
+
+function hotCounters(m: RelayMetrics): HotCounters {
+  const family = (f: RouteFamily) => ({ local: m.counter(FAMILY_COUNTERS[f].local), bus: m.counter(FAMILY_COUNTERS[f].bus), dropped: m.counter(FAMILY_COUNTERS[f].dropped) });
+  return {
+    clientToDaemon: m.counter('frames_client_to_daemon_total'),
+    clientToDaemonBytes: m.counter('bytes_client_to_daemon_total'),
+    clientToDaemonTally: m.frameTally('client_to_daemon'),
+    daemonToClients: m.counter('frames_daemon_to_clients_total'),
+    busToClients: m.counter('bus_frames_to_clients_total'),
+    daemonToClientsBytes: m.counter('bytes_daemon_to_clients_total'),
+    daemonToClientTally: m.frameTally('daemon_to_client'),
+    family: { kex: family('kex'), pairing: family('pairing'), session: family('session') },
+  };
+}
+
 /** SessionHub owns admitted peers and routes their frames. */
 export class SessionHub {
   readonly peers = new Set<Peer>();
@@ -114,12 +140,14 @@ export class SessionHub {
   private readonly daemonLimiter: TokenBucketLimiter;
   private readonly isOpen = (p: Peer) => isOpen(p);
   private readonly batch = new WriteBatch();
+  private readonly hot: HotCounters;
   /** The tail of each client's frames waiting on presence; only onClientFrame touches it. */
   private readonly presenceChains = new WeakMap<Peer, Promise<unknown>>();
 
   constructor(private readonly deps: HubDeps) {
     const cfg = deps.config;
     this.cfg = cfg;
+    this.hot = hotCounters(deps.metrics);
     const l = cfg.limits;
     this.scopes = new ScopeRegistry<Peer>({
       requestTtlMs: REQUEST_TTL_MS,
@@ -218,6 +246,7 @@ export class SessionHub {
       closing: false,
       socket: admitted.socket,
       corked: false,
+      scope: undefined,
     };
     this.peers.add(peer);
     this.openByRole[peer.role] += 1;
@@ -249,7 +278,7 @@ export class SessionHub {
   }
 
   private scopeOf(peer: Peer, now: number): ScopeState<Peer> {
-    return this.scopes.ensure(peer.workspaceId, peer.runtimeTargetId, now);
+    return peer.scope ?? this.scopes.ensure(peer.workspaceId, peer.runtimeTargetId, now);
   }
 
   private registerDaemon(peer: Peer, persistedGeneration: number | null, now: number): void {
@@ -270,6 +299,7 @@ export class SessionHub {
       closePeer(incumbent, CloseCode.policy, CloseReason.superseded);
     }
     scope.daemon = peer;
+    peer.scope = scope;
     scope.daemonGeneration = peer.claims.daemonIssueGeneration ?? scope.daemonGeneration;
     scope.kexRequests.clear();
     scope.sessionOwners.clear();
@@ -286,6 +316,7 @@ export class SessionHub {
   private registerClient(peer: Peer, redirectTo: string | undefined, now: number): void {
     const scope = this.scopeOf(peer, now);
     scope.clients.add(peer);
+    peer.scope = scope;
     scope.lastActivityAt = now;
     pruneScope(scope, now);
     if (redirectTo !== undefined) {
@@ -445,7 +476,7 @@ export class SessionHub {
         this.closeFor(peer, CloseReason.pairingRateLimit, 'frames_client_pairing_rate_limited_total');
         return;
       }
-    } else if (!this.takeRuntime(peer)) {
+    } else if (!this.takeRuntime(peer, now)) {
       this.closeFor(peer, CloseReason.runtimeRateLimit, 'frames_client_runtime_rate_limited_total');
       return;
     }
@@ -464,10 +495,10 @@ export class SessionHub {
     }
     const delivery = deliverClientFrame(scope, this.isOpen);
     if (delivery.kind === 'daemon') {
-      if (this.send(delivery.daemon, buf, isBinary) === 'sent') {
-        this.deps.metrics.inc('frames_client_to_daemon_total');
-        this.deps.metrics.inc('bytes_client_to_daemon_total', buf.length);
-        this.deps.metrics.frame('client_to_daemon', buf.length);
+      if (this.sendAt(delivery.daemon, buf, isBinary, now) === 'sent') {
+        this.hot.clientToDaemon.inc();
+        this.hot.clientToDaemonBytes.inc(buf.length);
+        this.hot.clientToDaemonTally.add(buf.length);
       }
       return;
     }
@@ -507,9 +538,9 @@ export class SessionHub {
     );
   }
 
-  private takeRuntime(peer: Peer): boolean {
+  private takeRuntime(peer: Peer, now: number): boolean {
     // Client bucket first: the workspace bucket is not spent when the client's denies (§5.1 step 8).
-    return this.runtimeClientLimiter.take(peer.clientId) && this.runtimeWorkspaceLimiter.take(peer.workspaceId);
+    return this.runtimeClientLimiter.take(peer.clientId, now) && this.runtimeWorkspaceLimiter.take(peer.workspaceId, now);
   }
 
   /**
@@ -591,7 +622,7 @@ export class SessionHub {
     const scope = this.scopeOf(peer, now);
     if (action === 'subscribe' || action === 'unsubscribe') {
       // G-23: subscription churn spends the same runtime budget as presence.
-      if (!this.takeRuntime(peer)) {
+      if (!this.takeRuntime(peer, now)) {
         this.closeFor(peer, CloseReason.runtimeRateLimit, 'frames_client_runtime_rate_limited_total');
         return;
       }
@@ -620,7 +651,7 @@ export class SessionHub {
       this.send(peer, viewerPresenceDenied(channel, peer.workspaceId));
       return;
     }
-    if (!this.takeRuntime(peer)) {
+    if (!this.takeRuntime(peer, now)) {
       this.closeFor(peer, CloseReason.presenceRateLimit, 'session_viewer_presence_rate_limited_total');
       return;
     }
@@ -635,7 +666,7 @@ export class SessionHub {
   }
 
   private onDaemonFrame(peer: Peer, buf: Buffer, isBinary: boolean, now: number): void {
-    if (!this.daemonLimiter.take(peer.workspaceId)) {
+    if (!this.daemonLimiter.take(peer.workspaceId, now)) {
       this.closeFor(peer, CloseReason.daemonRateLimit, 'frames_daemon_rate_limited_total');
       return;
     }
@@ -653,21 +684,24 @@ export class SessionHub {
     }
     const scope = this.scopeOf(peer, now);
     if (scope.daemon !== peer) return; // a superseded daemon's last frames go nowhere
-    this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, isBinary, false);
+    this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, isBinary, false, now);
   }
 
-  private applyDaemonRoute(route: DaemonRoute<Peer>, scope: ScopeState<Peer>, buf: Buffer, isBinary: boolean, fromBus: boolean): void {
+  /** delivered counts a daemon frame that reached n local clients. */
+  private delivered(n: number, bytes: number, fromBus: boolean): void {
+    if (n === 0) return;
+    const hot = this.hot;
+    (fromBus ? hot.busToClients : hot.daemonToClients).inc(n);
+    if (!fromBus) hot.daemonToClientsBytes.inc(bytes * n);
+    for (let i = 0; i < n; i++) hot.daemonToClientTally.add(bytes);
+  }
+
+  private applyDaemonRoute(route: DaemonRoute<Peer>, scope: ScopeState<Peer>, buf: Buffer, isBinary: boolean, fromBus: boolean, now: number): void {
     const m = this.deps.metrics;
     if (route.action === 'close') return;
-    const delivered = (n: number) => {
-      if (n === 0) return;
-      m.inc(fromBus ? 'bus_frames_to_clients_total' : 'frames_daemon_to_clients_total', n);
-      if (!fromBus) m.inc('bytes_daemon_to_clients_total', buf.length * n);
-      for (let i = 0; i < n; i++) m.frame('daemon_to_client', buf.length);
-    };
     if (route.action === 'fanout') {
       let n = 0;
-      for (const r of route.recipients) if (this.send(r, buf, isBinary) === 'sent') n += 1;
+      for (const r of route.recipients) if (this.sendAt(r, buf, isBinary, now) === 'sent') n += 1;
       // G-17: a local daemon's events also reach subscribers on other relays. No relay
       // knows where remote subscribers sit, so the frame goes to every relay, which fans
       // it out to its own subscribers (§7.8); bus copies are never re-published.
@@ -679,16 +713,16 @@ export class SessionHub {
         m.inc('session_event_frame_delivered_total');
         m.inc('session_event_frame_delivered_recipients_total', n);
       }
-      delivered(n);
+      this.delivered(n, buf.length, fromBus);
       return;
     }
-    const counters = FAMILY_COUNTERS[route.family];
+    const counters = this.hot.family[route.family];
     const d = route.delivery;
     if (d.kind === 'local') {
-      if (this.send(d.peer, buf, isBinary) === 'sent') {
-        m.inc(counters.local);
-        delivered(1);
-      } else m.inc(counters.dropped);
+      if (this.sendAt(d.peer, buf, isBinary, now) === 'sent') {
+        counters.local.inc();
+        this.delivered(1, buf.length, fromBus);
+      } else counters.dropped.inc();
       return;
     }
     if (d.kind === 'bus' && !fromBus && this.cfg.backplane.busEnabled) {
@@ -703,14 +737,14 @@ export class SessionHub {
       };
       this.background(
         this.publish(frame).then((ok) => {
-          m.inc(ok ? counters.bus : counters.dropped);
+          (ok ? counters.bus : counters.dropped).inc();
           if (!ok) m.drop('bus_publish_failed');
         }),
         'publish_daemon_to_clients',
       );
       return;
     }
-    m.inc(counters.dropped);
+    counters.dropped.inc();
     m.drop(`${route.family}_no_owner`);
   }
 
@@ -819,7 +853,7 @@ export class SessionHub {
       m.drop('bus_daemon_rate_limited');
       return;
     }
-    this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, false, true);
+    this.applyDaemonRoute(routeDaemonFrame(parsed.frame, scope, this.isOpen, now), scope, buf, false, true, now);
   }
 
   // ---- timers ----
@@ -893,6 +927,11 @@ export class SessionHub {
 
   /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
   send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
+    return this.sendAt(peer, data, isBinary, this.deps.now());
+  }
+
+  /** sendAt is send for a caller that already read the clock (the per-frame path). */
+  private sendAt(peer: Peer, data: string | Buffer, isBinary: boolean, now: number): SendOutcome {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     // Only small frames are worth coalescing: a 16 KiB write already amortises its syscall,
     // and holding large ones back measured slower (bigger bursts, partial writes).
@@ -903,7 +942,7 @@ export class SessionHub {
       const held = peer.socket?.writableLength ?? 0;
       if (held >= COALESCE_FLUSH_BYTES || peer.ws.bufferedAmount + size > this.cfg.limits.maxPendingBytes) this.batch.release(peer);
     }
-    const outcome = sendToPeer(peer, data, this.cfg.limits.maxPendingBytes, this.deps.now(), isBinary);
+    const outcome = sendToPeer(peer, data, this.cfg.limits.maxPendingBytes, now, isBinary);
     if (outcome === 'overflow') {
       this.deps.metrics.inc('ws_slow_client_terminated_total');
       this.deps.metrics.drop('buffer_overflow');

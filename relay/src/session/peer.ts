@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import type { Claims, ClientScope, Role } from '../admission/claims.js';
 import type { ClientSender } from '../routing/route.js';
+import type { ScopeState } from '../routing/scope.js';
 
 /** Peer is an admitted connection; fields other than timers are fixed at admission. */
 export interface Peer {
@@ -31,6 +32,12 @@ export interface Peer {
   readonly socket: Writable | undefined;
   /** The socket is corked until the hub's next flush. Only WriteBatch touches it. */
   corked: boolean;
+  /**
+   * The scope a client or daemon joined at registration, so routing skips the
+   * registry's two map lookups per frame. The registry keeps the same scope for as
+   * long as the peer is in it: a scope with a daemon or a client is never evicted.
+   */
+  scope: ScopeState<Peer> | undefined;
 }
 
 /** SendOutcome says what happened to one outbound frame. */
@@ -69,6 +76,10 @@ export function sendToPeer(peer: Peer, data: string | Buffer, maxPendingBytes: n
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   if (peer.ws.bufferedAmount + size > maxPendingBytes) return 'overflow';
   peer.lastActivityAt = now;
-  peer.ws.send(data, { binary: isBinary });
+  peer.ws.send(data, isBinary ? BINARY : TEXT);
   return 'sent';
 }
+
+// ws copies send options into its own object, so two shared ones spare an allocation per frame.
+const BINARY = { binary: true } as const;
+const TEXT = { binary: false } as const;
