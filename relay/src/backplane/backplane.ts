@@ -32,6 +32,13 @@ export interface BusFrame {
   readonly direction: BusDirection;
   /** The original frame text, forwarded byte for byte. */
   readonly payload: string;
+  /**
+   * The payload's UTF-8 bytes, when the relay already holds them (a socket's
+   * frame, a peer link's message): a peer link carries them and the receiving
+   * hub forwards them without encoding the text again. Never part of the wire
+   * form of the streams or the platform bus (signBusFrame drops it).
+   */
+  readonly payloadBytes?: Buffer | undefined;
   readonly issuedAtMs?: number | undefined;
   readonly signature?: string | undefined;
 }

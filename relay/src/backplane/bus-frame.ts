@@ -52,7 +52,8 @@ export function checkBusFrame(frame: BusFrame, policy: BusInboundPolicy): BusInb
   if ((target !== null && target !== '' && target !== policy.selfRelayId) || frame.sourceRelayId === policy.selfRelayId) {
     return { ok: false, error: 'misaddressed' };
   }
-  if (Buffer.byteLength(frame.payload, 'utf8') > policy.maxFrameBytes) return { ok: false, error: 'frame_too_large' };
+  const size = frame.payloadBytes !== undefined ? frame.payloadBytes.length : Buffer.byteLength(frame.payload, 'utf8');
+  if (size > policy.maxFrameBytes) return { ok: false, error: 'frame_too_large' };
   if (policy.verifier === null) return { ok: true, frame };
   const verdict = policy.verifier.verify(frame);
   return verdict.ok ? { ok: true, frame } : verdict;

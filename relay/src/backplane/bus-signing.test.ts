@@ -40,6 +40,12 @@ describe('bus signing', () => {
     expect(verifier().verify(signed)).toEqual({ ok: true });
   });
 
+  it('leaves the payload bytes a relay holds out of the signed wire form', () => {
+    const withBytes = signBusFrame({ ...base, payloadBytes: Buffer.from(base.payload, 'utf8') }, KEY, NOW);
+    expect(withBytes).toStrictEqual(signBusFrame(base, KEY, NOW));
+    expect(JSON.stringify(withBytes)).not.toContain('payloadBytes');
+  });
+
   const signed = signBusFrame(base, KEY, NOW);
   const lastChar = signed.signature!.at(-1)!;
   // 32 bytes -> 43 chars; the last char carries 2 unused bits, so a neighbour decodes to the same bytes.

@@ -39,7 +39,8 @@ export function computeBusSignature(frame: BusFrame, key: string): string {
 
 /** signBusFrame stamps issuedAtMs and the signature onto a copy of the frame. */
 export function signBusFrame(frame: BusFrame, key: string, nowMs: number): BusFrame {
-  const stamped: BusFrame = { ...frame, issuedAtMs: nowMs, signature: undefined };
+  const { payloadBytes: _bytes, ...wire } = frame;
+  const stamped: BusFrame = { ...wire, issuedAtMs: nowMs, signature: undefined };
   return { ...stamped, signature: computeBusSignature(stamped, key) };
 }
 

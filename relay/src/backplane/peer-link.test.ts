@@ -43,6 +43,19 @@ function numbered(n: number): BusFrame {
   return { ...base, payload: `{"n":${n}}` };
 }
 
+/**
+ * decoded reads a link message and checks that the frame's payloadBytes are
+ * its payload's UTF-8 (what the receiving hub forwards); returns the frame
+ * without them, to compare with what was sent.
+ */
+function decoded(data: Buffer, sourceRelayId: string): BusFrame | null {
+  const frame = decodeLinkFrame(data, sourceRelayId);
+  if (frame === null) return null;
+  const { payloadBytes, ...rest } = frame;
+  expect(payloadBytes?.equals(Buffer.from(frame.payload, 'utf8'))).toBe(true);
+  return rest;
+}
+
 /** payloads lists the sequence numbers of delivered frames, in delivery order. */
 function payloads(frames: readonly { readonly payload: string }[]): number[] {
   return frames.map((frame) => (JSON.parse(frame.payload) as { n: number }).n);
@@ -89,7 +102,22 @@ describe('link frame codec', () => {
     ['issuedAtMs of zero', { ...base, issuedAtMs: 0 }],
     ['a payload of 100 kB', { ...base, payload: 'é'.repeat(50_000) }],
   ])('round-trips %s', (_name, frame) => {
-    expect(decodeLinkFrame(encodeLinkFrame(frame), frame.sourceRelayId)).toStrictEqual(frame);
+    expect(decoded(encodeLinkFrame(frame), frame.sourceRelayId)).toStrictEqual(frame);
+  });
+
+  it('writes a frame that carries its payload as bytes exactly as one that carries only the text', () => {
+    for (const payload of ['', '{"type":"e2ee","ciphertext":"AAAA"}', '{"text":"héllo 🌍"}', 'A'.repeat(20_000)]) {
+      const frame = { ...base, machineId: 'm-1', issuedAtMs: 7, payload };
+      expect(encodeLinkFrame({ ...frame, payloadBytes: Buffer.from(payload, 'utf8') })).toStrictEqual(encodeLinkFrame(frame));
+    }
+  });
+
+  it('hands the payload bytes over as they arrived', () => {
+    const data = encodeLinkFrame({ ...base, payload: '{"n":1}' });
+    const frame = decodeLinkFrame(data, SOURCE);
+    expect(frame?.payloadBytes?.toString('utf8')).toBe('{"n":1}');
+    // A view of the message, not a copy.
+    expect(frame?.payloadBytes?.buffer).toBe(data.buffer);
   });
 
   it('takes the source from the link, never from the frame', () => {
@@ -125,14 +153,14 @@ describe('link frame codec', () => {
       fc.property(frames, (generated) => {
         // fast-check builds records without a prototype; a plain copy compares strictly with the decoded object.
         const frame: BusFrame = { ...generated };
-        expect(decodeLinkFrame(encodeLinkFrame(frame), frame.sourceRelayId)).toStrictEqual(frame);
+        expect(decoded(encodeLinkFrame(frame), frame.sourceRelayId)).toStrictEqual(frame);
       }),
     );
   });
 
   it('reads a hand-built message (the documented layout)', () => {
     const data = rawMessage({ direction: 1, issuedAtMs: 42, heads: ['w', 'r', 'm', 't'], payload: 'p' });
-    expect(decodeLinkFrame(data, 's')).toStrictEqual({
+    expect(decoded(data, 's')).toStrictEqual({
       workspaceId: 'w',
       runtimeTargetId: 'r',
       machineId: 'm',
@@ -142,7 +170,7 @@ describe('link frame codec', () => {
       payload: 'p',
       issuedAtMs: 42,
     });
-    expect(decodeLinkFrame(rawMessage({ heads: ['w', 'r', null, 't'], payload: '' }), 's')).toStrictEqual({
+    expect(decoded(rawMessage({ heads: ['w', 'r', null, 't'], payload: '' }), 's')).toStrictEqual({
       workspaceId: 'w',
       runtimeTargetId: 'r',
       sourceRelayId: 's',

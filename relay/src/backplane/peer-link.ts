@@ -46,7 +46,8 @@ export function encodeLinkFrame(frame: BusFrame, kind: 'frame' | 'loss' = 'frame
     if (lengths[i]! >= NO_STRING) throw new RangeError('bus frame field too long for a peer link');
     size += 2 + lengths[i]!;
   }
-  size += Buffer.byteLength(frame.payload, 'utf8');
+  const bytes = frame.payloadBytes;
+  size += bytes !== undefined ? bytes.length : Buffer.byteLength(frame.payload, 'utf8');
   const out = Buffer.allocUnsafe(size);
   out[0] = kind === 'loss' ? LOSS : FRAME;
   out[1] = frame.direction === 'daemon_to_clients' ? 1 : 0;
@@ -58,7 +59,8 @@ export function encodeLinkFrame(frame: BusFrame, kind: 'frame' | 'loss' = 'frame
     at += 2;
     if (text !== undefined) at += out.write(text, at, 'utf8');
   }
-  out.write(frame.payload, at, 'utf8');
+  if (bytes !== undefined) bytes.copy(out, at);
+  else out.write(frame.payload, at, 'utf8');
   return out;
 }
 
@@ -97,6 +99,7 @@ export function decodeLinkFrame(data: Buffer, sourceRelayId: string): BusFrame |
     targetRelayId,
     direction,
     payload: data.toString('utf8', at),
+    payloadBytes: data.subarray(at),
     ...(Number.isSafeInteger(issuedAtMs) ? { issuedAtMs } : {}),
   };
 }
@@ -361,6 +364,15 @@ export interface DialOptions {
   readonly timeoutMs: number;
 }
 
+// Links send with a zero mask, which ws skips on both ends: no copy and XOR of
+// every frame on the dialer and no XOR on the listener. Masking protects
+// HTTP intermediaries from bytes a browser chose; a link runs pod to pod, and
+// the same client bytes already reach daemons unmasked, as every frame a
+// WebSocket server sends does.
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /**
  * dialPeerLink opens a link to targetRelayId and runs the handshake: it
  * checks the listener's proof (it is that relay and holds the key) and sends
@@ -371,6 +383,7 @@ export async function dialPeerLink(options: DialOptions): Promise<{ ws: WebSocke
   const ws = new WebSocket(peerDialUrl(options.url, options.sourceRelayId, nonce), {
     perMessageDeflate: false,
     maxPayload: 1024,
+    generateMask: zeroMask,
     handshakeTimeout: options.timeoutMs,
   });
   let timer: NodeJS.Timeout | undefined;

@@ -508,25 +508,25 @@ export class SessionHub {
       this.send(peer, relayStatus('RUNTIME_TARGET_REQUIRED', peer.workspaceId, {}));
       return;
     }
-    this.routeClientFrameViaPresence(peer, scope, buf.toString('utf8'));
+    this.routeClientFrameViaPresence(peer, scope, buf);
   }
 
   // Per-client order (the delivery promise) needs only the lookups in order: each
   // frame's publish is issued as its lookup answers, and one store connection keeps
   // publishes in issue order, so a frame never waits for the previous publish's reply.
   // With no lookup pending and the location cached, the frame is routed in this turn.
-  private routeClientFrameViaPresence(peer: Peer, scope: ScopeState<Peer>, text: string): void {
+  private routeClientFrameViaPresence(peer: Peer, scope: ScopeState<Peer>, buf: Buffer): void {
     const pending = this.presenceChains.get(peer);
     if (pending === undefined && this.cfg.backplane.mode !== 'single') {
       const cached = this.deps.backplane.cachedPresence?.({ workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
       if (cached !== undefined) {
-        this.routeToPresence(peer, scope, text, cached);
+        this.routeToPresence(peer, scope, buf, cached);
         return;
       }
     }
     const lookup = (pending ?? Promise.resolve())
       .then(() => (this.cfg.backplane.mode === 'single' ? null : this.resolvePresence(scope)))
-      .then((record) => this.routeToPresence(peer, scope, text, record));
+      .then((record) => this.routeToPresence(peer, scope, buf, record));
     const chain = lookup.catch(() => undefined);
     this.presenceChains.set(peer, chain);
     // Once the chain is idle, later frames may take the cached path again.
@@ -547,7 +547,7 @@ export class SessionHub {
    * routeToPresence is §5.5 step 2-3 once the daemon's location is known: redirect
    * and publish, else DAEMON_UNAVAILABLE. The publish is issued before it returns.
    */
-  private routeToPresence(peer: Peer, scope: ScopeState<Peer>, text: string, found: PresenceRecord | null): void {
+  private routeToPresence(peer: Peer, scope: ScopeState<Peer>, buf: Buffer, found: PresenceRecord | null): void {
     const target = scope.runtimeTargetId as string;
     // Deliberately looser than §7.5 "Resolve": the URL policy only decides whether the
     // client may be redirected; the bus needs just the relayId, so a prod relay whose
@@ -573,7 +573,8 @@ export class SessionHub {
       sourceRelayId: this.cfg.relayId,
       targetRelayId: record.relayId,
       direction: 'client_to_daemon',
-      payload: text,
+      payload: buf.toString('utf8'),
+      payloadBytes: buf,
     });
     this.background(
       published.then((ok) => {
@@ -601,7 +602,7 @@ export class SessionHub {
   private async publish(frame: BusFrame): Promise<boolean> {
     try {
       const ok = await this.deps.backplane.publish(frame);
-      if (ok) this.deps.metrics.frame('bus_out', Buffer.byteLength(frame.payload));
+      if (ok) this.deps.metrics.frame('bus_out', frame.payloadBytes?.length ?? Buffer.byteLength(frame.payload));
       return ok;
     } catch {
       return false;
@@ -734,6 +735,7 @@ export class SessionHub {
         targetRelayId: d.relayId,
         direction: 'daemon_to_clients',
         payload: buf.toString('utf8'),
+        payloadBytes: buf,
       };
       this.background(
         this.publish(frame).then((ok) => {
@@ -813,7 +815,7 @@ export class SessionHub {
   private routeBusFrame(frame: BusFrame): void {
     const m = this.deps.metrics;
     const now = this.deps.now();
-    const buf = Buffer.from(frame.payload, 'utf8');
+    const buf = frame.payloadBytes ?? Buffer.from(frame.payload, 'utf8');
     if (buf.length > this.cfg.limits.maxFrameBytes) {
       m.inc('bus_frames_rejected_total');
       return;
