@@ -27,6 +27,11 @@ export function parseBusFrame(value: unknown): BusFrame | null {
   return parsed.success ? parsed.data : null;
 }
 
+/** busPayloadSize is the payload's size in bytes, read off payloadBytes when the relay holds them. */
+export function busPayloadSize(frame: BusFrame): number {
+  return frame.payloadBytes !== undefined ? frame.payloadBytes.length : Buffer.byteLength(frame.payload, 'utf8');
+}
+
 /** BusInboundPolicy is what a receiver needs to judge a frame. */
 export interface BusInboundPolicy {
   readonly selfRelayId: string;
@@ -52,8 +57,7 @@ export function checkBusFrame(frame: BusFrame, policy: BusInboundPolicy): BusInb
   if ((target !== null && target !== '' && target !== policy.selfRelayId) || frame.sourceRelayId === policy.selfRelayId) {
     return { ok: false, error: 'misaddressed' };
   }
-  const size = frame.payloadBytes !== undefined ? frame.payloadBytes.length : Buffer.byteLength(frame.payload, 'utf8');
-  if (size > policy.maxFrameBytes) return { ok: false, error: 'frame_too_large' };
+  if (busPayloadSize(frame) > policy.maxFrameBytes) return { ok: false, error: 'frame_too_large' };
   if (policy.verifier === null) return { ok: true, frame };
   const verdict = policy.verifier.verify(frame);
   return verdict.ok ? { ok: true, frame } : verdict;

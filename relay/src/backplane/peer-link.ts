@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { BackplaneLog, BusDirection, BusFrame } from './backplane.js';
+import { busPayloadSize } from './bus-frame.js';
 import { listen } from '../server/listen.js';
 import { rejectUpgrade } from '../server/reject.js';
 
@@ -46,8 +47,7 @@ export function encodeLinkFrame(frame: BusFrame, kind: 'frame' | 'loss' = 'frame
     if (lengths[i]! >= NO_STRING) throw new RangeError('bus frame field too long for a peer link');
     size += 2 + lengths[i]!;
   }
-  const bytes = frame.payloadBytes;
-  size += bytes !== undefined ? bytes.length : Buffer.byteLength(frame.payload, 'utf8');
+  size += busPayloadSize(frame);
   const out = Buffer.allocUnsafe(size);
   out[0] = kind === 'loss' ? LOSS : FRAME;
   out[1] = frame.direction === 'daemon_to_clients' ? 1 : 0;
@@ -59,7 +59,7 @@ export function encodeLinkFrame(frame: BusFrame, kind: 'frame' | 'loss' = 'frame
     at += 2;
     if (text !== undefined) at += out.write(text, at, 'utf8');
   }
-  if (bytes !== undefined) bytes.copy(out, at);
+  if (frame.payloadBytes !== undefined) frame.payloadBytes.copy(out, at);
   else out.write(frame.payload, at, 'utf8');
   return out;
 }

@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { Backplane, BusFrame, PresenceRecord } from '../backplane/backplane.js';
+import { busPayloadSize } from '../backplane/bus-frame.js';
 import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
 import type { Config } from '../config.js';
@@ -602,7 +603,7 @@ export class SessionHub {
   private async publish(frame: BusFrame): Promise<boolean> {
     try {
       const ok = await this.deps.backplane.publish(frame);
-      if (ok) this.deps.metrics.frame('bus_out', frame.payloadBytes?.length ?? Buffer.byteLength(frame.payload));
+      if (ok) this.deps.metrics.frame('bus_out', busPayloadSize(frame));
       return ok;
     } catch {
       return false;
