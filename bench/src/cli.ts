@@ -7,7 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { forkTracked, killAll } from './procs.js';
+import { BUSY_OTHER_PERCENT, markCpu, otherCpuBetween } from './machine-cpu.js';
+import { forkTracked, killAll, livePids } from './procs.js';
 import { FULL, QUICK, type Profile } from './profiles.js';
 import { formatTable, type ScenarioResult, toJson } from './results.js';
 import { RpcClient } from './rpc.js';
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
   if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
+  const cpuAtStart = markCpu([]);
   log(`profile ${opts.profile.name}: ${[...opts.only].join(', ')}`);
 
   const dist = fileURLToPath(new URL('.', import.meta.url));
@@ -130,6 +132,8 @@ async function main(): Promise<number> {
     await bare.stop();
   }
 
+  const cpuAtEnd = markCpu(livePids());
+  const other = cpuAtStart && cpuAtEnd ? otherCpuBetween(cpuAtStart, cpuAtEnd) : undefined;
   const meta = {
     profile: opts.profile.name,
     node: process.version,
@@ -139,13 +143,16 @@ async function main(): Promise<number> {
     elapsedSeconds: Math.round((Date.now() - started) / 1000),
     // Other work on the machine skews every figure; the 1-minute load average at start and end shows how much.
     loadAverage: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+    // The run itself raises the load average; CPU time outside the run's processes is the measure of other work.
+    ...(other ? { otherCpu: { percentOfCore: Number(other.otherPercent.toFixed(1)), stealPercentOfCore: Number(other.stealPercent.toFixed(1)) } } : {}),
     date: new Date().toISOString(),
   };
   const failed = results.filter((r) => r.status === 'failed');
-  const busy = Math.max(meta.loadAverage.start, meta.loadAverage.end) > cpus().length;
+  const busy = other ? other.otherPercent + other.stealPercent > BUSY_OTHER_PERCENT : Math.max(meta.loadAverage.start, meta.loadAverage.end) > cpus().length;
+  const otherText = other ? `, other work ${other.otherPercent.toFixed(0)}% and steal ${other.stealPercent.toFixed(0)}% of a core` : '';
   const table =
     `viewport relay benchmark: profile ${meta.profile}, ${meta.node} ${meta.nodeFlags}, ${meta.cpus}, ${meta.elapsedSeconds} s, ` +
-    `load average ${meta.loadAverage.start} → ${meta.loadAverage.end}${busy ? ' (machine busy: other work competes for the cores, expect noise)' : ''}\n` +
+    `load average ${meta.loadAverage.start} → ${meta.loadAverage.end}${otherText}${busy ? ' (machine busy: other work competes for the cores, expect noise)' : ''}\n` +
     formatTable(results);
   if (opts.json) {
     process.stderr.write(table + '\n');

@@ -24,6 +24,13 @@ export function forkTracked(modulePath: string, args: readonly string[], env: No
   return track(fork(modulePath, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
+/** livePids lists the children still running (their CPU time is not yet in this process's reaped-children total). */
+export function livePids(): number[] {
+  const pids: number[] = [];
+  for (const child of children) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) pids.push(child.pid);
+  return pids;
+}
+
 /** killAll sends SIGKILL to every child still running; safe to call from a synchronous exit handler. */
 export function killAll(): void {
   for (const child of children) {
@@ -92,15 +99,33 @@ export interface ProcSample {
   atMs: number;
 }
 
-const TICK_MS = 10; // CLK_TCK is 100 on Linux
+/** Length of a clock tick of /proc's CPU times: CLK_TCK is 100 on Linux. */
+export const TICK_MS = 10;
+
+/** TaskTimes is one process's CPU time, in ms, as /proc/<pid>/stat gives it. */
+export interface TaskTimes {
+  userMs: number;
+  systemMs: number;
+  /** CPU time of its children that exited and were waited for (cutime + cstime). */
+  reapedChildrenMs: number;
+}
+
+/**
+ * parseTaskTimes reads utime, stime, cutime and cstime (fields 14-17) of
+ * /proc/<pid>/stat. The command name is parenthesised and may itself hold
+ * spaces or parentheses, so fields are counted from the last ')'.
+ */
+export function parseTaskTimes(stat: string): TaskTimes {
+  // After the name, field 3 (state) is at index 0, so fields 14-17 sit at 11-14.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as number[];
+  if (![utime, stime, cutime, cstime].every((v) => Number.isFinite(v))) throw new Error('/proc/<pid>/stat: unreadable CPU fields');
+  return { userMs: utime! * TICK_MS, systemMs: stime! * TICK_MS, reapedChildrenMs: (cutime! + cstime!) * TICK_MS };
+}
 
 /** sampleProc reads /proc/<pid>/stat (utime+stime) and /proc/<pid>/status (VmRSS). Linux only. */
 export function sampleProc(pid: number): ProcSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const userMs = Number(fields[11]) * TICK_MS;
-  const systemMs = Number(fields[12]) * TICK_MS;
+  const { userMs, systemMs } = parseTaskTimes(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = /VmRSS:\s+(\d+) kB/.exec(status);
   return { cpuMs: userMs + systemMs, userMs, systemMs, rssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN, atMs: performance.now() };
