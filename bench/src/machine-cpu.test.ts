@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { type CpuMark, markCpu, otherCpuBetween, parseMachineCpu } from './machine-cpu.js';
 
 describe('parseMachineCpu', () => {
-  it('counts user, nice and system as busy, and steal apart (ticks of 10 ms)', () => {
+  it('counts user, nice, system, irq and softirq as busy, idle and iowait not, and steal apart (ticks of 10 ms)', () => {
     const stat = 'cpu  359986 48529 171165 2216921 1795 7 54337 220 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n';
-    expect(parseMachineCpu(stat)).toEqual({ busyMs: (359986 + 48529 + 171165) * 10, stealMs: 2200 });
+    expect(parseMachineCpu(stat)).toEqual({ busyMs: (359986 + 48529 + 171165 + 7 + 54337) * 10, stealMs: 2200 });
   });
 
   it('refuses text without the aggregate line rather than guessing', () => {

@@ -9,7 +9,7 @@ import { parseTaskTimes, TICK_MS } from './procs.js';
 
 /** MachineCpu is the machine's CPU time so far, summed over its cores. */
 export interface MachineCpu {
-  /** Time in user and kernel code of any task (user, nice, system). */
+  /** Time in user and kernel code (user, nice, system, irq, softirq). */
   busyMs: number;
   /** Time a vCPU was ready to run but the hypervisor ran something else. */
   stealMs: number;
@@ -17,16 +17,19 @@ export interface MachineCpu {
 
 /**
  * parseMachineCpu reads the aggregate `cpu` line of /proc/stat. irq and softirq
- * time are left out on purpose: the kernel charges them to no task, so the
- * run's own loopback traffic (processed in softirq) would count as other work.
+ * time count as busy: with tick-based accounting (no IRQ_TIME_ACCOUNTING, as
+ * on this machine's kernel) a tick spent in softirq is also charged to the
+ * task it interrupted, which for loopback traffic is mostly the run's own
+ * sender. On a kernel that accounts irq time apart, the run's own softirq time
+ * would show as other work instead.
  */
 export function parseMachineCpu(procStat: string): MachineCpu {
   const line = procStat.split('\n', 1)[0] ?? '';
   const fields = line.trim().split(/\s+/);
   if (fields[0] !== 'cpu' || fields.length < 9) throw new Error('/proc/stat: no aggregate cpu line');
-  const [user, nice, system, , , , , steal] = fields.slice(1, 9).map(Number) as number[];
-  if (![user, nice, system, steal].every((v) => Number.isFinite(v))) throw new Error('/proc/stat: cpu line has a non-numeric field');
-  return { busyMs: (user! + nice! + system!) * TICK_MS, stealMs: steal! * TICK_MS };
+  const [user, nice, system, , , irq, softirq, steal] = fields.slice(1, 9).map(Number) as number[];
+  if (![user, nice, system, irq, softirq, steal].every((v) => Number.isFinite(v))) throw new Error('/proc/stat: cpu line has a non-numeric field');
+  return { busyMs: (user! + nice! + system! + irq! + softirq!) * TICK_MS, stealMs: steal! * TICK_MS };
 }
 
 /** taskCpuMs is a process's CPU time with that of its reaped children. */
