@@ -141,7 +141,7 @@ async function main(): Promise<number> {
     nodeFlags: relayImageNodeFlags().join(' '),
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     elapsedSeconds: Math.round((Date.now() - started) / 1000),
-    // Other work on the machine skews every figure; the 1-minute load average at start and end shows how much.
+    // The 1-minute load average at start and end; it counts the run's own processes too.
     loadAverage: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
     // The run itself raises the load average; CPU time outside the run's processes is the measure of other work.
     ...(other ? { otherCpu: { percentOfCore: Number(other.otherPercent.toFixed(1)), stealPercentOfCore: Number(other.stealPercent.toFixed(1)) } } : {}),

@@ -37,15 +37,16 @@ describe('otherCpuBetween', () => {
 // The figure is only honest if the run's own processes are excluded: a live child
 // passed by pid, and a child that already exited (the harness's reaped-children total).
 describe.skipIf(!existsSync('/proc/self/stat'))('markCpu on Linux', () => {
-  const SPIN = 'const end = Date.now() + 400; while (Date.now() < end);';
+  // Spins until the child itself has used 400 ms of CPU, so a loaded machine only makes it slower.
+  const SPIN = 'for (let u = process.cpuUsage(); u.user + u.system < 400_000; u = process.cpuUsage());';
 
   it("counts a live child's CPU as the run's", async () => {
-    const child = spawn(process.execPath, ['-e', `${SPIN} setTimeout(() => {}, 10_000)`], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', `${SPIN} process.stdout.write('spun'); setTimeout(() => {}, 60_000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const start = markCpu([child.pid!])!;
-      await new Promise((r) => setTimeout(r, 700));
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
       const end = markCpu([child.pid!])!;
-      expect(end.runMs - start.runMs).toBeGreaterThanOrEqual(250);
+      expect(end.runMs - start.runMs).toBeGreaterThanOrEqual(350);
     } finally {
       child.kill('SIGKILL');
     }
@@ -56,6 +57,6 @@ describe.skipIf(!existsSync('/proc/self/stat'))('markCpu on Linux', () => {
     const child = spawn(process.execPath, ['-e', SPIN], { stdio: 'ignore' });
     await new Promise((resolve) => child.once('exit', resolve));
     const end = markCpu([])!;
-    expect(end.runMs - start.runMs).toBeGreaterThanOrEqual(250);
+    expect(end.runMs - start.runMs).toBeGreaterThanOrEqual(350);
   });
 });
