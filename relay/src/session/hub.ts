@@ -567,16 +567,7 @@ export class SessionHub {
       this.daemonUnavailable(peer, target, record.machineId);
       return;
     }
-    const published = this.publish({
-      workspaceId: scope.workspaceId,
-      runtimeTargetId: target,
-      machineId: record.machineId,
-      sourceRelayId: this.cfg.relayId,
-      targetRelayId: record.relayId,
-      direction: 'client_to_daemon',
-      payload: buf.toString('utf8'),
-      payloadBytes: buf,
-    });
+    const published = this.publish(this.outgoingBusFrame(scope, 'client_to_daemon', record.relayId, record.machineId, buf));
     this.background(
       published.then((ok) => {
         if (ok) this.deps.metrics.inc('client_messages_routed_bus_total');
@@ -598,6 +589,24 @@ export class SessionHub {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * outgoingBusFrame is a frame this relay publishes for scope (whose runtime target
+   * is set on every publishing path). It carries the socket's bytes next to the text,
+   * so a peer link sends them without encoding the text again.
+   */
+  private outgoingBusFrame(scope: ScopeState<Peer>, direction: BusFrame['direction'], targetRelayId: string | null, machineId: string | undefined, buf: Buffer): BusFrame {
+    return {
+      workspaceId: scope.workspaceId,
+      runtimeTargetId: scope.runtimeTargetId as string,
+      machineId,
+      sourceRelayId: this.cfg.relayId,
+      targetRelayId,
+      direction,
+      payload: buf.toString('utf8'),
+      payloadBytes: buf,
+    };
   }
 
   private async publish(frame: BusFrame): Promise<boolean> {
@@ -728,16 +737,7 @@ export class SessionHub {
       return;
     }
     if (d.kind === 'bus' && !fromBus && this.cfg.backplane.busEnabled) {
-      const frame: BusFrame = {
-        workspaceId: scope.workspaceId,
-        runtimeTargetId: scope.runtimeTargetId as string,
-        machineId: scope.daemon?.claims.machineId,
-        sourceRelayId: this.cfg.relayId,
-        targetRelayId: d.relayId,
-        direction: 'daemon_to_clients',
-        payload: buf.toString('utf8'),
-        payloadBytes: buf,
-      };
+      const frame = this.outgoingBusFrame(scope, 'daemon_to_clients', d.relayId, scope.daemon?.claims.machineId, buf);
       this.background(
         this.publish(frame).then((ok) => {
           (ok ? counters.bus : counters.dropped).inc();
@@ -753,15 +753,7 @@ export class SessionHub {
 
   private publishSessionEvent(scope: ScopeState<Peer>, buf: Buffer): boolean {
     if (!this.cfg.backplane.busEnabled || this.deps.backplane.broadcasts !== true || scope.runtimeTargetId === undefined) return false;
-    const frame: BusFrame = {
-      workspaceId: scope.workspaceId,
-      runtimeTargetId: scope.runtimeTargetId,
-      machineId: scope.daemon?.claims.machineId,
-      sourceRelayId: this.cfg.relayId,
-      targetRelayId: null,
-      direction: 'daemon_to_clients',
-      payload: buf.toString('utf8'),
-    };
+    const frame = this.outgoingBusFrame(scope, 'daemon_to_clients', null, scope.daemon?.claims.machineId, buf);
     this.background(
       this.publish(frame).then((ok) => {
         this.deps.metrics.inc(ok ? 'session_event_frame_published_total' : 'session_event_frame_publish_failed_total');
