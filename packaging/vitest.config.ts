@@ -1,8 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Packaging checks: Dockerfiles, Helm chart, Argo CD health script, shell
-// scripts, docs. Run from the repository root:
-//   npx vitest run --config packaging/vitest.config.ts
+// scripts, docs. Run from the repository root: npm run test:packaging
 export default defineConfig({
   test: {
     root: import.meta.dirname,

@@ -4,11 +4,11 @@
 // and 16 KiB plaintexts.
 //
 // Run from the repo root after building:
-//   npm run build -w relay && node_modules/.bin/node relay/bench/e2ee.bench.ts
+//   npm run build -w relay && node_modules/.bin/node bench/micro/e2ee.bench.ts
 // Node 22 strips the types; the code under test is the built dist.
-import type * as E2ee from '../src/e2ee/index.js';
+import type * as E2ee from '../../relay/src/e2ee/index.js';
 
-const e2ee = (await import(new URL('../dist/e2ee/index.js', import.meta.url).href)) as typeof E2ee;
+const e2ee = (await import(new URL('../../relay/dist/e2ee/index.js', import.meta.url).href)) as typeof E2ee;
 const { systemRandom: random } = e2ee;
 
 const BUDGET_MS = Number(process.argv[2] ?? 1500);

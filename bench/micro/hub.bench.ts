@@ -7,24 +7,24 @@
 // the hub so a change to its per-frame path can be measured in seconds.
 //
 // Run from the repo root after building:
-//   npm run build -w relay && npx tsc -p bench && node_modules/.bin/node relay/bench/hub.bench.ts [2000x4 ...]
+//   npm run build -w relay -w bench && node_modules/.bin/node bench/micro/hub.bench.ts [2000x4 ...]
 // (arguments pick topologies; all of them by default).
 import { EventEmitter } from 'node:events';
-import type * as RelayModule from '../src/server/relay.js';
-import type * as ConfigModule from '../src/config.js';
-import type * as Claims from '../src/admission/claims.js';
-import type * as CrossCheck from '../src/admission/cross-check.js';
-import type * as Log from '../src/admin/log.js';
-import type * as Envelopes from '../../bench/src/envelopes.js';
+import type * as RelayModule from '../../relay/src/server/relay.js';
+import type * as ConfigModule from '../../relay/src/config.js';
+import type * as Claims from '../../relay/src/admission/claims.js';
+import type * as CrossCheck from '../../relay/src/admission/cross-check.js';
+import type * as Log from '../../relay/src/admin/log.js';
+import type * as Envelopes from '../src/envelopes.js';
 
-const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
+const dist = (path: string) => new URL(`../../relay/dist/${path}`, import.meta.url).href;
 const { createRelay } = (await import(dist('server/relay.js'))) as typeof RelayModule;
 const { parseConfig } = (await import(dist('config.js'))) as typeof ConfigModule;
 const { parseClaims } = (await import(dist('admission/claims.js'))) as typeof Claims;
 const { crossCheckClaims } = (await import(dist('admission/cross-check.js'))) as typeof CrossCheck;
 const { createLogger } = (await import(dist('admin/log.js'))) as typeof Log;
-// The frames the benchmark harness's load generator sends (built by `tsc -p bench`).
-const { e2eeEnvelope, kexInit, kexResponse } = (await import(new URL('../../bench/dist/envelopes.js', import.meta.url).href)) as typeof Envelopes;
+// The frames the benchmark harness's load generator sends (built by `npm run build -w bench`).
+const { e2eeEnvelope, kexInit, kexResponse } = (await import(new URL('../dist/envelopes.js', import.meta.url).href)) as typeof Envelopes;
 
 const HUGE = String(1e12);
 const parsed = parseConfig({

@@ -3,12 +3,12 @@
 // cost of validation itself is visible.
 //
 // Run from the repo root after building:
-//   npm run build -w relay && node_modules/.bin/node relay/bench/frames.bench.ts
+//   npm run build -w relay && node_modules/.bin/node bench/micro/frames.bench.ts
 // Node 22 strips the types; the code under test is the built dist, because
 // source imports end in ".js".
-import type * as Frames from '../src/frames/index.js';
+import type * as Frames from '../../relay/src/frames/index.js';
 
-const frames = (await import(new URL('../dist/frames/index.js', import.meta.url).href)) as typeof Frames;
+const frames = (await import(new URL('../../relay/dist/frames/index.js', import.meta.url).href)) as typeof Frames;
 
 /** e2eeFrame builds a valid e2ee frame whose UTF-8 text is exactly `bytes` long. */
 function e2eeFrame(bytes: number): string {

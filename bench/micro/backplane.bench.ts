@@ -5,7 +5,7 @@
 // each loses when the consumer's connection is killed mid-stream.
 // A second table runs the real redis adapter end to end (signing, XADD,
 // XREAD, verification) from relay/dist, when it has been built.
-// Run: npm run build -w relay && node relay/bench/backplane.bench.ts   (Node 22 strips the types)
+// Run: npm run build -w relay && node_modules/.bin/node bench/micro/backplane.bench.ts   (Node 22 strips the types)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import type { BusFrame } from '../src/backplane/backplane.ts';
+import type { BusFrame } from '../../relay/src/backplane/backplane.ts';
 
 const BURST = 20_000;
 const PACED = 2_000;
@@ -181,11 +181,11 @@ async function measure(make: (key: string) => Transport, admin: Redis) {
   return { burstPerSec, p50: percentile(latencies, 50), p99: percentile(latencies, 99), lost: LOSS_RUN - seen.size };
 }
 
-type BackplaneModule = typeof import('../src/backplane/index.ts');
+type BackplaneModule = typeof import('../../relay/src/backplane/index.ts');
 
 /** adapterEndToEnd measures the redis adapter itself: publish on one relay to delivery on another. */
 async function adapterEndToEnd(port: number): Promise<void> {
-  const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'backplane', 'index.js');
+  const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'relay', 'dist', 'backplane', 'index.js');
   if (!existsSync(dist)) {
     console.log('(adapter end to end skipped: build relay/dist first)');
     return;
