@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { e2eeEnvelope, kexInit, kexResponse, SEQ_BASE, seqOffset, sessionIdOf, writeSeq } from './envelopes.js';
 
 describe('e2eeEnvelope', () => {
-  it.each([256, 1000, 16384])('is exactly %i bytes of a spec e2ee v2 envelope', (size) => {
+  it.each([256, 1000, 16384])('is exactly %i bytes of a valid e2ee v2 envelope', (size) => {
     const text = e2eeEnvelope('s-client-1', 7, size);
     expect(Buffer.byteLength(text)).toBe(size);
     const frame = JSON.parse(text) as Record<string, unknown>;
@@ -16,7 +16,7 @@ describe('e2eeEnvelope', () => {
 });
 
 describe('key exchange frames', () => {
-  it('carry the fields the relay requires (spec §4.1, §4.2)', () => {
+  it('carry the fields the relay requires (docs/protocol.md#frames-client, docs/protocol.md#frames-daemon)', () => {
     expect(JSON.parse(kexInit('req-1'))).toMatchObject({ type: 'relay_key_exchange_init', version: 3, requestId: 'req-1' });
     expect(JSON.parse(kexResponse('req-1', 's-1'))).toMatchObject({ type: 'relay_key_exchange_response', version: 3, requestId: 'req-1', sessionId: 's-1', epoch: 1 });
   });

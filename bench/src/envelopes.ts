@@ -1,4 +1,4 @@
-// Frame text the load generator sends: real spec §4 shapes with filler
+// Frame text the load generator sends: real docs/protocol.md#frames shapes with filler
 // base64 content, so the relay's validation runs exactly as in production.
 // Pure: no randomness; the caller passes whatever identifiers it wants.
 

@@ -1,6 +1,6 @@
 // The fake platform for admission, run as its own process: a JWKS endpoint
 // for local JWT admission and the validate endpoint for remote admission
-// (spec §3.1). It makes a fresh RS256 key pair and hands the private JWK to
+// (docs/protocol.md#admission-validate). It makes a fresh RS256 key pair and hands the private JWK to
 // the harness over IPC, so the load generator can mint tokens the relay will
 // accept in either mode.
 import { randomUUID } from 'node:crypto';
@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import { serveRpc } from './rpc.js';
 
-/** TOKEN_ISSUER and TOKEN_AUDIENCE are the iss/aud of platform relay tokens (spec §2.4). */
+/** TOKEN_ISSUER and TOKEN_AUDIENCE are the iss/aud of platform relay tokens (docs/protocol.md#peer-behaviour). */
 export const TOKEN_ISSUER = 'viewport-server';
 export const TOKEN_AUDIENCE = 'viewport-relay';
 const VALIDATE_PATH = '/api/runtime/internal/relay/validate';

@@ -1,7 +1,7 @@
 // The servers under test and their helpers, each started as its own process
 // on 127.0.0.1: the relay (built, from relay/dist), the bare forwarder, and
 // redis-server for the cross-relay path. The relay is configured through its
-// environment (spec §10) with every rate and connection limit raised far
+// environment (docs/protocol.md#configuration) with every rate and connection limit raised far
 // above what the load generator produces, so the harness measures forwarding
 // rather than throttling.
 import type { ChildProcess } from 'node:child_process';

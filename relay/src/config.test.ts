@@ -31,7 +31,7 @@ const POD_ENV = {
 };
 
 describe('parseConfig defaults', () => {
-  it('gives the spec defaults for an empty environment', () => {
+  it('gives the documented defaults for an empty environment', () => {
     const c = ok({});
     expect(c).toMatchObject({
       host: '127.0.0.1',
@@ -62,9 +62,9 @@ describe('parseConfig names, aliases and modes', () => {
     ['jwks only → jwks mode', { RELAY_JWKS_URL: 'http://127.0.0.1:5000/jwks' }, (c: ReturnType<typeof ok>) => c.admission.mode === 'jwks'],
     ['jwks and validate → jwks+remote', { RELAY_JWKS_URL: 'http://127.0.0.1:5000/jwks', SERVER_URL: 'http://127.0.0.1:5000' }, (c: ReturnType<typeof ok>) => c.admission.mode === 'jwks+remote'],
     ['explicit admission mode', { RELAY_JWKS_URL: 'http://127.0.0.1:5000/jwks', SERVER_URL: 'http://127.0.0.1:5000', RELAY_ADMISSION_MODE: 'jwks' }, (c: ReturnType<typeof ok>) => c.admission.mode === 'jwks'],
-    ['internal key implies server mode, bus on by default (G-2)', { RELAY_INTERNAL_KEY: 'x'.repeat(10), RELAY_BUS_HMAC_KEY: 'h' }, (c: ReturnType<typeof ok>) => c.backplane.mode === 'server' && c.backplane.busEnabled && c.backplane.clientRedirectEnabled],
+    ['internal key implies server mode, bus on by default (docs/protocol.md#weak-bus-off)', { RELAY_INTERNAL_KEY: 'x'.repeat(10), RELAY_BUS_HMAC_KEY: 'h' }, (c: ReturnType<typeof ok>) => c.backplane.mode === 'server' && c.backplane.busEnabled && c.backplane.clientRedirectEnabled],
     ['RELAY_BACKPLANE_URL is the redis URL in redis mode', { RELAY_BACKPLANE_MODE: 'redis', RELAY_BACKPLANE_URL: 'redis://127.0.0.1:6379', RELAY_INTERNAL_KEY: 'k', RELAY_BUS_HMAC_KEY: 'h' }, (c: ReturnType<typeof ok>) => c.backplane.redisUrl === 'redis://127.0.0.1:6379'],
-    ['empty boolean counts as unset (G-24)', { RELAY_ENABLE_ADMIN_HTTP: '' }, (c: ReturnType<typeof ok>) => c.admin.enabled === false],
+    ['empty boolean counts as unset (docs/protocol.md#weak-config)', { RELAY_ENABLE_ADMIN_HTTP: '' }, (c: ReturnType<typeof ok>) => c.admin.enabled === false],
     ['booleans accept yes/on', { RELAY_ENABLE_ADMIN_HTTP: 'yes', RELAY_HEALTH_VERBOSE: 'off' }, (c: ReturnType<typeof ok>) => c.admin.enabled && !c.admin.healthVerbose],
     ['a pod with explicit URLs infers prod', POD_ENV, (c: ReturnType<typeof ok>) => c.mode === 'prod' && c.admin.healthVerbose === false],
     ['a pod on every address (HOST=::, as the operator sets it) infers prod', { ...POD_ENV, HOST: '::' }, (c: ReturnType<typeof ok>) => c.mode === 'prod' && c.host === '::' && c.publicWsBaseUrl === POD_ENV.RELAY_PUBLIC_WS_BASE_URL],

@@ -66,7 +66,7 @@ describe('admin HTTP', () => {
     expect(metrics.get('relay_admin_unauthorized_total')).toBe(2);
   });
 
-  it('/state lists scopes with daemon state and client counts, workers counted (G-11)', async () => {
+  it('/state lists scopes with daemon state and client counts, workers counted (docs/protocol.md#weak-worker-accounting)', async () => {
     const issuer = await createDevIssuer();
     const r = await startTestRelay(
       { RELAY_ENABLE_ADMIN_HTTP: '1', RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_ADMISSION_MODE: 'jwks', RELAY_JWKS_URL: 'http://127.0.0.1:9/x' },

@@ -1,5 +1,8 @@
-// Cross-relay routing in the relay core (§5.5, §7.7, §7.8, G-5, G-7, G-8), with
-// two relays in one process linked by an in-memory backplane double.
+// Cross-relay routing in the relay core, with two relays in one process linked
+// by an in-memory backplane double: docs/protocol.md#no-local-daemon,
+// docs/protocol.md#redirect, docs/protocol.md#bus-ingress, and the fixes of
+// docs/protocol.md#weak-generation-memory, docs/protocol.md#weak-presence-delete
+// and docs/protocol.md#weak-redirect-loop.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PresenceRecord } from '../src/backplane/backplane.js';
 import { createDevIssuer, type DevIssuer } from '../src/devissuer/issuer.js';
@@ -76,7 +79,7 @@ describe('cross-relay routing', () => {
     await closeAll([daemon, client, pairing]);
   });
 
-  it('never redirects to its own URL behind a shared load balancer, but still forwards (G-8)', async () => {
+  it('never redirects to its own URL behind a shared load balancer, but still forwards (docs/protocol.md#weak-redirect-loop)', async () => {
     const { a, b } = await pair({ a: 'ws://relay.test/ws', b: 'ws://relay.test/ws' });
     const daemon = await join(a, 'workspace-daemon');
     const client = await join(b, 'client');
@@ -136,7 +139,7 @@ describe('cross-relay routing', () => {
     await closeAll([daemon]);
   });
 
-  it("delivers a local daemon's session events to its own subscribers and, over the bus, to other relays' subscribers of that channel and scope only (G-17)", async () => {
+  it("delivers a local daemon's session events to its own subscribers and, over the bus, to other relays' subscribers of that channel and scope only (docs/protocol.md#weak-session-events)", async () => {
     const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
     const channel = 'agent-session:1';
     const daemon = await join(a, 'workspace-daemon');
@@ -171,7 +174,7 @@ describe('cross-relay routing', () => {
     await closeAll([daemon, onA, onB, otherChannel, otherTarget]);
   });
 
-  it('refuses a daemon whose generation is below the one in presence (G-5), and compare-and-deletes presence on close (G-7)', async () => {
+  it('refuses a daemon whose generation is below the one in presence (docs/protocol.md#weak-generation-memory), and compare-and-deletes presence on close (docs/protocol.md#weak-presence-delete)', async () => {
     const { a, b, bus } = await pair({ a: 'ws://relay-a.test/ws', b: 'ws://relay-b.test/ws' });
     const current = await join(a, 'workspace-daemon', { daemonIssueGeneration: 3 });
     await waitFor(() => bus.presence.size === 1);

@@ -1,7 +1,8 @@
-// Test helper: the platform's server-mode relay API (spec §7.5) on the fake
+// Test helper: the platform's server-mode relay API (docs/protocol.md#server-backplane) on the fake
 // platform: presence upsert/resolve with TTL, compare-and-delete on relayId and
-// a kept daemon generation (the fixed behaviour, G-5/G-7), and a bus with
-// monotonic ids and real long-poll pulls.
+// a kept daemon generation (the fixed behaviour: docs/protocol.md#weak-presence-delete,
+// docs/protocol.md#weak-generation-memory), and a bus with monotonic ids and
+// real long-poll pulls.
 import type { FakePlatform, FakeRequest, FakeResponse } from './fake-platform.js';
 
 export const RELAY_API = '/api/runtime/internal/relay';

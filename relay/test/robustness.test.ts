@@ -62,7 +62,7 @@ describe('bad frames', () => {
     await closeAll([daemon, worker, client]);
   });
 
-  it.each(['client', 'workspace-daemon', 'worker'] as const)('closes an oversized frame from a %s with 1009; others and the process carry on (G-1)', async (role) => {
+  it.each(['client', 'workspace-daemon', 'worker'] as const)('closes an oversized frame from a %s with 1009; others and the process carry on (docs/protocol.md#weak-socket-errors)', async (role) => {
     const bystander = await join(r, 'client', { clientId: 'bystander' });
     const peer = await join(r, role, role === 'worker' ? { managedExecutorId: 'm1' } : {});
     peer.send('x'.repeat(5000));
@@ -96,7 +96,7 @@ describe('heartbeat', () => {
     await r.close();
   });
 
-  it('ends an idle client even though it answers pings (G-19), but not an idle daemon', async () => {
+  it('ends an idle client even though it answers pings (docs/protocol.md#weak-liveness), but not an idle daemon', async () => {
     const r = await relayWith({ RELAY_PING_INTERVAL_MS: '50', RELAY_PONG_TIMEOUT_MS: '1000', RELAY_IDLE_TIMEOUT_MS: '300' });
     const daemon = await join(r, 'workspace-daemon');
     const client = await join(r, 'client');

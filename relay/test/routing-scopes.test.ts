@@ -40,7 +40,7 @@ const pause = (p: TestPeer) => (p.ws as unknown as { _socket: Socket })._socket.
 const resume = (p: TestPeer) => (p.ws as unknown as { _socket: Socket })._socket.resume();
 
 describe('scope isolation', () => {
-  it('never lets a frame cross workspaces or runtime targets, including ids that would collide when joined (G-12)', async () => {
+  it('never lets a frame cross workspaces or runtime targets, including ids that would collide when joined (docs/protocol.md#weak-scope-key)', async () => {
     const r = await relayWith();
     const scopes: Array<[string, string]> = [
       ['wa', 't1'],
@@ -78,7 +78,7 @@ describe('scope isolation', () => {
     await r.close();
   });
 
-  it('drops a client e2ee frame for a session another client owns (G-9)', async () => {
+  it('drops a client e2ee frame for a session another client owns (docs/protocol.md#weak-session-ownership)', async () => {
     const r = await relayWith();
     const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
     const owner = await join(r, 'client', 'w1', 't1', { clientId: 'owner' });
@@ -138,7 +138,7 @@ describe('backpressure', () => {
 });
 
 describe('daemon generations', () => {
-  it('lets a higher generation take over at once; refuses stale and equal ones (G-4)', async () => {
+  it('lets a higher generation take over at once; refuses stale and equal ones (docs/protocol.md#weak-daemon-takeover)', async () => {
     const r = await relayWith();
     const old = await join(r, 'workspace-daemon', 'w1', 't1', { daemonIssueGeneration: 1 });
     pause(old); // half-open: it would never answer a ping in time
@@ -159,7 +159,7 @@ describe('daemon generations', () => {
 });
 
 describe('worker transport', () => {
-  it('forwards an authorised request and refuses path escapes after normalisation (G-3)', async () => {
+  it('forwards an authorised request and refuses path escapes after normalisation (docs/protocol.md#weak-worker-path)', async () => {
     const r = await relayWith();
     platform.route('GET', '/api/runtime/workspaces/w1/managed-executors/m1/claim', () => ({ body: { ok: true, claimed: 1 }, headers: { 'set-cookie': 'no' } }));
     const worker = await join(r, 'worker', 'w1', undefined, { managedExecutorId: 'm1' });
@@ -191,7 +191,7 @@ describe('worker transport', () => {
 
 describe('session events', () => {
   const channel = 'agent-session:abc';
-  it('authorises subscriptions, fans out daemon events (G-17) and presence, binds presence userId to the token', async () => {
+  it('authorises subscriptions, fans out daemon events (docs/protocol.md#weak-session-events) and presence, binds presence userId to the token', async () => {
     const r = await relayWith();
     const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
     const claims = { scope: 'session-events', sessionChannels: [channel] };

@@ -1,5 +1,5 @@
 // TLS: the relay's own wss:// listener (RELAY_TLS) and the platform link with
-// verification, a private CA and an mTLS client certificate (spec §3.1).
+// verification, a private CA and an mTLS client certificate (docs/protocol.md#admission-validate).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';

@@ -105,7 +105,7 @@ describe('upgrade rejections', () => {
     await closeAll([worker, d]);
   });
 
-  it('429 when the claim-resolved scope is full, and the cap is per scope (G-13)', async () => {
+  it('429 when the claim-resolved scope is full, and the cap is per scope (docs/protocol.md#weak-client-cap)', async () => {
     const r = await relayWith({ ...remoteEnv(), RELAY_MAX_CLIENTS_PER_WORKSPACE: '1' });
     const first = await connectPeer(r.wsUrl, asClient(await issuer.mint(clientClaims)));
     expect(await upgradeStatus(r.wsUrl, asClient(await issuer.mint(clientClaims)))).toBe(429);
@@ -236,7 +236,7 @@ describe('jwks+remote admission', () => {
 });
 
 describe('subprotocol and claim cross-check', () => {
-  it('echoes a non-auth subprotocol when one is offered, else the auth entry (G-15)', async () => {
+  it('echoes a non-auth subprotocol when one is offered, else the auth entry (docs/protocol.md#weak-subprotocol-echo)', async () => {
     const r = await relayWith(remoteEnv());
     const token = await issuer.mint(clientClaims);
     const a = await connectPeer(r.wsUrl, asClient(token, { viaSubprotocol: true, protocols: ['viewport.v1'] }));
@@ -256,7 +256,7 @@ describe('subprotocol and claim cross-check', () => {
     expect(await p.closed).toEqual({ code: 4008, reason });
   });
 
-  it('sends RUNTIME_TARGET_REQUIRED before closing a target-less runtime or pairing client (G-16)', async () => {
+  it('sends RUNTIME_TARGET_REQUIRED before closing a target-less runtime or pairing client (docs/protocol.md#weak-pairing-target)', async () => {
     const r = await relayWith(remoteEnv());
     for (const scope of ['runtime', 'pairing', 'session-events']) {
       const { runtimeTargetId: _t, ...claims } = { ...clientClaims, scope };

@@ -1,5 +1,5 @@
 // The relay container's environment: the ONE place that maps a ViewportRelay
-// to relay configuration (relay-protocol §10). Order matters: $(POD_NAME) and
+// to relay configuration (docs/protocol.md#configuration). Order matters: $(POD_NAME) and
 // $(REDIS_PASSWORD) expand only from variables defined earlier in the list.
 import { podHost, RELAY_PORT, REDIS_PORT, WS_PATH, GENERATED_KEYS, type RelayModel } from './model.js';
 
@@ -85,7 +85,7 @@ export function relayEnv(m: RelayModel): EnvVar[] {
     if (prefix !== undefined) env.push(plain('RELAY_REDIS_KEY_PREFIX', prefix));
   }
   if (m.busHmacKeyRef !== undefined) {
-    // The bus defaults off in the relay, which silently breaks cross-relay routing (G-2).
+    // The bus defaults off in the relay, which silently breaks cross-relay routing (docs/protocol.md#weak-bus-off).
     env.push(plain('RELAY_BUS_ENABLED', '1'), fromSecret('RELAY_BUS_HMAC_KEY', m.busHmacKeyRef));
   }
   if (m.peerLinkPort !== undefined) {

@@ -129,7 +129,7 @@ export function relayModel(relay: ViewportRelay, cfg: BuilderConfig): RelayModel
         ? undefined
         : (spec.backplane?.busHmacKeySecretRef ?? { name: generatedSecret, key: GENERATED_KEYS.busHmacKey }),
     managedRedis: backplaneMode === 'redis' && spec.backplane?.redis?.managed !== undefined,
-    // Behind one shared URL a redirect points back at the same URL (G-8), so
+    // Behind one shared URL a redirect points back at the same URL (docs/protocol.md#weak-redirect-loop), so
     // redirects default on only where each pod has its own host.
     redirectEnabled: backplaneMode !== 'single' && (spec.clientRedirect?.enabled ?? pinned),
     peerLinkPort: peerLinkPort(spec),

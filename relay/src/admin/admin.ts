@@ -1,4 +1,4 @@
-// Admin HTTP (spec §8): /health and /ready are open (probes need them);
+// Admin HTTP (docs/protocol.md#admin-http): /health and /ready are open (probes need them);
 // /state, /logs and /metrics need the admin token and, when admin is disabled,
 // answer exactly like an unknown path. The token is compared as a SHA-256
 // digest in constant time, and only the digest is kept.

@@ -1,10 +1,10 @@
 // Relay metrics in the relay's own prom-client Registry. The 72 unlabelled
-// counters and 2 gauges of spec §9 keep their names for dashboards built on the
+// counters and 2 gauges of docs/protocol.md#metrics keep their names for dashboards built on the
 // reference; labelled series (by role, reason, direction) and an admission
 // latency histogram are added beside them.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** COMPAT_COUNTERS are the reference counter names (without the relay_ prefix), spec §9. */
+/** COMPAT_COUNTERS are the reference counter names (without the relay_ prefix), docs/protocol.md#metrics. */
 export const COMPAT_COUNTERS = [
   'upgrade_rate_limited_total',
   'upgrade_rejected_total_connections_total',

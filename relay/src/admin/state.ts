@@ -1,4 +1,4 @@
-// The /state body (spec §8), built from the hub's scopes. Pure.
+// The /state body (docs/protocol.md#admin-http), built from the hub's scopes. Pure.
 import type { Config } from '../config.js';
 import type { ScopeState } from '../routing/scope.js';
 
@@ -8,7 +8,7 @@ export interface StatePeer {
   readonly role: string;
 }
 
-/** buildState lists every scope with its daemon and OPEN client counts, plus the worker count (G-11). */
+/** buildState lists every scope with its daemon and OPEN client counts, plus the worker count (docs/protocol.md#weak-worker-accounting). */
 export function buildState<P extends StatePeer>(
   config: Config,
   scopes: Iterable<ScopeState<P>>,

@@ -19,7 +19,7 @@ describe('extractToken', () => {
     expect(extractToken(headers, query, dev)).toEqual(expected);
   });
 
-  it('selectSubprotocol prefers a non-auth entry (G-15)', () => {
+  it('selectSubprotocol prefers a non-auth entry (docs/protocol.md#weak-subprotocol-echo)', () => {
     expect(selectSubprotocol([`auth.${T}`, 'viewport.v1'])).toBe('viewport.v1');
     expect(selectSubprotocol(new Set([`auth.${T}`]))).toBe(`auth.${T}`);
     expect(selectSubprotocol([])).toBe(false);
@@ -51,7 +51,7 @@ describe('crossCheckClaims', () => {
     ['target mismatch', q('client', 't'), { workspaceId: 'w1', runtimeTargetId: 'u' }, 'runtime target claim mismatch'],
     ['bad scope', q('client', 't'), { workspaceId: 'w1', scope: 'root' }, 'invalid scope claim'],
     ['daemon without target', q('workspace-daemon'), { workspaceId: 'w1' }, 'missing runtime target claim'],
-    ['pairing without target (G-16)', q('client'), { workspaceId: 'w1', scope: 'pairing' }, 'missing runtime target claim'],
+    ['pairing without target (docs/protocol.md#weak-pairing-target)', q('client'), { workspaceId: 'w1', scope: 'pairing' }, 'missing runtime target claim'],
   ])('%s closes', (_n, query, claims, reason) => {
     expect(crossCheckClaims(query, claims)).toMatchObject({ ok: false, reason });
   });

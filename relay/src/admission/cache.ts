@@ -1,4 +1,4 @@
-// A short-lived cache of positive admissions (R-ADM-4, G-20): a reconnect storm of
+// A short-lived cache of positive admissions (R-ADM-4, docs/protocol.md#weak-admission-cost): a reconnect storm of
 // peers presenting the same token costs one platform call, not one per upgrade.
 // Only admissions are kept, never denials or outages, and never past the token's
 // exp. Keys are SHA-256 digests, so raw tokens are not held here.

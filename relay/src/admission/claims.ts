@@ -1,4 +1,4 @@
-// Relay token claims (spec §3.2): the strict shape the platform's validate
+// Relay token claims (docs/protocol.md#claims): the strict shape the platform's validate
 // endpoint returns and the relay's JWTs carry. Unknown keys reject.
 import { z } from 'zod';
 
@@ -12,7 +12,7 @@ export type Role = (typeof ROLES)[number];
 export const CLIENT_SCOPES = ['runtime', 'pairing', 'session-events'] as const;
 export type ClientScope = (typeof CLIENT_SCOPES)[number];
 
-/** ClaimsSchema validates admission claims; `scope` stays a free string so §3.3 can close 4008 on a bad one. */
+/** ClaimsSchema validates admission claims; `scope` stays a free string so docs/protocol.md#claim-cross-check can close 4008 on a bad one. */
 export const ClaimsSchema = z.strictObject({
   workspaceId: str(128),
   runtimeTargetId: str(128).optional(),

@@ -1,4 +1,4 @@
-// Post-upgrade claim cross-check (spec §3.3), pure. Failures close 4008 with
+// Post-upgrade claim cross-check (docs/protocol.md#claim-cross-check), pure. Failures close 4008 with
 // the listed reason; the effective runtime target is the claim, else the query.
 import { CloseReason, type RelayCloseReason } from '../frames/index.js';
 import { CLIENT_SCOPES, type Claims, type ClientScope, type Role } from './claims.js';
@@ -15,8 +15,8 @@ export type CrossCheck =
   | { ok: false; reason: RelayCloseReason; sendTargetRequired: boolean };
 
 /**
- * crossCheckClaims runs the §3.3 rules in order. A client without a scope claim
- * is a runtime client. Pairing clients also need a target (G-16): without one
+ * crossCheckClaims runs the docs/protocol.md#claim-cross-check rules in order. A client without a scope claim
+ * is a runtime client. Pairing clients also need a target (docs/protocol.md#weak-pairing-target): without one
  * they could never reach a daemon.
  */
 export function crossCheckClaims(query: QueryIds, claims: Claims): CrossCheck {

@@ -1,4 +1,4 @@
-// Remote admission (spec §3.1): the platform's validate endpoint decides.
+// Remote admission (docs/protocol.md#admission-validate): the platform's validate endpoint decides.
 import { parseClaims } from './claims.js';
 import { postJson, type PlatformTls } from './platform-http.js';
 import type { Admitter } from './types.js';

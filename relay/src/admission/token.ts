@@ -1,4 +1,4 @@
-// Where a peer's token comes from (spec §2.3), and which subprotocol the 101
+// Where a peer's token comes from (docs/protocol.md#upgrade-token), and which subprotocol the 101
 // echoes. Pure functions over request headers and query.
 
 const MIN_TOKEN = 10;
@@ -52,7 +52,7 @@ export function extractToken(
   return { ok: false, reason: 'MISSING_AUTH_TOKEN' };
 }
 
-/** selectSubprotocol echoes one offered entry, preferring one that is not `auth.<token>` (G-15). */
+/** selectSubprotocol echoes one offered entry, preferring one that is not `auth.<token>` (docs/protocol.md#weak-subprotocol-echo). */
 export function selectSubprotocol(offered: ReadonlySet<string> | readonly string[]): string | false {
   const list = [...offered];
   return list.find((p) => !p.startsWith('auth.')) ?? list[0] ?? false;

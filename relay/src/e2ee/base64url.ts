@@ -1,4 +1,4 @@
-// RFC 4648 §5 base64url without padding on output; input may carry the
+// RFC 4648 section 5 base64url without padding on output; input may carry the
 // correct trailing '=' padding. Anything else (other alphabets, whitespace,
 // stray characters) is refused instead of being skipped as Node's decoder does.
 import { fail, type Result } from './errors.js';

@@ -113,7 +113,7 @@ export class ClientPeer {
     return openOnSession(state, frame);
   }
 
-  /** handleKeyUpdate starts the re-key the daemon asked for (§8.5 step 4). */
+  /** handleKeyUpdate starts the re-key the daemon asked for (docs/e2ee-protocol.md#key-update step 4). */
   handleKeyUpdate(frame: KeyUpdateRequiredFrame): Result<{ frame: KeyExchangeInitV2 | KeyExchangeInitV3 }> {
     const state = this.currentState;
     if (!state) return fail('unknown_session', 'no session is established');

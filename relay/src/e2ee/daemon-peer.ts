@@ -122,7 +122,7 @@ export class DaemonPeer {
     return { ok: true, frame: sealed.frame, keyUpdate: keyUpdateFrame(state) };
   }
 
-  /** handleKeyUpdate applies an inbound relay_key_update_required (§8.5 step 2). */
+  /** handleKeyUpdate applies an inbound relay_key_update_required (docs/e2ee-protocol.md#key-update step 2). */
   handleKeyUpdate(frame: KeyUpdateRequiredFrame): Result<object> {
     const state = this.sessions.get(frame.sessionId);
     if (!state) return fail('unknown_session', 'key update is for an unknown session');

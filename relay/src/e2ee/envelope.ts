@@ -1,4 +1,4 @@
-// The `e2ee` v2 envelope (noise-v3.md §8.2-8.3): AES-256-GCM under the session
+// The `e2ee` v2 envelope (docs/e2ee-protocol.md#envelope): AES-256-GCM under the session
 // key with a random 12-byte IV, the tag in its own field, and an AAD that binds
 // profile, sessionId, epoch and seq. Strict on open: 12-byte IV, 16-byte tag.
 import { gcm } from '@noble/ciphers/aes.js';

@@ -1,5 +1,6 @@
-// Wire shapes of the crypto frames (noise-v3.md §5.8, §8.1, §8.5, §11.1) and
-// strict parsers for them. Builders emit keys in the reference's order;
+// Wire shapes of the crypto frames and strict parsers for them
+// (docs/e2ee-protocol.md#handshake-frames, docs/e2ee-protocol.md#envelope-fields,
+// docs/e2ee-protocol.md#key-update, docs/e2ee-protocol.md#kex-v2-frames). Builders emit keys in the reference's order;
 // parsers never depend on key order and ignore unknown fields.
 import { fail, type Result } from './errors.js';
 import { isProfile, type Profile } from './profiles.js';
@@ -108,7 +109,7 @@ function stringFields<K extends string>(f: Fields, names: readonly K[], what: st
 }
 
 function optionalString(value: unknown): string | undefined {
-  // Receivers treat a non-string value as absent (noise-v3.md §5.8).
+  // Receivers treat a non-string value as absent (docs/e2ee-protocol.md#handshake-frames).
   return typeof value === 'string' ? value : undefined;
 }
 

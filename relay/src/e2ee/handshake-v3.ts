@@ -1,5 +1,5 @@
-// The v3 handshake (noise-v3.md §4-§5): IK / IKpsk2 over P-256, AES-GCM,
-// SHA-256, with the protocol's deviations from stock Noise (no message-1
+// The v3 handshake (docs/e2ee-protocol.md#handshake-v3, with the state of
+// docs/e2ee-protocol.md#symmetric-state): IK / IKpsk2 over P-256, AES-GCM, SHA-256, with the protocol's deviations from stock Noise (no message-1
 // payload, no MixKey(e) in psk mode, one HKDF-derived bidirectional key).
 import { fromBase64Url, toBase64Url } from './base64url.js';
 import { concatBytes, constantTimeEqual, decodeUtf8, utf8 } from './bytes.js';

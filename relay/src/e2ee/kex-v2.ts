@@ -1,4 +1,4 @@
-// The legacy v2 key exchange (noise-v2 profiles, noise-v3.md §11): one
+// The legacy v2 key exchange (noise-v2 profiles, docs/e2ee-protocol.md#kex-v2): one
 // static-static ECDH plus RFC 5869 HKDF with nonces. The proofs hash the
 // base64url *text* of keys and nonces exactly as sent; salts use raw bytes.
 import { fromBase64Url, toBase64Url } from './base64url.js';
@@ -59,7 +59,7 @@ function inputKeyMaterial(z: Uint8Array, profile: Profile, secret: Uint8Array | 
   return { ok: true, ikm: concatBytes(z, secret) };
 }
 
-/** clientProofV2 is the 16-byte proof of §11.2 over the init's wire strings. */
+/** clientProofV2 is the 16-byte proof of docs/e2ee-protocol.md#kex-v2-client-proof over the init's wire strings. */
 export function clientProofV2(ikm: Uint8Array, clientNonce: Uint8Array, init: Omit<KeyExchangeInitV2, 'clientProof'>, daemonPublicKeyText: string): Uint8Array {
   const info = [
     'viewport-relay-kex-init-v1',
@@ -85,7 +85,7 @@ interface TranscriptFields {
   epoch: number;
 }
 
-/** sessionAndProofV2 derives the v2 session key and the daemon's 16-byte proof (§11.3). */
+/** sessionAndProofV2 derives the v2 session key and the daemon's 16-byte proof (docs/e2ee-protocol.md#kex-v2-session-key). */
 export function sessionAndProofV2(
   ikm: Uint8Array,
   clientNonce: Uint8Array,

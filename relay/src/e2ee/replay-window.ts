@@ -1,6 +1,7 @@
-// Receive-side replay protection for one session and direction (noise-v3.md
-// §8.4). check() and commit() are separate so a sequence number is recorded
-// only after its envelope authenticated: garbage cannot burn a genuine seq.
+// Receive-side replay protection for one session and direction
+// (docs/e2ee-protocol.md#replay-window). check() and commit() are separate so a
+// sequence number is recorded only after its envelope authenticated: garbage
+// cannot burn a genuine seq.
 import { fail, type Result } from './errors.js';
 
 /** REPLAY_WINDOW is how far behind (and ahead of) the highest seen seq is accepted. */

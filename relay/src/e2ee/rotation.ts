@@ -1,5 +1,5 @@
-// Key rotation (noise-v3.md §7, §8.5): the daemon asks for epoch + 1 with
-// relay_key_update_required; the client answers with a fresh handshake that
+// Key rotation (docs/e2ee-protocol.md#key-update, docs/e2ee-protocol.md#rekey-admission):
+// the daemon asks for epoch + 1 with relay_key_update_required; the client answers with a fresh handshake that
 // names previousSessionId; the daemon admits it only while rotation is pending.
 import { fail, type Result } from './errors.js';
 import type { KeyUpdateRequiredFrame } from './frames.js';
@@ -34,7 +34,7 @@ export function acceptKeyUpdate(state: SessionState, frame: KeyUpdateRequiredFra
   return { ok: true };
 }
 
-/** admitRekey decides the epoch of a handshake that names previousSessionId (§7). */
+/** admitRekey decides the epoch of a handshake that names previousSessionId (docs/e2ee-protocol.md#rekey-admission). */
 export function admitRekey(previous: SessionState | undefined, profile: Profile): Result<{ epoch: number }> {
   if (!previous) return fail('rekey_not_admitted', 'previous session is unknown');
   if (previous.keys.profile !== profile) return fail('rekey_not_admitted', 're-key must keep the profile');

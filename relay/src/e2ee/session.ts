@@ -34,7 +34,7 @@ export function sealOnSession(
   return sealed;
 }
 
-/** openOnSession applies §8.3 in order: session, profile/epoch, window, open, then commit the seq. */
+/** openOnSession applies docs/e2ee-protocol.md#envelope-open in order: session, profile/epoch, window, open, then commit the seq. */
 export function openOnSession(
   state: SessionState,
   frame: EnvelopeFrame,

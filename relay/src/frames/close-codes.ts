@@ -1,4 +1,4 @@
-// WebSocket close codes and reasons the relay sends (spec §4.5). Reasons are
+// WebSocket close codes and reasons the relay sends (docs/protocol.md#close-codes). Reasons are
 // part of the wire contract: daemons and tests match them exactly.
 
 /** CloseCode holds the numeric close codes the relay uses. */
@@ -15,32 +15,32 @@ export const CloseCode = {
 export const CloseReason = {
   shuttingDown: 'relay shutting down',
   frameTooLarge: 'frame too large',
-  // Post-upgrade claim cross-check (§3.3).
+  // Post-upgrade claim cross-check (docs/protocol.md#claim-cross-check).
   missingWorkspaceClaim: 'missing workspace claim',
   workspaceClaimMismatch: 'workspace claim mismatch',
   runtimeTargetClaimMismatch: 'runtime target claim mismatch',
   invalidScopeClaim: 'invalid scope claim',
   missingRuntimeTargetClaim: 'missing runtime target claim',
-  // Daemon admission (§1).
+  // Daemon admission (docs/protocol.md#daemon-slot).
   staleDaemonGeneration: 'stale daemon generation',
   daemonAlreadyConnected: 'daemon already connected',
-  /** A higher daemon generation replaced this socket (G-4). */
+  /** A higher daemon generation replaced this socket (docs/protocol.md#weak-daemon-takeover). */
   superseded: 'superseded',
-  // Rate limits (§5.7).
+  // Rate limits (docs/protocol.md#rate-limits).
   daemonRateLimit: 'daemon rate limit exceeded',
   workerRateLimit: 'worker rate limit exceeded',
   runtimeRateLimit: 'runtime rate limit exceeded',
   keyExchangeRateLimit: 'key exchange rate limit exceeded',
   pairingRateLimit: 'pairing rate limit exceeded',
   presenceRateLimit: 'presence rate limit exceeded',
-  // Profile checks (§5.1, §5.2).
+  // Profile checks (docs/protocol.md#routing-client, docs/protocol.md#routing-daemon).
   clientProfileMismatch: 'client frame profile mismatch',
   daemonProfileMismatch: 'daemon frame profile mismatch',
-  // Client scope checks (§3.4).
+  // Client scope checks (docs/protocol.md#client-scopes).
   pairingScopeOnly: 'pairing scope only',
   runtimeScopeOnly: 'runtime scope only',
   sessionEventsScopeRequired: 'session-events scope required',
-  // Backpressure (§5.8).
+  // Backpressure (docs/protocol.md#backpressure).
   bufferOverflow: 'buffer overflow',
 } as const;
 

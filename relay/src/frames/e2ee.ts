@@ -14,7 +14,7 @@ const VERSIONS = [2] as const;
 const OPAQUE_FIELDS = ['iv', 'tag', 'ciphertext'] as const;
 
 /**
- * checkE2ee validates an e2ee envelope (spec §4.1, the same for clients and
+ * checkE2ee validates an e2ee envelope (docs/protocol.md#frames-client, the same for clients and
  * daemons): version 2, profile, sessionId, epoch and seq >= 1, and non-empty
  * iv, tag and ciphertext. The ciphertext itself is never inspected.
  */

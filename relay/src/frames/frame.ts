@@ -1,4 +1,4 @@
-// Frame shapes the relay understands (spec §4). The relay forwards frame text
+// Frame shapes the relay understands (docs/protocol.md#frames). The relay forwards frame text
 // byte for byte; these parsed views carry only what routing needs.
 
 import type { Profile } from '../e2ee/profiles.js';
@@ -6,7 +6,7 @@ import type { Profile } from '../e2ee/profiles.js';
 /** Profile is the E2EE handshake profile named in frames and the e2eeProfile claim (e2ee/profiles.ts). */
 export type { Profile };
 
-/** ClientFrameKind names each frame a client may send (spec §4.1). */
+/** ClientFrameKind names each frame a client may send (docs/protocol.md#frames-client). */
 export type ClientFrameKind =
   | 'e2ee'
   | 'kex_init'
@@ -16,7 +16,7 @@ export type ClientFrameKind =
   | 'session_unsubscribe'
   | 'viewer_presence';
 
-/** DaemonFrameKind names each frame a daemon may send (spec §4.2). */
+/** DaemonFrameKind names each frame a daemon may send (docs/protocol.md#frames-daemon). */
 export type DaemonFrameKind =
   | 'e2ee'
   | 'kex_response'
@@ -73,7 +73,7 @@ export interface DaemonFrame {
 /** WorkerMethod is an HTTP method a worker may tunnel. */
 export type WorkerMethod = 'GET' | 'POST' | 'PATCH';
 
-/** WorkerRequest is a valid worker transport request (spec §4.3); requestId is kept verbatim so the reply echoes it exactly. */
+/** WorkerRequest is a valid worker transport request (docs/protocol.md#frames-worker); requestId is kept verbatim so the reply echoes it exactly. */
 export interface WorkerRequest {
   requestId: string;
   method: WorkerMethod;

@@ -1,4 +1,5 @@
-// Relay → peer frames (spec §4.4, §5.3, §6), built as ready-to-send text.
+// Relay → peer frames, built as ready-to-send text (docs/protocol.md#frames-relay,
+// docs/protocol.md#relay-status, docs/protocol.md#worker-transport).
 // Field names and messages are wire contract; clients must not parse
 // `message`, but tests and daemons compare it, so keep it exact.
 import { FrameType } from './frame.js';
@@ -16,7 +17,7 @@ export type RelayStatusCode =
 export interface RelayStatusExtras {
   DAEMON_UNAVAILABLE: { runtimeTargetId?: string | undefined; machineId?: string | undefined };
   RUNTIME_TARGET_REQUIRED: Record<string, never>;
-  /** runtimeTargetId only in the per-message variant (§5.5), not at upgrade (§7.7). */
+  /** runtimeTargetId only in the per-message variant (docs/protocol.md#no-local-daemon), not at upgrade (docs/protocol.md#redirect). */
   RELAY_REDIRECT: { relayWsBaseUrl: string; runtimeTargetId?: string | undefined };
   INVALID_FRAME: Record<string, never>;
   SESSION_EVENTS_SCOPE_ONLY: Record<string, never>;
@@ -34,7 +35,7 @@ export const RELAY_STATUS_MESSAGES: Readonly<Record<RelayStatusCode, string>> = 
   RELAY_SHUTTING_DOWN: 'Relay is shutting down; reconnect to continue',
 };
 
-// `retryable` is present only for these codes; the others omit it (§6).
+// `retryable` is present only for these codes; the others omit it (docs/protocol.md#relay-status).
 const RETRYABLE: Partial<Record<RelayStatusCode, boolean>> = {
   DAEMON_UNAVAILABLE: true,
   RUNTIME_TARGET_REQUIRED: false,
@@ -90,7 +91,7 @@ export function viewerPresenceDenied(channel: string, workspaceId: string): stri
   return JSON.stringify({ type: FrameType.viewerPresenceDenied, channel, reason: CHANNEL_NOT_AUTHORIZED, workspaceId });
 }
 
-/** workerResponse builds the reply to a worker transport request (§5.3). */
+/** workerResponse builds the reply to a worker transport request (docs/protocol.md#worker-transport). */
 export function workerResponse(
   requestId: string,
   status: number,

@@ -1,4 +1,4 @@
-// Client → relay frame validation (spec §4.1). One JSON.parse, then
+// Client → relay frame validation (docs/protocol.md#frames-client). One JSON.parse, then
 // hand-written checks dispatched on `type`; extra fields are allowed because
 // the frame is forwarded verbatim.
 import { checkE2ee } from './e2ee.js';
@@ -77,7 +77,7 @@ function dispatch(obj: JsonObject, type: string): Outcome {
 
 function checkKexInit(obj: JsonObject): Outcome {
   const label = FrameType.kexInit;
-  // requestId may be empty: such an init is forwarded but not tracked (G-23).
+  // requestId may be empty here; routing answers such an init INVALID_FRAME (docs/protocol.md#weak-control-frames).
   const head = checkKexHead(obj, label, KEX_V3_FIELDS, KEX_V2_FIELDS);
   if (isFieldError(head)) return head;
   if (head.profile === 'noise-ikpsk2') {

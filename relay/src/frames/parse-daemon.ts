@@ -1,4 +1,4 @@
-// Daemon → relay frame validation (spec §4.2). Invalid daemon frames are
+// Daemon → relay frame validation (docs/protocol.md#frames-daemon). Invalid daemon frames are
 // dropped silently by the caller; the Rejection is for metrics and debug logs.
 import { checkE2ee } from './e2ee.js';
 import { scanE2ee } from './e2ee-scan.js';

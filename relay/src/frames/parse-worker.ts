@@ -1,4 +1,4 @@
-// Worker → relay frame validation (spec §4.3). Path authorisation is a
+// Worker → relay frame validation (docs/protocol.md#frames-worker). Path authorisation is a
 // separate step (worker/path.ts); this only checks the frame's shape.
 import { Rejection, fieldError, isFieldError, nonEmptyString, optionalString, parseObject, rejected, typeField } from './fields.js';
 import { type ParseResult, type WorkerMethod, type WorkerRequest, FrameType } from './frame.js';

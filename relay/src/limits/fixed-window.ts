@@ -1,4 +1,4 @@
-// Fixed-window counter per key (spec §5.7): used for upgrades per IP and for
+// Fixed-window counter per key (docs/protocol.md#rate-limits): used for upgrades per IP and for
 // kex-init and pairing requests. Keys are LRU-capped so an address sweep
 // cannot grow memory without bound.
 import { assertPositive, evictOldest, sweepIdle } from './recency-map.js';

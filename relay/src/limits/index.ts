@@ -1,3 +1,3 @@
-// Rate limiter primitives (spec §5.7). Pure: time comes from an injected clock.
+// Rate limiter primitives (docs/protocol.md#rate-limits). Pure: time comes from an injected clock.
 export { FixedWindowLimiter, type FixedWindowOptions } from './fixed-window.js';
 export { TokenBucketLimiter, type TokenBucketOptions } from './token-bucket.js';

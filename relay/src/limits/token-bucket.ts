@@ -1,4 +1,4 @@
-// Token bucket per key (spec §5.7): the runtime, workspace and daemon/worker
+// Token bucket per key (docs/protocol.md#rate-limits): the runtime, workspace and daemon/worker
 // limiters. Continuous refill lets short bursts through while bounding the
 // sustained rate.
 import { assertPositive, evictOldest } from './recency-map.js';

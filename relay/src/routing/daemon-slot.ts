@@ -1,4 +1,5 @@
-// Who holds a scope's single daemon slot (spec §1, G-4, G-5). Pure.
+// Who holds a scope's single daemon slot (docs/protocol.md#daemon-slot;
+// docs/protocol.md#weak-daemon-takeover, docs/protocol.md#weak-generation-memory). Pure.
 import { CloseReason, type RelayCloseReason } from '../frames/index.js';
 
 /** DaemonSlotDecision: take the free slot, supersede the current daemon, or refuse the newcomer. */
@@ -11,7 +12,7 @@ export type DaemonSlotDecision =
  * decideDaemonSlot: a generation below the highest known (local memory or
  * presence) is stale; an OPEN incumbent keeps the slot unless the newcomer's
  * generation is strictly higher, in which case the newcomer supersedes it at
- * once instead of waiting for the half-open socket to time out (G-4).
+ * once instead of waiting for the half-open socket to time out (docs/protocol.md#weak-daemon-takeover).
  */
 export function decideDaemonSlot(input: {
   readonly incumbentOpen: boolean;

@@ -1,4 +1,4 @@
-// Which presence results the relay may act on (spec §7.2, §7.7): the record
+// Which presence results the relay may act on (docs/protocol.md#presence, docs/protocol.md#redirect): the record
 // must name a connected daemon on another relay, with a redirect URL that
 // passes the URL policy. Pure.
 import type { PresenceRecord } from '../backplane/backplane.js';
@@ -10,7 +10,7 @@ export interface RedirectPolicy {
   readonly tlsHost: string;
 }
 
-/** isRedirectUrlAllowed applies the §7.7 URL policy to a relayWsBaseUrl. */
+/** isRedirectUrlAllowed applies the docs/protocol.md#redirect URL policy to a relayWsBaseUrl. */
 export function isRedirectUrlAllowed(url: string, policy: RedirectPolicy): boolean {
   let u: URL;
   try {
@@ -53,7 +53,7 @@ export function usablePresence(record: PresenceRecord | null, policy: RedirectPo
 
 /**
  * shouldRedirect: only to another relay, and never to our own URL, so a
- * shared load-balancer URL cannot make clients reconnect in a loop (G-8).
+ * shared load-balancer URL cannot make clients reconnect in a loop (docs/protocol.md#weak-redirect-loop).
  */
 export function shouldRedirect(record: PresenceRecord, ownRelayId: string, ownPublicUrl: string): boolean {
   return record.relayId !== ownRelayId && record.relayWsBaseUrl !== ownPublicUrl;

@@ -22,13 +22,13 @@ describe('checkClientFrame', () => {
     ['pairing client kex', f('kex_init', { requestId: 'r', profile: 'noise-ik' }), sender('pairing'), { action: 'close', reason: 'pairing scope only', cause: 'scope' }],
     ['profile differs from claim', f('e2ee', { sessionId: 's', profile: 'noise-ikpsk2' }), sender('runtime', { e2eeProfile: 'noise-ik' }), { action: 'close', reason: 'client frame profile mismatch', cause: 'profile' }],
     ['kex with request id', f('kex_init', { requestId: 'r', profile: 'noise-ik' }), sender('runtime'), { action: 'route', limiter: 'kex', track: { table: 'kex', requestId: 'r' } }],
-    ['kex with an empty request id is refused (G-23)', f('kex_init', { requestId: '', profile: 'noise-ik' }), sender('runtime'), { action: 'status', code: 'INVALID_FRAME' }],
+    ['kex with an empty request id is refused (docs/protocol.md#weak-control-frames)', f('kex_init', { requestId: '', profile: 'noise-ik' }), sender('runtime'), { action: 'status', code: 'INVALID_FRAME' }],
     ['e2ee', f('e2ee', { sessionId: 's', profile: 'noise-ik' }), sender('runtime', { e2eeProfile: 'noise-ik' }), { action: 'route', limiter: 'runtime', sessionId: 's' }],
     ['pairing request', f('pairing_redeem_request', { requestId: 'p' }), sender('pairing'), { action: 'route', limiter: 'pairing', track: { table: 'pairing', requestId: 'p' } }],
     ['allowed subscribe', f('session_subscribe', { channel: 'agent-session:a' }), sender('session-events'), { action: 'subscribe', channel: 'agent-session:a', allowed: true }],
     ['foreign unsubscribe', f('session_unsubscribe', { channel: 'agent-session:b' }), sender('session-events'), { action: 'unsubscribe', channel: 'agent-session:b', allowed: false }],
     ['presence as self', f('viewer_presence', { channel: 'agent-session:a', userId: 'u' }), sender('session-events', { userId: 'u' }), { action: 'presence', channel: 'agent-session:a', allowed: true }],
-    ['presence spoofing another user (G-17)', f('viewer_presence', { channel: 'agent-session:a', userId: 'v' }), sender('session-events', { userId: 'u' }), { action: 'presence', channel: 'agent-session:a', allowed: false }],
+    ['presence spoofing another user (docs/protocol.md#weak-session-events)', f('viewer_presence', { channel: 'agent-session:a', userId: 'v' }), sender('session-events', { userId: 'u' }), { action: 'presence', channel: 'agent-session:a', allowed: false }],
   ] as const)('%s', (_name, frame, s, expected) => {
     expect(checkClientFrame(frame as ClientFrame | null, s)).toEqual(expected);
   });
@@ -61,7 +61,7 @@ describe('routeDaemonFrame', () => {
     expect(routeDaemonFrame(d('e2ee', { sessionId: 'gone' }), scope, () => false, 1)).toMatchObject({ delivery: { kind: 'drop' } });
   });
 
-  it('keeps a session route alive while it is used (G-6)', () => {
+  it('keeps a session route alive while it is used (docs/protocol.md#weak-session-ttl)', () => {
     const scope = make();
     const alice = { name: 'alice' };
     scope.sessionOwners.set('s', { kind: 'local', peer: alice }, 0);

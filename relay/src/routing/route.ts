@@ -1,6 +1,7 @@
-// Pure routing decisions (spec §3.4, §5.1, §5.2, §5.6): (frame, sender,
-// tables) → decision. The session layer applies decisions to sockets, limiters
-// and the bus; nothing here does I/O or reads the clock.
+// Pure routing decisions (docs/protocol.md#routing-client, docs/protocol.md#routing-daemon,
+// docs/protocol.md#client-scopes, docs/protocol.md#session-events): (frame,
+// sender, tables) → decision. The session layer applies decisions to sockets,
+// limiters and the bus; nothing here does I/O or reads the clock.
 import {
   CloseReason,
   isPairingKind,
@@ -36,7 +37,7 @@ export type ClientCheck =
       readonly limiter: LimiterName;
       /** Record the sender as owner of this request id before forwarding. */
       readonly track?: { readonly table: 'kex' | 'pairing'; readonly requestId: string };
-      /** e2ee: the session the sender must own (G-9). */
+      /** e2ee: the session the sender must own (docs/protocol.md#weak-session-ownership). */
       readonly sessionId?: string;
     };
 
@@ -54,14 +55,14 @@ export function allowedChannels(claim: readonly string[] | undefined): ReadonlyS
   return out;
 }
 
-/** checkClientFrame applies steps 2-9 of §5.1 that need no state: validity, scope, profile, which limiter. */
+/** checkClientFrame applies steps 2-9 of docs/protocol.md#routing-client that need no state: validity, scope, profile, which limiter. */
 export function checkClientFrame(frame: ClientFrame | null, sender: ClientSender): ClientCheck {
   if (frame === null) return { action: 'status', code: 'INVALID_FRAME' };
   if (sender.scope === 'session-events') {
     if (!isSessionEventKind(frame.kind)) return { action: 'status', code: 'SESSION_EVENTS_SCOPE_ONLY' };
     const channel = frame.channel ?? '';
     let allowed = sender.sessionChannels.has(channel);
-    // Presence userId is bound to the token when the token names a user (G-17).
+    // Presence userId is bound to the token when the token names a user (docs/protocol.md#weak-session-events).
     if (frame.kind === 'viewer_presence' && sender.userId !== undefined && frame.userId !== sender.userId) allowed = false;
     const action = frame.kind === 'session_subscribe' ? 'subscribe' : frame.kind === 'session_unsubscribe' ? 'unsubscribe' : 'presence';
     return { action, channel, allowed };
@@ -77,7 +78,7 @@ export function checkClientFrame(frame: ClientFrame | null, sender: ClientSender
   }
   switch (frame.kind) {
     case 'kex_init': {
-      // G-23: a kex init without a requestId could never be answered; say so instead of forwarding it.
+      // docs/protocol.md#weak-control-frames: a kex init without a requestId could never be answered; say so instead of forwarding it.
       const requestId = frame.requestId ?? '';
       if (requestId === '') return { action: 'status', code: 'INVALID_FRAME' };
       return { action: 'route', limiter: 'kex', track: { table: 'kex', requestId } };
@@ -89,7 +90,7 @@ export function checkClientFrame(frame: ClientFrame | null, sender: ClientSender
   }
 }
 
-/** ownsSession: the sender is the recorded local owner of sessionId (G-9). */
+/** ownsSession: the sender is the recorded local owner of sessionId (docs/protocol.md#weak-session-ownership). */
 export function ownsSession<P>(scope: ScopeState<P>, sessionId: string, sender: P, now: number): boolean {
   const owner = scope.sessionOwners.get(sessionId, now);
   return owner !== undefined && owner.kind === 'local' && owner.peer === sender;
@@ -101,7 +102,7 @@ export type ClientDelivery<P> =
   | { readonly kind: 'target_required' }
   | { readonly kind: 'lookup' };
 
-/** deliverClientFrame applies §5.1 steps 10-11: the local OPEN daemon, else the no-daemon path of §5.5. */
+/** deliverClientFrame applies docs/protocol.md#routing-client steps 10-11: the local OPEN daemon, else the no-daemon path of docs/protocol.md#no-local-daemon. */
 export function deliverClientFrame<P>(scope: ScopeState<P>, isOpen: (p: P) => boolean): ClientDelivery<P> {
   if (scope.daemon !== null && isOpen(scope.daemon)) return { kind: 'daemon', daemon: scope.daemon };
   if (scope.runtimeTargetId === undefined) return { kind: 'target_required' };
@@ -126,17 +127,17 @@ export type DaemonRoute<P> =
   | { readonly action: 'deliver'; readonly family: 'kex' | 'pairing' | 'session'; readonly delivery: Delivery<P> }
   | { readonly action: 'fanout'; readonly channel: string; readonly recipients: readonly P[] };
 
-/** checkDaemonProfile: a daemon frame may not be weaker than the daemon's e2eeProfile claim (§5.2). */
+/** checkDaemonProfile: a daemon frame may not be weaker than the daemon's e2eeProfile claim (docs/protocol.md#routing-daemon). */
 export function checkDaemonProfile(frame: DaemonFrame, claimed: Profile | undefined): RelayCloseReason | null {
   if (claimed === undefined || frame.profile === undefined) return null;
   return isStrongerOrEqualProfile(frame.profile, claimed) ? null : CloseReason.daemonProfileMismatch;
 }
 
 /**
- * routeDaemonFrame dispatches per §5.2: responses go only to the recorded
+ * routeDaemonFrame dispatches per docs/protocol.md#routing-daemon: responses go only to the recorded
  * requester (taken once), a kex response records the session owner, session
- * frames follow the owner (refreshing its TTL, G-6), session events fan out to
- * the channel's subscribers in this scope (G-17). Never a broadcast.
+ * frames follow the owner (refreshing its TTL, docs/protocol.md#weak-session-ttl), session events fan out to
+ * the channel's subscribers in this scope (docs/protocol.md#weak-session-events). Never a broadcast.
  */
 export function routeDaemonFrame<P>(frame: DaemonFrame, scope: ScopeState<P>, isOpen: (p: P) => boolean, now: number): DaemonRoute<P> {
   switch (frame.kind) {
@@ -168,7 +169,7 @@ export function routeDaemonFrame<P>(frame: DaemonFrame, scope: ScopeState<P>, is
   }
 }
 
-/** presenceRecipients: every OPEN local subscriber of the channel except the sender (§5.6). */
+/** presenceRecipients: every OPEN local subscriber of the channel except the sender (docs/protocol.md#session-events). */
 export function presenceRecipients<P>(scope: ScopeState<P>, channel: string, sender: P, isOpen: (p: P) => boolean): P[] {
   return [...(scope.subscribers.get(channel) ?? [])].filter((p) => p !== sender && isOpen(p));
 }

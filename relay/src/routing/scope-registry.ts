@@ -1,5 +1,5 @@
 // Scopes keyed on the pair (workspaceId, runtimeTargetId?) with nested maps,
-// so `a:b` + no target can never collide with `a` + target `b` (G-12).
+// so `a:b` + no target can never collide with `a` + target `b` (docs/protocol.md#weak-scope-key).
 import { newScope, type ScopeState, type TableLimits } from './scope.js';
 
 /** ScopeRegistry owns every scope of this relay. */

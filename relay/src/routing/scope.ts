@@ -1,4 +1,4 @@
-// The in-memory state of one scope (spec §1): the pair (workspaceId,
+// The in-memory state of one scope (docs/protocol.md#scope): the pair (workspaceId,
 // runtimeTargetId?), its daemon, clients, subscriptions and tracking tables.
 // Generic over the peer handle P so routing never touches a socket.
 import { TrackingTable } from './tracking-table.js';
@@ -20,7 +20,7 @@ export interface ScopeState<P> {
   lastActivityAt: number;
 }
 
-/** TableLimits are the tracking-table TTLs and caps of spec §5.4. */
+/** TableLimits are the tracking-table TTLs and caps of docs/protocol.md#tracking-tables. */
 export interface TableLimits {
   readonly requestTtlMs: number;
   readonly sessionOwnerTtlMs: number;
@@ -31,7 +31,7 @@ export interface TableLimits {
 export const REQUEST_TTL_MS = 2 * 60_000;
 export const SESSION_OWNER_TTL_MS = 30 * 60_000;
 
-/** newScope builds an empty scope. Kex tracking reuses the pairing cap, as the reference does (G-25). */
+/** newScope builds an empty scope. Kex tracking reuses the pairing cap, as the reference does (docs/protocol.md#kept-quirks). */
 export function newScope<P>(workspaceId: string, runtimeTargetId: string | undefined, limits: TableLimits, now: number): ScopeState<P> {
   return {
     workspaceId,
@@ -54,7 +54,7 @@ export function pruneScope<P>(scope: ScopeState<P>, now: number): void {
   scope.sessionOwners.prune(now);
 }
 
-/** forgetPeer removes a closing client's table entries and subscriptions (§5.4). */
+/** forgetPeer removes a closing client's table entries and subscriptions (docs/protocol.md#tracking-tables). */
 export function forgetPeer<P>(scope: ScopeState<P>, peer: P): void {
   scope.clients.delete(peer);
   const mine = (o: Owner<P>) => o.kind === 'local' && o.peer === peer;
@@ -67,7 +67,7 @@ export function forgetPeer<P>(scope: ScopeState<P>, peer: P): void {
   }
 }
 
-/** isEvictable: no daemon, no clients, no subscribers, quiet for ttl (§1 eviction). */
+/** isEvictable: no daemon, no clients, no subscribers, quiet for ttl (docs/protocol.md#eviction). */
 export function isEvictable<P>(scope: ScopeState<P>, now: number, ttlMs: number): boolean {
   return scope.daemon === null && scope.clients.size === 0 && scope.subscribers.size === 0 && now - scope.lastActivityAt >= ttlMs;
 }

@@ -31,7 +31,7 @@ describe('TrackingTable', () => {
 });
 
 describe('ScopeRegistry', () => {
-  it('keys on the pair, so joined ids never collide (G-12)', () => {
+  it('keys on the pair, so joined ids never collide (docs/protocol.md#weak-scope-key)', () => {
     const r = new ScopeRegistry<string>(limits);
     const x = r.ensure('a:b', undefined, 0);
     const y = r.ensure('a', 'b', 0);
@@ -78,10 +78,10 @@ describe('decideDaemonSlot', () => {
   it.each([
     ['free slot', { incumbentOpen: false, storedGeneration: null, persistedGeneration: null, generation: undefined }, { action: 'accept' }],
     ['incumbent, no generations', { incumbentOpen: true, storedGeneration: null, persistedGeneration: null, generation: undefined }, { action: 'refuse', reason: 'daemon already connected' }],
-    ['higher generation supersedes (G-4)', { incumbentOpen: true, storedGeneration: 1, persistedGeneration: null, generation: 2 }, { action: 'supersede' }],
+    ['higher generation supersedes (docs/protocol.md#weak-daemon-takeover)', { incumbentOpen: true, storedGeneration: 1, persistedGeneration: null, generation: 2 }, { action: 'supersede' }],
     ['equal generation refused', { incumbentOpen: true, storedGeneration: 2, persistedGeneration: null, generation: 2 }, { action: 'refuse', reason: 'daemon already connected' }],
     ['stale vs memory', { incumbentOpen: false, storedGeneration: 3, persistedGeneration: null, generation: 2 }, { action: 'refuse', reason: 'stale daemon generation' }],
-    ['stale vs presence (G-5)', { incumbentOpen: false, storedGeneration: null, persistedGeneration: 5, generation: 4 }, { action: 'refuse', reason: 'stale daemon generation' }],
+    ['stale vs presence (docs/protocol.md#weak-generation-memory)', { incumbentOpen: false, storedGeneration: null, persistedGeneration: 5, generation: 4 }, { action: 'refuse', reason: 'stale daemon generation' }],
     ['no claim is never stale', { incumbentOpen: false, storedGeneration: 3, persistedGeneration: 5, generation: undefined }, { action: 'accept' }],
   ] as const)('%s', (_n, input, expected) => {
     expect(decideDaemonSlot(input)).toEqual(expected);
@@ -108,7 +108,7 @@ describe('redirect policy', () => {
     expect(isRedirectUrlAllowed(url, policy)).toBe(expected);
   });
 
-  it('uses only connected records with ids and a valid URL, never redirects to self (G-8)', () => {
+  it('uses only connected records with ids and a valid URL, never redirects to self (docs/protocol.md#weak-redirect-loop)', () => {
     const rec = { workspaceId: 'w', relayId: 'b', relayWsBaseUrl: 'ws://b.test/ws', daemonConnected: true, updatedAtMs: 0 };
     expect(usablePresence(rec, dev)).toBe(rec);
     expect(usablePresence({ ...rec, daemonConnected: false }, dev)).toBeNull();

@@ -1,4 +1,4 @@
-// A bounded map with a TTL, for the per-scope tracking tables of spec §5.4
+// A bounded map with a TTL, for the per-scope tracking tables of docs/protocol.md#tracking-tables
 // (kex requests, pairing requests, session owners). Insertion order is age
 // order, so the cap evicts the oldest and pruning stops at the first live entry.
 
@@ -47,7 +47,7 @@ export class TrackingTable<O> {
   }
 
   /**
-   * touch restarts key's TTL, so a session in use keeps its route (G-6). An entry
+   * touch restarts key's TTL, so a session in use keeps its route (docs/protocol.md#weak-session-ttl). An entry
    * refreshed less than 1/32 of the TTL ago is left as it is: a session in use then
    * re-orders the map about once a minute (30-minute TTL) instead of on every frame.
    */

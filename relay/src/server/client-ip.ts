@@ -1,6 +1,7 @@
-// The client's IP for limits (spec §2.1, R-UPG-8): the socket address, or,
-// when that is a trusted proxy, the right-most X-Forwarded-For entry that is
-// not itself a trusted proxy (G-14: the left-most entry is client-controlled).
+// The client's IP for limits (docs/protocol.md#client-ip, R-UPG-8): the socket
+// address, or, when that is a trusted proxy, the right-most X-Forwarded-For
+// entry that is not itself a trusted proxy (the left-most entry is
+// client-controlled: docs/protocol.md#weak-client-ip).
 import { BlockList, isIP } from 'node:net';
 
 /** ClientIpResolver maps a socket address and XFF header to the address limits are keyed on. */

@@ -1,4 +1,4 @@
-// WebSocket handshake header checks (RFC 6455 §4.2.1), done before admission
+// WebSocket handshake header checks (RFC 6455 section 4.2.1), done before admission
 // so malformed upgrades never reach the platform. Pure.
 import type { IncomingMessage } from 'node:http';
 

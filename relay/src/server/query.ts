@@ -1,4 +1,4 @@
-// Upgrade query (spec §2.2): role, workspaceId, optional runtimeTargetId, and
+// Upgrade query (docs/protocol.md#upgrade-query): role, workspaceId, optional runtimeTargetId, and
 // the dev-only token. Other parameters are ignored.
 import { z } from 'zod';
 import { ROLES, type Role } from '../admission/claims.js';

@@ -1,4 +1,4 @@
-// Raw upgrade rejections (spec §2.1): exactly `HTTP/1.1 <code> <text>\r\n\r\n`,
+// Raw upgrade rejections (docs/protocol.md#upgrade-checks): exactly `HTTP/1.1 <code> <text>\r\n\r\n`,
 // no headers, no body, then the socket is closed.
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -3,7 +3,7 @@ import { createClientIpResolver } from './client-ip.js';
 import { checkHandshakeHeaders } from './handshake.js';
 import { parseUpgradeQuery } from './query.js';
 
-describe('client IP (G-14)', () => {
+describe('client IP (docs/protocol.md#weak-client-ip)', () => {
   const resolve = createClientIpResolver(['10.0.0.0/8', '::1']);
   it.each([
     ['untrusted peer ignores XFF', '203.0.113.9', '1.2.3.4', '203.0.113.9'],

@@ -5,7 +5,7 @@ import { createPlatformTls } from '../admission/platform-http.js';
 import { forwardWorker } from '../worker/index.js';
 import type { WorkerForwarder } from '../session/hub.js';
 
-/** createWorkerForwarder sends worker requests to SERVER_URL with a deadline and a response cap (G-18). */
+/** createWorkerForwarder sends worker requests to SERVER_URL with a deadline and a response cap (docs/protocol.md#weak-worker-forward). */
 export function createWorkerForwarder(config: Config): WorkerForwarder {
   const tls = createPlatformTls(config.platform);
   let host = '';

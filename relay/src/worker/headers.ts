@@ -1,4 +1,4 @@
-// Header filtering for worker forwarding (spec §5.3). Pure: the forwarder
+// Header filtering for worker forwarding (docs/protocol.md#worker-transport). Pure: the forwarder
 // applies these to what goes to and comes from the platform.
 
 /** WORKER_REQUEST_HEADERS lists the only request headers a worker may pass to the platform (lower-case). */

@@ -1,4 +1,4 @@
-// Worker transport (spec §5.3): path authorisation (pure), header filtering
+// Worker transport (docs/protocol.md#worker-transport): path authorisation (pure), header filtering
 // (pure) and forwarding to the platform (I/O).
 export { authorizeWorkerPath, decodeWorkerPath, WORKER_PATH_MAX_LENGTH } from './path.js';
 export type { WorkerPathDecision, WorkerPathDenyReason } from './path.js';

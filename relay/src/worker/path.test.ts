@@ -23,7 +23,7 @@ describe('authorizeWorkerPath', () => {
   });
 
   it.each([
-    ['a parent segment escaping to another executor (G-3)', `${PREFIX}/../exec-B/claim`],
+    ['a parent segment escaping to another executor (docs/protocol.md#weak-worker-path)', `${PREFIX}/../exec-B/claim`],
     ['a parent segment at the end', `${PREFIX}/..`],
     ['a current-directory segment', `${PREFIX}/./claim`],
     ['a trailing current-directory segment', `${PREFIX}/.`],
@@ -96,7 +96,7 @@ describe('authorizeWorkerPath', () => {
     ['a workspace id with a colon, written literally', 'org:ws', 'ex', '/api/runtime/workspaces/org:ws/managed-executors/ex/x'],
     ['an executor id with a space, escaped', WS, 'exec A', `/api/runtime/workspaces/${WS}/managed-executors/exec%20A`],
     ['an executor id with an @, escaped', WS, 'a@b', `/api/runtime/workspaces/${WS}/managed-executors/a%40b/claim`],
-  ])('matches ids the way the spec prefix does: %s', (_name, ws, executor, path) => {
+  ])('matches ids the way the encoded prefix of the reference relay does: %s', (_name, ws, executor, path) => {
     expect(authorizeWorkerPath(path, ws, executor)).toEqual({ ok: true, path });
   });
 

@@ -1,5 +1,5 @@
-// Worker path authorisation (spec §5.3, G-3). The reference compared the raw
-// string and resolved `..` afterwards, so `…/managed-executors/A/../B` reached
+// Worker path authorisation (docs/protocol.md#worker-transport;
+// docs/protocol.md#weak-worker-path). The reference compared the raw string and resolved `..` afterwards, so `…/managed-executors/A/../B` reached
 // executor B. Here the path is split and percent-decoded first, anything that
 // a server could resolve differently from how we read it is refused, and only
 // then is the managed-executor prefix compared, segment by segment.
@@ -63,8 +63,8 @@ function decodeSegment(segment: string): string | null {
 /**
  * authorizeWorkerPath allows a worker path only when, after decoding, it is
  * `/api/runtime/workspaces/{workspaceId}/managed-executors/{managedExecutorId}`
- * or below it. Comparing decoded segments is the same rule as the spec's
- * encodeURIComponent prefix, without being fooled by equivalent spellings.
+ * or below it. Comparing decoded segments is the same rule as the reference
+ * relay's encodeURIComponent prefix, without being fooled by equivalent spellings.
  * The returned path is the input, proven to decode to the checked segments.
  */
 export function authorizeWorkerPath(

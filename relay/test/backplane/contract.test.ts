@@ -219,7 +219,7 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
       machineId: 'm-1',
       daemonIssueGeneration: 4,
     });
-    // The scope is the pair of ids (G-12): another target, or none, is another scope.
+    // The scope is the pair of ids (docs/protocol.md#weak-scope-key): another target, or none, is another scope.
     expect(await b.backplane.resolvePresence({ workspaceId, runtimeTargetId: 'other' })).toBeNull();
     expect(await b.backplane.resolvePresence({ workspaceId })).toBeNull();
     expect(await metric(a.registry, 'relay_presence_entries')).toBe(1);
@@ -342,7 +342,7 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     expect(await metric(b.registry, 'relay_bus_pull_malformed_total')).toBe(1);
   });
 
-  it('broadcasts a frame without a target relay to every other relay, not back to itself (G-17)', async () => {
+  it('broadcasts a frame without a target relay to every other relay, not back to itself (docs/protocol.md#weak-session-events)', async () => {
     const [a, b, c] = [await relay(), await relay(), await relay()];
     expect(a.backplane.broadcasts).toBe(true);
     const event = frameFor(a, b, '{"type":"relay_session_event"}', { targetRelayId: null, direction: 'daemon_to_clients' });
@@ -397,7 +397,7 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     }
     await waitFor(() => a.backplane.isHealthy() && b.backplane.isHealthy(), 'both healthy again');
     expect(await a.backplane.publish(frameFor(a, b, 'after'))).toBe(true);
-    // Only frames addressed to b: a platform hands a new relay the broadcasts it still keeps (G-17 test).
+    // Only frames addressed to b: a platform hands a new relay the broadcasts it still keeps (see the session-events broadcast test above).
     const forB = () => b.received.filter((f) => f.targetRelayId === b.id).map((f) => f.payload);
     await waitFor(() => forB().length === 2, 'frame after recovery');
     expect(forB()).toEqual(['before', 'after']);

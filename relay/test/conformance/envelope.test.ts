@@ -1,10 +1,10 @@
-// The informative envelope example of noise-v3.md §10.5, with its fixed IV.
+// The informative envelope example of docs/e2ee-protocol.md#envelope-example, with its fixed IV.
 import { describe, expect, it } from 'vitest';
 import { envelopeAad, openEnvelope, sealEnvelope } from '../../src/e2ee/index.js';
 import { b64, scriptedRandom } from './vectors.js';
 
 describe('e2ee v2 envelope example', () => {
-  it('seals and opens the spec example byte for byte', () => {
+  it('seals and opens the documented example byte for byte', () => {
     const key = b64('CtfvOunKO94iXJLzudF7smlvEG5lkoxvMh3fvFRVehw');
     const header = { profile: 'noise-ik' as const, sessionId: 'rs_v3_ik_001', epoch: 1, seq: 1 };
     expect(new TextDecoder().decode(envelopeAad(header))).toBe('viewport-relay-envelope-v2|noise-ik|rs_v3_ik_001|1|1');

@@ -1,5 +1,6 @@
-// Negative conformance cases: every tampering the spec names must be refused
-// with a stable code (noise-v3.md §10.1 step 5, §10.6, §12).
+// Negative conformance cases: every tampering the protocol names must be refused
+// with a stable code (the random proof of docs/e2ee-protocol.md#vectors-v3, the
+// list in docs/e2ee-protocol.md#conformance, and docs/e2ee-protocol.md#pitfalls).
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
 import {

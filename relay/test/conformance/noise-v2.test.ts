@@ -1,4 +1,4 @@
-// Replays every relay-noise-v2.json vector byte for byte (noise-v3.md §10.4).
+// Replays every relay-noise-v2.json vector byte for byte (docs/e2ee-protocol.md#vectors-v2).
 import { describe, expect, it } from 'vitest';
 import {
   finishKeyExchangeV2,

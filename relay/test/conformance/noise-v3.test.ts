@@ -1,4 +1,4 @@
-// Replays every relay-noise-v3.json vector byte for byte (noise-v3.md §10.1):
+// Replays every relay-noise-v3.json vector byte for byte (docs/e2ee-protocol.md#vectors-v3):
 // client message 1, daemon message 2 and session key, then client finish.
 import { describe, expect, it } from 'vitest';
 import {

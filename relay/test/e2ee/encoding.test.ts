@@ -1,9 +1,10 @@
-// base64url codec and key decoding edge cases (noise-v3.md §1, §2.1, pitfalls 13-14).
+// base64url codec and key decoding edge cases (docs/e2ee-protocol.md#conventions,
+// docs/e2ee-protocol.md#keys, docs/e2ee-protocol.md#pitfalls-encoding).
 import { describe, expect, it } from 'vitest';
 import { decodePrivateKey, decodePublicKey, fromBase64Url, parseE2eeFrameText, toBase64Url } from '../../src/e2ee/index.js';
 
 describe('base64url', () => {
-  it.each([0, 1, 2, 3, 16, 32, 65, 81])('round-trips %i bytes with the spec lengths', (n) => {
+  it.each([0, 1, 2, 3, 16, 32, 65, 81])('round-trips %i bytes with the documented lengths', (n) => {
     const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff);
     const text = toBase64Url(bytes);
     expect(text).not.toContain('=');

@@ -1,4 +1,4 @@
-// Replay and reorder handling at the window edges (noise-v3.md §8.4).
+// Replay and reorder handling at the window edges (docs/e2ee-protocol.md#replay-window).
 import { describe, expect, it } from 'vitest';
 import { REPLAY_WINDOW, ReplayWindow } from '../../src/e2ee/index.js';
 

@@ -416,7 +416,7 @@ async function inject(mode: Mode, relayId: string, frame: object): Promise<void>
   await withRedis((r) => r.xadd(redisKeys(prefix).stream(relayId), '*', 'f', JSON.stringify(frame)));
 }
 
-describe('multi-relay start-up refusal (G-2)', () => {
+describe('multi-relay start-up refusal (docs/protocol.md#weak-bus-off)', () => {
   it.each<[Mode, Record<string, string>]>([
     ['redis', {}],
     ['redis', { RELAY_BUS_ENABLED: '0' }],

@@ -189,7 +189,7 @@ describe('claims from the platform or a token', () => {
   });
 });
 
-describe('worker paths (G-3)', () => {
+describe('worker paths (docs/protocol.md#weak-worker-path)', () => {
   const segment = fc.oneof(
     fc.constantFrom('api', 'runtime', 'workspaces', 'w', 'managed-executors', 'm', 'other', '..', '.', '%2e%2e', '%2F', '', '%', '%zz', 'a?b', 'a#b', '\\'),
     fc.string({ maxLength: 8 }),

@@ -16,7 +16,7 @@ import { report, scaled } from './long-run.js';
 // (the default 20 s cut several tests off mid-wait, with no clue what hung).
 vi.setConfig({ testTimeout: 180_000 });
 
-// Scopes whose ids collide when joined with ':' (G-12), plus plain ones.
+// Scopes whose ids collide when joined with ':' (docs/protocol.md#weak-scope-key), plus plain ones.
 const SCOPES: [string, string][] = [
   ['a:b', 'c'],
   ['a', 'b:c'],
