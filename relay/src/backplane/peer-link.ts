@@ -15,8 +15,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { BackplaneLog, BusDirection, BusFrame } from './backplane.js';
 import { busPayloadSize } from './bus-frame.js';
-import { listen } from '../server/listen.js';
-import { rejectUpgrade } from '../server/reject.js';
+import { listen } from '../net/listen.js';
+import { rejectUpgrade } from '../net/reject.js';
 
 const FRAME = 1;
 const ACK = 2;
