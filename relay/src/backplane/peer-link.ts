@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { BackplaneLog, BusDirection, BusFrame } from './backplane.js';
-import { busPayloadSize } from './bus-frame.js';
+import { busPayloadSize } from '../bus/payload-size.js';
 import { listen } from '../net/listen.js';
 import { rejectUpgrade } from '../net/reject.js';
 

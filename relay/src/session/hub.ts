@@ -5,8 +5,9 @@
 import type { Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
-import type { Backplane, BusFrame, PresenceRecord } from '../backplane/backplane.js';
-import { busPayloadSize } from '../backplane/bus-frame.js';
+import type { Backplane } from '../backplane/backplane.js';
+import type { BusFrame, PresenceRecord } from '../bus/types.js';
+import { busPayloadSize } from '../bus/payload-size.js';
 import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
 import type { Config } from '../config.js';
