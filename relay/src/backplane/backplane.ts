@@ -12,8 +12,9 @@ export type BackplaneMode = 'single' | 'redis' | 'server';
 
 /**
  * Backplane is the one interface the relay core uses for multi-relay work.
- * Every method is safe to call at any time; failures are counted and reported
- * as values, never thrown into the routing path.
+ * Every member is present in every mode (single mode answers trivially), so
+ * callers never probe. Every method is safe to call at any time; failures are
+ * counted and reported as values, never thrown into the routing path.
  */
 export interface Backplane {
   readonly mode: BackplaneMode;
@@ -32,9 +33,10 @@ export interface Backplane {
   resolvePresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /**
    * cachedPresence answers from the resolve cache without waiting: the record
-   * resolvePresence would return from it, or undefined when it would ask the store.
+   * resolvePresence would return from it, or undefined when it would ask the store
+   * (always, in single mode).
    */
-  cachedPresence?(scope: ScopeRef): PresenceRecord | undefined;
+  cachedPresence(scope: ScopeRef): PresenceRecord | undefined;
   /** publish sends a frame to another relay; resolves false when it could not be handed to the bus. */
   publish(frame: BusFrame): Promise<boolean>;
   /**
@@ -42,17 +44,19 @@ export interface Backplane {
    * keeps for the scope, even after the daemon left or its relay restarted (G-5);
    * null when none is kept, on error, or in single mode. Call it before admitting a daemon.
    */
-  readDaemonGeneration?(scope: ScopeRef): Promise<number | null>;
+  readDaemonGeneration(scope: ScopeRef): Promise<number | null>;
   /**
    * broadcasts is true when publish accepts targetRelayId null and hands the frame to
    * every other relay; the core only then publishes a local daemon's session events (G-17).
+   * False in single mode.
    */
-  readonly broadcasts?: boolean;
+  readonly broadcasts: boolean;
   /**
    * onBusLoss registers the handler for loss markers: daemon frames another relay
    * could not queue for clients here. Without a handler they are only counted.
+   * Single mode has no bus, so it never calls the handler.
    */
-  onBusLoss?(handler: BusLossHandler): void;
+  onBusLoss(handler: BusLossHandler): void;
   /** isHealthy is false while the adapter cannot reach its store; readiness reads it. */
   isHealthy(): boolean;
   /** close stops delivery and releases connections; bounded in time. */
