@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBackplane } from '../../src/backplane/index.js';
 import type { Backplane, BackplaneOptions, BusFrame, PresenceRecord } from '../../src/backplane/index.js';
 import { computeBusSignature, signBusFrame } from '../../src/backplane/bus-signing.js';
-import { redisKeys } from '../../src/backplane/redis.js';
+import { redisKeys } from '../../src/backplane/redis/keys.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
 import { selfSignedCert, startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
