@@ -12,7 +12,7 @@ import { bindPort, isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';
-import { listen } from './server/listen.js';
+import { listen } from './net/listen.js';
 
 /** platformTlsPem reads the platform TLS files once, as PEM text, for the server-mode backplane. */
 export function platformTlsPem(config: Config, readPem: (path: string) => string): BackplaneTlsOptions {

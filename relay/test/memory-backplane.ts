@@ -28,6 +28,9 @@ export class MemoryBus {
         return true;
       },
       resolvePresence: async (scope) => this.presence.get(key(scope)) ?? null,
+      // No resolve cache: every lookup goes to resolvePresence.
+      cachedPresence: () => undefined,
+      readDaemonGeneration: async (scope) => this.presence.get(key(scope))?.daemonIssueGeneration ?? null,
       // A null target reaches every other connected relay (broadcast), never the sender.
       broadcasts: true,
       publish: async (frame) => {
@@ -40,6 +43,8 @@ export class MemoryBus {
         for (const handler of handlers) setImmediate(() => handler(frame)); // asynchronous, like a real bus
         return true;
       },
+      // Every publish is delivered, so there is never a loss to report.
+      onBusLoss: () => {},
       isHealthy: () => true,
       close: async () => {
         this.handlers.delete(relayId);

@@ -3,65 +3,18 @@
 // destination peer. Routing code talks only to this interface; main chooses
 // the adapter (single, redis, server) from RELAY_BACKPLANE_MODE.
 
-/** ScopeRef names a scope: a workspace and, usually, one runtime target of it. */
-export interface ScopeRef {
-  readonly workspaceId: string;
-  readonly runtimeTargetId?: string | undefined;
-}
+import type { BusFrame, BusFrameHandler, BusLossHandler, PresenceRecord, ScopeRef } from '../bus/types.js';
 
-/** PresenceRecord says which relay holds a scope's daemon, and which daemon generation it admitted. */
-export interface PresenceRecord extends ScopeRef {
-  readonly relayId: string;
-  readonly relayWsBaseUrl: string;
-  readonly daemonConnected: boolean;
-  readonly machineId?: string | undefined;
-  /** The highest daemonIssueGeneration admitted for the scope; kept across relay restarts (G-5). */
-  readonly daemonIssueGeneration?: number | undefined;
-  readonly updatedAtMs: number;
-}
-
-export type BusDirection = 'client_to_daemon' | 'daemon_to_clients';
-
-/** BusFrame is the wire form of a frame forwarded between relays (spec §7.3). */
-export interface BusFrame {
-  readonly workspaceId: string;
-  readonly runtimeTargetId: string;
-  readonly machineId?: string | undefined;
-  readonly sourceRelayId: string;
-  readonly targetRelayId: string | null;
-  readonly direction: BusDirection;
-  /** The original frame text, forwarded byte for byte. */
-  readonly payload: string;
-  /**
-   * The payload's UTF-8 bytes, when the relay already holds them (a socket's
-   * frame, a peer link's message): a peer link carries them and the receiving
-   * hub forwards them without encoding the text again. Never part of the wire
-   * form of the streams or the platform bus (signBusFrame drops it).
-   */
-  readonly payloadBytes?: Buffer | undefined;
-  readonly issuedAtMs?: number | undefined;
-  readonly signature?: string | undefined;
-}
+// The shared words live in bus/ (no transport behind them); the Backplane speaks them.
+export type { BusDirection, BusFrame, BusFrameHandler, BusLoss, BusLossHandler, PresenceRecord, ScopeRef } from '../bus/types.js';
 
 export type BackplaneMode = 'single' | 'redis' | 'server';
 
-/** BusFrameHandler receives frames addressed to this relay, already verified and de-duplicated. */
-export type BusFrameHandler = (frame: BusFrame) => void;
-
-/** BusLoss says frames from sourceRelayId to this relay's clients of the scope were refused by a full queue. */
-export interface BusLoss {
-  readonly workspaceId: string;
-  readonly runtimeTargetId: string;
-  readonly sourceRelayId: string;
-}
-
-/** BusLossHandler must close this relay's clients of the scope (retryable), so the loss is not silent. */
-export type BusLossHandler = (loss: BusLoss) => void;
-
 /**
  * Backplane is the one interface the relay core uses for multi-relay work.
- * Every method is safe to call at any time; failures are counted and reported
- * as values, never thrown into the routing path.
+ * Every member is present in every mode (single mode answers trivially), so
+ * callers never probe. Every method is safe to call at any time; failures are
+ * counted and reported as values, never thrown into the routing path.
  */
 export interface Backplane {
   readonly mode: BackplaneMode;
@@ -80,9 +33,10 @@ export interface Backplane {
   resolvePresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /**
    * cachedPresence answers from the resolve cache without waiting: the record
-   * resolvePresence would return from it, or undefined when it would ask the store.
+   * resolvePresence would return from it, or undefined when it would ask the store
+   * (always, in single mode).
    */
-  cachedPresence?(scope: ScopeRef): PresenceRecord | undefined;
+  cachedPresence(scope: ScopeRef): PresenceRecord | undefined;
   /** publish sends a frame to another relay; resolves false when it could not be handed to the bus. */
   publish(frame: BusFrame): Promise<boolean>;
   /**
@@ -90,17 +44,19 @@ export interface Backplane {
    * keeps for the scope, even after the daemon left or its relay restarted (G-5);
    * null when none is kept, on error, or in single mode. Call it before admitting a daemon.
    */
-  readDaemonGeneration?(scope: ScopeRef): Promise<number | null>;
+  readDaemonGeneration(scope: ScopeRef): Promise<number | null>;
   /**
    * broadcasts is true when publish accepts targetRelayId null and hands the frame to
    * every other relay; the core only then publishes a local daemon's session events (G-17).
+   * False in single mode.
    */
-  readonly broadcasts?: boolean;
+  readonly broadcasts: boolean;
   /**
    * onBusLoss registers the handler for loss markers: daemon frames another relay
    * could not queue for clients here. Without a handler they are only counted.
+   * Single mode has no bus, so it never calls the handler.
    */
-  onBusLoss?(handler: BusLossHandler): void;
+  onBusLoss(handler: BusLossHandler): void;
   /** isHealthy is false while the adapter cannot reach its store; readiness reads it. */
   isHealthy(): boolean;
   /** close stops delivery and releases connections; bounded in time. */

@@ -1,7 +1,8 @@
 // Inbound bus frame checks (spec §7.3), pure: parse the wire JSON, keep only
 // frames addressed to this relay, bound the payload, then verify the signature.
 import { z } from 'zod';
-import type { BusFrame } from './backplane.js';
+import type { BusFrame } from '../bus/types.js';
+import { busPayloadSize } from '../bus/payload-size.js';
 import type { BusVerifier, BusVerifyError } from './bus-signing.js';
 
 /** BusRejectReason names why an inbound frame was dropped; each maps to a counter. */
@@ -25,11 +26,6 @@ const busFrameSchema = z.object({
 export function parseBusFrame(value: unknown): BusFrame | null {
   const parsed = busFrameSchema.safeParse(value);
   return parsed.success ? parsed.data : null;
-}
-
-/** busPayloadSize is the payload's size in bytes, read off payloadBytes when the relay holds them. */
-export function busPayloadSize(frame: BusFrame): number {
-  return frame.payloadBytes !== undefined ? frame.payloadBytes.length : Buffer.byteLength(frame.payload, 'utf8');
 }
 
 /** BusInboundPolicy is what a receiver needs to judge a frame. */

@@ -1,5 +1,5 @@
 import type { Backplane, BackplaneDeps, BackplaneOptions } from './backplane.js';
-import { createRedisBackplane } from './redis.js';
+import { createRedisBackplane } from './redis/index.js';
 import { createServerBackplane } from './server.js';
 import { createSingleBackplane } from './single.js';
 import { validateBackplaneOptions } from './validate.js';

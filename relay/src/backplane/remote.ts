@@ -184,7 +184,7 @@ export function createRemoteBackplane(
       const own: BusFrame = { ...frame, sourceRelayId: options.relayId, issuedAtMs: nowMs };
       try {
         // A peer link takes the frame as it is (both ends proved the key when it was set up).
-        const outcome = await (store.sendLinked?.(own) ?? store.append(signBusFrame(own, key, nowMs)));
+        const outcome = await (store.sendLinked(own) ?? store.append(signBusFrame(own, key, nowMs)));
         if (outcome === 'appended') {
           metrics.publishOk.inc();
           return true;

@@ -219,6 +219,8 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       expectOk(await call(PLATFORM_RELAY_API.busPublish, frame), 'bus publish');
       return 'appended';
     },
+    // The platform bus has no peer links: every frame is signed and appended.
+    sendLinked: () => undefined,
     isHealthy: () => healthy && !closed,
     onRecover: (listener) => recoverListeners.push(listener),
     async close() {

@@ -8,7 +8,11 @@ export function createSingleBackplane(): Backplane {
     upsertPresence: async () => true,
     removePresence: async () => true,
     resolvePresence: async (): Promise<PresenceRecord | null> => null,
+    cachedPresence: () => undefined,
     publish: async () => false,
+    readDaemonGeneration: async () => null,
+    broadcasts: false,
+    onBusLoss: () => {},
     isHealthy: () => true,
     close: async () => {},
   };

@@ -36,9 +36,10 @@ export interface BackplaneStore {
   /**
    * sendLinked hands an unsigned frame to an open peer link to its target
    * relay (redis mode), or returns undefined when there is none and the frame
-   * must be signed and appended. Called in publish order with append.
+   * must be signed and appended (always, for stores without links). Called in
+   * publish order with append.
    */
-  sendLinked?(frame: BusFrame): Promise<AppendOutcome> | undefined;
+  sendLinked(frame: BusFrame): Promise<AppendOutcome> | undefined;
   isHealthy(): boolean;
   /** onRecover registers a listener called each time the store is reachable again after a loss. */
   onRecover(listener: () => void): void;

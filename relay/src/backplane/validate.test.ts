@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BackplaneOptions } from './backplane.js';
 import { effectivePullWaitMs } from './server.js';
-import { compareStreamIds, redisConnectionOptions } from './redis.js';
+import { redisConnectionOptions } from './redis/connection-options.js';
+import { compareStreamIds } from './redis/stream-entry.js';
 import { scopeKey } from './scope-key.js';
 import { validateBackplaneOptions } from './validate.js';
 

@@ -1,7 +1,7 @@
 // Which presence results the relay may act on (docs/protocol.md#presence, docs/protocol.md#redirect): the record
 // must name a connected daemon on another relay, with a redirect URL that
 // passes the URL policy. Pure.
-import type { PresenceRecord } from '../backplane/backplane.js';
+import type { PresenceRecord } from '../bus/types.js';
 
 export interface RedirectPolicy {
   readonly prod: boolean;

@@ -26,7 +26,7 @@ import { createClientIpResolver } from './client-ip.js';
 import { checkHandshakeHeaders } from './handshake.js';
 import { parseUpgradeQuery } from './query.js';
 import { createWorkerForwarder } from './worker-forwarder.js';
-import { rejectUpgrade, type UpgradeRejectReason } from './reject.js';
+import { rejectUpgrade, type UpgradeRejectReason } from '../net/reject.js';
 
 /** RelayDeps are optional collaborators; defaults suit production. */
 export interface RelayDeps {

@@ -5,8 +5,9 @@
 import type { Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
-import type { Backplane, BusFrame, PresenceRecord } from '../backplane/backplane.js';
-import { busPayloadSize } from '../backplane/bus-frame.js';
+import type { Backplane } from '../backplane/backplane.js';
+import type { BusFrame, PresenceRecord } from '../bus/types.js';
+import { busPayloadSize } from '../bus/payload-size.js';
 import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
 import type { Config } from '../config.js';
@@ -174,7 +175,7 @@ export class SessionHub {
     };
     // Another relay's queue for us was full and refused daemon frames for this
     // scope's clients here: close them (1013, retryable) so the loss is not silent.
-    deps.backplane.onBusLoss?.((loss) => {
+    deps.backplane.onBusLoss((loss) => {
       const scope = this.scopes.get(loss.workspaceId, loss.runtimeTargetId);
       for (const peer of scope?.clients ?? []) closePeer(peer, 1013, 'bus frames lost');
     });
@@ -519,7 +520,7 @@ export class SessionHub {
   private routeClientFrameViaPresence(peer: Peer, scope: ScopeState<Peer>, buf: Buffer): void {
     const pending = this.presenceChains.get(peer);
     if (pending === undefined && this.cfg.backplane.mode !== 'single') {
-      const cached = this.deps.backplane.cachedPresence?.({ workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
+      const cached = this.deps.backplane.cachedPresence({ workspaceId: scope.workspaceId, runtimeTargetId: scope.runtimeTargetId });
       if (cached !== undefined) {
         this.routeToPresence(peer, scope, buf, cached);
         return;
@@ -752,7 +753,7 @@ export class SessionHub {
   }
 
   private publishSessionEvent(scope: ScopeState<Peer>, buf: Buffer): boolean {
-    if (!this.cfg.backplane.busEnabled || this.deps.backplane.broadcasts !== true || scope.runtimeTargetId === undefined) return false;
+    if (!this.cfg.backplane.busEnabled || !this.deps.backplane.broadcasts || scope.runtimeTargetId === undefined) return false;
     const frame = this.outgoingBusFrame(scope, 'daemon_to_clients', null, scope.daemon?.claims.machineId, buf);
     this.background(
       this.publish(frame).then((ok) => {

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBackplane } from '../../src/backplane/index.js';
 import type { Backplane, BackplaneOptions, BusFrame, PresenceRecord } from '../../src/backplane/index.js';
 import { computeBusSignature, signBusFrame } from '../../src/backplane/bus-signing.js';
-import { redisKeys } from '../../src/backplane/redis.js';
+import { redisKeys } from '../../src/backplane/redis/keys.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
 import { selfSignedCert, startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
@@ -265,7 +265,7 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
     await first.backplane.upsertPresence(presence(first, { ...scope, daemonIssueGeneration: 3 }));
     await first.backplane.close();
     const restarted = await relay(id);
-    expect(await restarted.backplane.readDaemonGeneration!(scope)).toBe(7);
+    expect(await restarted.backplane.readDaemonGeneration(scope)).toBe(7);
     expect((await restarted.backplane.resolvePresence(scope))?.daemonIssueGeneration).toBe(7);
     await restarted.backplane.upsertPresence(presence(restarted, { ...scope, daemonConnected: false, daemonIssueGeneration: 8 }));
     // No daemon any more, but the generation is still answered, for the next admission.
@@ -277,8 +277,8 @@ describe.each([redisHarness(), serverHarness()])('backplane contract: $mode', (h
       daemonIssueGeneration: 8,
       updatedAtMs: 0,
     });
-    expect(await restarted.backplane.readDaemonGeneration!(scope)).toBe(8);
-    expect(await restarted.backplane.readDaemonGeneration!({ workspaceId: unique('ws') })).toBeNull();
+    expect(await restarted.backplane.readDaemonGeneration(scope)).toBe(8);
+    expect(await restarted.backplane.readDaemonGeneration({ workspaceId: unique('ws') })).toBeNull();
   });
 
   it('refuses a presence write from a relay holding a superseded daemon generation', async () => {
@@ -470,7 +470,7 @@ describe('backplane contract: redis specifics', () => {
     relays.push(a, b);
     const received: string[] = [];
     const losses: string[] = [];
-    b.onBusLoss?.((loss) => losses.push(`${loss.sourceRelayId}/${loss.workspaceId}/${loss.runtimeTargetId}`));
+    b.onBusLoss((loss) => losses.push(`${loss.sourceRelayId}/${loss.workspaceId}/${loss.runtimeTargetId}`));
     await a.start(() => {});
     await b.start((frame) => received.push(frame.payload));
     const admin = adminClient();
@@ -515,7 +515,7 @@ describe('backplane contract: redis specifics', () => {
     const b = createBackplane(harness.options('marker-b'), deps(registryB));
     relays.push(b);
     const losses: unknown[] = [];
-    b.onBusLoss?.((loss) => losses.push(loss));
+    b.onBusLoss((loss) => losses.push(loss));
     const received: string[] = [];
     await b.start((frame) => received.push(frame.payload));
     const admin = adminClient();

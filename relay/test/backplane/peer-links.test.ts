@@ -10,8 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createBackplane } from '../../src/backplane/index.js';
 import type { Backplane, BackplaneOptions, BusFrame } from '../../src/backplane/index.js';
-import { linkProof } from '../../src/backplane/peer-link.js';
-import { parseEntry, redisKeys } from '../../src/backplane/redis.js';
+import { linkProof } from '../../src/backplane/peer-links/handshake.js';
+import { redisKeys } from '../../src/backplane/redis/keys.js';
+import { parseEntry } from '../../src/backplane/redis/stream-entry.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { waitFor } from './wait-for.js';
 

@@ -1,5 +1,6 @@
 // Raw upgrade rejections (docs/protocol.md#upgrade-checks): exactly `HTTP/1.1 <code> <text>\r\n\r\n`,
-// no headers, no body, then the socket is closed.
+// no headers, no body, then the socket is closed. In net/, a leaf that imports
+// nothing from the relay: the public server and the peer-link listener share it.
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 

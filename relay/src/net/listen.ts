@@ -1,5 +1,6 @@
 // Binding a listener, for the relay's main server and its peer-link listener
-// (both bind HOST, so both need the same fallback).
+// (both bind HOST, so both need the same fallback). In net/, a leaf that
+// imports nothing from the relay, so the backplane never imports the server.
 import type { Server } from 'node:net';
 
 /** ANY_ADDRESS_V6 is the unspecified IPv6 address: with IPv6 on, Linux accepts IPv4 on it too. */

@@ -1,0 +1,79 @@
+// Presence in Redis: one key per scope with a TTL, written and compare-deleted
+// by Lua scripts, and the daemon generation in a sibling key that outlives the
+// presence entry (G-5). Apart from the bus: these are the store's presence
+// methods and nothing else.
+import type { PresenceRecord, ScopeRef } from '../../bus/types.js';
+import { disconnectedPresence, type BackplaneStore } from '../store.js';
+import type { RedisKeys } from './keys.js';
+import type { ScriptedRedis } from './scripts.js';
+
+function parseStoredPresence(raw: string | null, scope: ScopeRef): PresenceRecord | null {
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof value.relayId !== 'string' || typeof value.relayWsBaseUrl !== 'string') return null;
+    return {
+      workspaceId: scope.workspaceId,
+      runtimeTargetId: scope.runtimeTargetId,
+      relayId: value.relayId,
+      relayWsBaseUrl: value.relayWsBaseUrl,
+      daemonConnected: value.daemonConnected === true,
+      machineId: typeof value.machineId === 'string' ? value.machineId : undefined,
+      updatedAtMs: typeof value.updatedAtMs === 'number' ? value.updatedAtMs : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function parseGeneration(raw: string | null): number | null {
+  if (raw === null) return null;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
+
+export type RedisPresence = Pick<BackplaneStore, 'writePresence' | 'deletePresence' | 'readPresence' | 'readGeneration'>;
+
+/** createRedisPresence binds the presence methods to the commands connection. */
+export function createRedisPresence(commands: ScriptedRedis, keys: RedisKeys, presenceTtlMs: number, generationTtlMs: number): RedisPresence {
+  return {
+    async writePresence(record) {
+      const value = JSON.stringify({
+        relayId: record.relayId,
+        relayWsBaseUrl: record.relayWsBaseUrl,
+        daemonConnected: true,
+        runtimeTargetId: record.runtimeTargetId,
+        machineId: record.machineId,
+        updatedAtMs: record.updatedAtMs,
+      });
+      const written = await commands.presenceUpsert(
+        keys.presence(record),
+        keys.generation(record),
+        value,
+        String(presenceTtlMs),
+        record.daemonIssueGeneration === undefined ? '' : String(record.daemonIssueGeneration),
+        String(generationTtlMs),
+      );
+      return written === 1 ? 'written' : 'stale';
+    },
+    async deletePresence(scope, relayId, generation) {
+      await commands.presenceRemove(
+        keys.presence(scope),
+        keys.generation(scope),
+        relayId,
+        generation === undefined ? '' : String(generation),
+        String(generationTtlMs),
+      );
+    },
+    async readPresence(scope) {
+      const [raw, generation] = await commands.mget(keys.presence(scope), keys.generation(scope));
+      const record = parseStoredPresence(raw ?? null, scope);
+      const kept = parseGeneration(generation ?? null);
+      if (!record) return kept === null ? null : disconnectedPresence(scope, kept);
+      return kept === null ? record : { ...record, daemonIssueGeneration: kept };
+    },
+    async readGeneration(scope) {
+      return parseGeneration(await commands.get(keys.generation(scope)));
+    },
+  };
+}

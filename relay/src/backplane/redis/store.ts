@@ -1,0 +1,123 @@
+// The Redis BackplaneStore: presence keys, this relay's bus stream and its
+// peer links, put together over two connections. The parts live beside it
+// (keys, scripts, entry format, presence, bus writer, stream reader, peer-link
+// router); this file starts, announces and stops them.
+import type { BackplaneDeps, BackplaneOptions } from '../backplane.js';
+import { backplaneMetrics } from '../metrics.js';
+import { createPeerLinkRouter } from '../peer-links/router.js';
+import type { BackplaneStore } from '../store.js';
+import { createRedisBusWriter } from './bus-writer.js';
+import type { RedisBackplaneOptions } from './connection-options.js';
+import { openRedisConnections } from './connections.js';
+import { redisKeys, streamKeyCache } from './keys.js';
+import { createRedisPresence } from './presence.js';
+import { createStreamReader } from './stream-reader.js';
+
+const DEFAULT_GENERATION_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
+const MIN_STREAM_TTL_MS = 60_000;
+
+/**
+ * createRedisStore builds the redis-mode store (options.redis must be set);
+ * nothing connects before start. Most of its length is wiring the parts
+ * together, each of which is a file of its own.
+ */
+export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps): BackplaneStore {
+  if (!options.redis) throw new Error('redis backplane needs options.redis');
+  const redis: RedisBackplaneOptions = options.redis;
+  const metrics = backplaneMetrics(deps.registry);
+  const keys = redisKeys(redis.keyPrefix);
+  const ownStream = keys.stream(options.relayId);
+  const streamFor = streamKeyCache(keys);
+  const streamTtlMs = Math.max(MIN_STREAM_TTL_MS, 2 * options.busSignatureMaxSkewMs);
+  let closed = false;
+  const isClosed = () => closed;
+  let loop: Promise<void> | undefined;
+  // The URL peers dial, once the listener is up (port 0 in tests: the bound port).
+  let peerAddress: string | undefined;
+
+  const connections = openRedisConnections(redis, options.relayId, deps, metrics, isClosed);
+  const { commands } = connections;
+  const writer = createRedisBusWriter({
+    commands,
+    keys,
+    streamFor,
+    ownStream,
+    queueMax: redis.queueMax,
+    streamTtlMs,
+    presenceTtlMs: options.presenceTtlMs,
+    now: deps.now,
+  });
+  const router = createPeerLinkRouter({
+    relayId: options.relayId,
+    key: options.busHmacKey ?? '',
+    links: redis.peerLinks,
+    queueMax: redis.queueMax,
+    maxFrameBytes: options.maxFrameBytes,
+    streams: { peerUrl: (target) => commands.get(keys.peer(target)), appendMarker: writer.appendMarker },
+    metrics,
+    log: deps.log,
+    now: deps.now,
+    isClosed,
+  });
+  const reader = createStreamReader({
+    connections,
+    keys,
+    relayId: options.relayId,
+    ownStream,
+    queueMax: redis.queueMax,
+    metrics,
+    log: deps.log,
+    isClosed,
+    onMarker: router.onMarker,
+  });
+
+  // A relay announces its stream while it runs, so broadcasts find it; one that
+  // died drops out after the presence TTL.
+  let heartbeat: NodeJS.Timeout | undefined;
+  async function announce(): Promise<void> {
+    const nowMs = deps.now();
+    await commands.zadd(keys.relays, nowMs, ownStream);
+    await commands.zremrangebyscore(keys.relays, '-inf', nowMs - options.presenceTtlMs);
+    if (peerAddress !== undefined) await commands.set(keys.peer(options.relayId), peerAddress, 'PX', options.presenceTtlMs);
+  }
+  function announceInBackground(): void {
+    announce().catch((error: unknown) => deps.log('debug', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
+  }
+
+  return {
+    async start(receive) {
+      if (redis.peerLinks) peerAddress = await router.listen(receive);
+      await connections.connectAll();
+      connections.refreshHealth();
+      await announce().catch((error: unknown) => deps.log('warn', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
+      heartbeat = setInterval(announceInBackground, Math.max(1000, Math.floor(options.presenceTtlMs / 3)));
+      heartbeat.unref();
+      loop = reader.readLoop(receive).catch((error: unknown) => {
+        deps.log('error', 'bus_read_loop_failed', { mode: 'redis', error: String(error) });
+      });
+    },
+    ...createRedisPresence(commands, keys, options.presenceTtlMs, redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS),
+    append: writer.append,
+    sendLinked: router.sendLinked,
+    isHealthy: connections.isHealthy,
+    onRecover: connections.onRecover,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      await commands.zrem(keys.relays, ownStream).catch(() => 0);
+      if (redis.peerLinks) await commands.del(keys.peer(options.relayId)).catch(() => 0);
+      await router.close();
+      connections.wakeAll();
+      connections.reader.disconnect();
+      await Promise.race([
+        commands.quit().catch(() => commands.disconnect()),
+        new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
+      commands.disconnect();
+      await loop;
+      connections.refreshHealth();
+    },
+  };
+}
