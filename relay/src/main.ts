@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { createSingleBackplane } from './backplane/single.js';
 import { validateBackplaneOptions } from './backplane/validate.js';
 import type { BackplaneOptions, BackplaneTlsOptions } from './backplane/backplane.js';
-import { bindPort, isLocalHost, type Config } from './config.js';
+import { bindPort, isLocalHost, type Config } from './config/index.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';

@@ -5,8 +5,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
-import type { Config } from '../config.js';
-import { isLocalHost } from '../config.js';
+import { isLocalHost, type PlatformConfig } from '../config/index.js';
 
 /** PlatformTls yields the TLS options for a host, re-reading cert files whose mtime changed. */
 export type PlatformTls = (host: string) => PlatformTlsOptions;
@@ -21,7 +20,7 @@ export interface PlatformTlsOptions {
 }
 
 /** createPlatformTls builds the TLS option source from the platform section of the config. */
-export function createPlatformTls(platform: Config['platform']): PlatformTls {
+export function createPlatformTls(platform: PlatformConfig): PlatformTls {
   const cache = new Map<string, { mtimeMs: number; data: Buffer }>();
   const read = (path: string | undefined): Buffer | undefined => {
     if (path === undefined) return undefined;

@@ -9,7 +9,7 @@ import type { Backplane, BusFrame, PresenceRecord } from '../backplane/backplane
 import { busPayloadSize } from '../backplane/bus-frame.js';
 import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../admin/log.js';
 import type { CompatCounter, CounterHandle, FrameTally, PeerRole, RelayMetrics } from '../admin/metrics.js';
 import {
