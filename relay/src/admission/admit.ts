@@ -1,8 +1,8 @@
 // The admission pipeline chosen by RELAY_ADMISSION_MODE, plus the checks that
 // hold for every mode: a token for another role is refused with 403.
 import type { AdmissionConfig, PlatformConfig } from '../config/index.js';
+import { createPlatformTls } from '../platform/index.js';
 import { createJwksAdmitter, type JwksAdmissionOptions } from './jwks.js';
-import { createPlatformTls } from './platform-http.js';
 import { createRemoteAdmitter } from './remote.js';
 import type { Admitter } from './types.js';
 

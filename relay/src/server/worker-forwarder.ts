@@ -1,7 +1,7 @@
 // Adapts the worker transport (relay/src/worker) to the hub's WorkerForwarder,
 // with the platform TLS settings re-read per call (certificate rotation).
 import type { PlatformConfig } from '../config/index.js';
-import { createPlatformTls } from '../admission/platform-http.js';
+import { createPlatformTls } from '../platform/index.js';
 import { forwardWorker } from '../worker/index.js';
 import type { WorkerForwarder } from '../session/hub.js';
 
