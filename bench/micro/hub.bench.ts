@@ -11,7 +11,7 @@
 // (arguments pick topologies; all of them by default).
 import { EventEmitter } from 'node:events';
 import type * as RelayModule from '../../relay/src/server/relay.js';
-import type * as ConfigModule from '../../relay/src/config.js';
+import type * as ConfigModule from '../../relay/src/config/index.js';
 import type * as Claims from '../../relay/src/admission/claims.js';
 import type * as CrossCheck from '../../relay/src/admission/cross-check.js';
 import type * as Log from '../../relay/src/admin/log.js';
@@ -19,7 +19,7 @@ import type * as Envelopes from '../src/envelopes.js';
 
 const dist = (path: string) => new URL(`../../relay/dist/${path}`, import.meta.url).href;
 const { createRelay } = (await import(dist('server/relay.js'))) as typeof RelayModule;
-const { parseConfig } = (await import(dist('config.js'))) as typeof ConfigModule;
+const { parseConfig } = (await import(dist('config/index.js'))) as typeof ConfigModule;
 const { parseClaims } = (await import(dist('admission/claims.js'))) as typeof Claims;
 const { crossCheckClaims } = (await import(dist('admission/cross-check.js'))) as typeof CrossCheck;
 const { createLogger } = (await import(dist('admin/log.js'))) as typeof Log;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseConfig, processEnvironment } from './config.js';
+import { parseConfig, processEnvironment } from './config/index.js';
 import { DEFAULT_DEV_KEY_FILE, devClaims, loadDevIssuer, loadOrCreateDevIssuer } from './devissuer/issuer.js';
 import { runRelay } from './main.js';
 import { RELAY_VERSION } from './version.js';

@@ -6,73 +6,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createSingleBackplane } from './backplane/single.js';
-import { validateBackplaneOptions } from './backplane/validate.js';
-import type { BackplaneOptions, BackplaneTlsOptions } from './backplane/backplane.js';
-import { bindPort, isLocalHost, type Config } from './config.js';
+import { backplaneOptions, bindPort, validateBackplaneOptions, type Config } from './config/index.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
 import { createRelay, type Relay } from './server/relay.js';
 import { listen } from './net/listen.js';
-
-/** platformTlsPem reads the platform TLS files once, as PEM text, for the server-mode backplane. */
-export function platformTlsPem(config: Config, readPem: (path: string) => string): BackplaneTlsOptions {
-  const p = config.platform;
-  let host = '';
-  try {
-    host = new URL(config.serverUrl).hostname;
-  } catch {
-    host = '';
-  }
-  return {
-    ca: p.caCertPath !== undefined ? readPem(p.caCertPath) : undefined,
-    cert: p.mtls && p.clientCertPath !== undefined ? readPem(p.clientCertPath) : undefined,
-    key: p.mtls && p.clientKeyPath !== undefined ? readPem(p.clientKeyPath) : undefined,
-    passphrase: p.mtls ? p.clientKeyPassphrase : undefined,
-    rejectUnauthorized: p.tlsVerify === '1' || (p.tlsVerify === 'auto' && !isLocalHost(host)),
-  };
-}
-
-/** backplaneOptions maps the relay config to the adapter's options; readPem loads TLS files (server mode, rediss:// CA). */
-export function backplaneOptions(config: Config, readPem: (path: string) => string = (f) => readFileSync(f, 'utf8')): BackplaneOptions {
-  const b = config.backplane;
-  return {
-    mode: b.mode,
-    relayId: config.relayId,
-    relayWsBaseUrl: config.publicWsBaseUrl,
-    busHmacKey: b.busHmacKey,
-    busSignatureMaxSkewMs: b.busSignatureMaxSkewMs,
-    busFreshnessTrackMax: b.busFreshnessTrackMax,
-    maxFrameBytes: config.limits.maxFrameBytes,
-    presenceTtlMs: b.redisPresenceTtlMs,
-    presenceResolveCacheMax: b.presenceResolveCacheMax,
-    ...(b.mode === 'redis' && b.redisUrl !== undefined
-      ? {
-          redis: {
-            url: b.redisUrl,
-            keyPrefix: b.redisKeyPrefix,
-            connectTimeoutMs: b.redisConnectTimeoutMs,
-            queueMax: b.redisQueueMax,
-            ...(b.redisTlsCaPath !== undefined ? { tls: { ca: readPem(b.redisTlsCaPath) } } : {}),
-            ...(b.peerLinkPort > 0 && b.peerLinkUrl !== undefined ? { peerLinks: { host: config.host, port: b.peerLinkPort, url: b.peerLinkUrl } } : {}),
-          },
-        }
-      : {}),
-    ...(b.mode === 'server'
-      ? {
-          server: {
-            baseUrl: config.serverUrl,
-            internalKey: config.platform.internalKey ?? '',
-            timeoutMs: config.platform.internalApiTimeoutMs,
-            maxResponseBytes: config.platform.internalApiMaxResponseBytes,
-            pullLimit: b.busPullLimit,
-            pullWaitMs: b.busPullWaitMs,
-            pollIntervalMs: b.busPollIntervalMs,
-            ...(config.serverUrl.startsWith('https:') ? { tls: platformTlsPem(config, readPem) } : {}),
-          },
-        }
-      : {}),
-  };
-}
 
 /** RunningRelay is a started relay process: its core, server and bound address. */
 export interface RunningRelay {

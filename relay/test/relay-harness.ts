@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { parseConfig, type Config } from '../src/config.js';
+import { parseConfig, type Config } from '../src/config/index.js';
 import { createLogger, type Logger } from '../src/admin/log.js';
 import { createRelay, type Relay, type RelayDeps } from '../src/server/relay.js';
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/config/index.js';
 import { runRelay } from '../src/main.js';
 import { createDevIssuer, type DevIssuer } from '../src/devissuer/issuer.js';
 import { closeAll, connectPeer, startTestRelay, upgradeStatus } from './relay-harness.js';

@@ -4,16 +4,24 @@
 // digest in constant time, and only the digest is kept.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../config.js';
+import type { AdminConfig, RelayMode, TlsListenerConfig } from '../config/index.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 
 /** Readiness says whether the relay should receive new connections, and why not. */
 export type Readiness = { ready: true } | { ready: false; reason: 'DRAINING' | 'BACKPLANE_UNHEALTHY' };
 
+/** AdminView is the part of the relay config the admin routes read. */
+export interface AdminView {
+  readonly admin: AdminConfig;
+  readonly tls: Pick<TlsListenerConfig, 'enabled'>;
+  readonly mode: RelayMode;
+  readonly relayId: string;
+}
+
 /** AdminContext is what the admin routes read. */
 export interface AdminContext {
-  readonly config: Config;
+  readonly config: AdminView;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
   readonly state: () => Record<string, unknown>;

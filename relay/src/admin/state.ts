@@ -1,5 +1,5 @@
 // The /state body (docs/protocol.md#admin-http), built from the hub's scopes. Pure.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { ScopeState } from '../routing/scope.js';
 
 /** StatePeer is the little /state needs to know about a peer. */

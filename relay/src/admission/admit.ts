@@ -1,8 +1,8 @@
 // The admission pipeline chosen by RELAY_ADMISSION_MODE, plus the checks that
 // hold for every mode: a token for another role is refused with 403.
-import type { Config } from '../config.js';
+import type { AdmissionConfig, PlatformConfig } from '../config/index.js';
+import { createPlatformTls } from '../platform/index.js';
 import { createJwksAdmitter, type JwksAdmissionOptions } from './jwks.js';
-import { createPlatformTls } from './platform-http.js';
 import { createRemoteAdmitter } from './remote.js';
 import type { Admitter } from './types.js';
 
@@ -11,11 +11,17 @@ export type { Admitter, AdmissionRequest, AdmissionResult } from './types.js';
 /** AdmitterOverrides let tests and dev mode inject a key source or a shorter JWKS cool-down. */
 export type AdmitterOverrides = Partial<Pick<JwksAdmissionOptions, 'keySource' | 'cooldownMs'>>;
 
+/** AdmitterSettings are the option groups admission reads: its own and the platform link's. */
+export interface AdmitterSettings {
+  readonly admission: AdmissionConfig;
+  readonly platform: PlatformConfig;
+}
+
 /**
  * createAdmitter builds the mode's admitter. In jwks+remote the local check
  * runs first, so bad tokens never reach the platform; the platform's claims win.
  */
-export function createAdmitter(config: Config, overrides: AdmitterOverrides = {}): Admitter {
+export function createAdmitter(config: AdmitterSettings, overrides: AdmitterOverrides = {}): Admitter {
   const remote = () =>
     createRemoteAdmitter({
       validateUrl: config.admission.validateUrl,

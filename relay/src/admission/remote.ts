@@ -1,6 +1,6 @@
 // Remote admission (docs/protocol.md#admission-validate): the platform's validate endpoint decides.
+import { postPlatformJson, type PlatformFailure, type PlatformTls } from '../platform/index.js';
 import { parseClaims } from './claims.js';
-import { postJson, type PlatformTls } from './platform-http.js';
 import type { Admitter } from './types.js';
 
 export interface RemoteAdmissionOptions {
@@ -20,17 +20,26 @@ function bodyReason(json: unknown): string {
   return 'VALIDATION_FAILED';
 }
 
+// Why the platform gave no answer, as an admission reason. A request node
+// refuses to send never reached the platform: a network failure, like a refused connection.
+const OUTAGE_REASONS: Record<PlatformFailure, string> = {
+  timeout: 'PLATFORM_TIMEOUT',
+  network: 'PLATFORM_NETWORK_ERROR',
+  too_large: 'ADMISSION_RESPONSE_TOO_LARGE',
+  invalid_request: 'PLATFORM_NETWORK_ERROR',
+};
+
 /**
  * createRemoteAdmitter POSTs {relayToken, role, workspaceId, runtimeTargetId?}.
  * Outages (network, timeout, 5xx, oversize or non-JSON 2xx) → 503; a 403 from
- * the platform → 403; any other refusal or bad claims → 401.
+ * the platform → 403; any other refusal or bad claims → 401. The call has an
+ * inactivity timeout of timeoutMs and an overall deadline of twice that.
  */
 export function createRemoteAdmitter(options: RemoteAdmissionOptions): Admitter {
-  const headers: Record<string, string> = {};
-  if (options.internalKey) headers['x-relay-internal-key'] = options.internalKey;
+  const target = new URL(options.validateUrl);
   return async (req, signal) => {
-    const result = await postJson(
-      options.validateUrl,
+    const result = await postPlatformJson(
+      target,
       {
         relayToken: req.token,
         role: req.role,
@@ -38,17 +47,15 @@ export function createRemoteAdmitter(options: RemoteAdmissionOptions): Admitter 
         ...(req.runtimeTargetId !== undefined ? { runtimeTargetId: req.runtimeTargetId } : {}),
       },
       {
-        headers,
-        timeoutMs: options.timeoutMs,
+        internalKey: options.internalKey,
+        deadlineMs: options.timeoutMs * 2,
+        idleTimeoutMs: options.timeoutMs,
         maxResponseBytes: options.maxResponseBytes,
-        ...(options.tls ? { tls: options.tls } : {}),
-        ...(signal ? { signal } : {}),
+        tls: options.tls,
+        signal,
       },
     );
-    if (!result.ok) {
-      const reason = result.failure === 'RESPONSE_TOO_LARGE' ? 'ADMISSION_RESPONSE_TOO_LARGE' : `PLATFORM_${result.failure}`;
-      return { ok: false, status: 503, reason };
-    }
+    if (!result.ok) return { ok: false, status: 503, reason: OUTAGE_REASONS[result.failure] };
     const { status, json } = result;
     if (status >= 500 || status === 429) return { ok: false, status: 503, reason: `PLATFORM_HTTP_${status}` };
     if (status < 200 || status >= 300) return { ok: false, status: status === 403 ? 403 : 401, reason: bodyReason(json) };

@@ -114,8 +114,8 @@ export interface BackplaneOptions {
     readonly pullLimit: number;
     readonly pullWaitMs: number;
     readonly pollIntervalMs: number;
-    /** TLS / mTLS settings for an https:// platform (PEM text, read once by main). */
-    readonly tls?: BackplaneTlsOptions | undefined;
+    /** TLS / mTLS source for an https:// platform, asked per call so rotated client certificates apply. */
+    readonly tls?: import('../platform/index.js').PlatformTls | undefined;
   };
 }
 

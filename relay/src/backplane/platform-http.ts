@@ -1,9 +1,10 @@
-// A small JSON-over-HTTP(S) client for the platform's internal relay API:
-// one POST, a hard timeout, a response size cap, the internal key in a header
-// and never in any error text.
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { BackplaneTlsOptions } from './backplane.js';
+// The server-mode bus's client for the platform's internal relay API, on the
+// shared platform client: one keep-alive pool, a hard timeout, a response size
+// cap, the internal key in a header and never in any error text, and the
+// platform TLS options resolved per call, so rotated client certificates apply.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { postPlatformJson, type PlatformFailure, type PlatformTls } from '../platform/index.js';
 
 /** PlatformCallError names why a platform call failed; stable values for logs and tests. */
 export type PlatformCallError = 'timeout' | 'network' | 'http_status' | 'too_large' | 'bad_json' | 'not_ok';
@@ -24,81 +25,43 @@ export interface PlatformClientOptions {
   readonly baseUrl: string;
   readonly internalKey: string;
   readonly maxResponseBytes: number;
-  readonly tls?: BackplaneTlsOptions | undefined;
+  /** TLS source for an https:// platform, asked on every call. */
+  readonly tls?: PlatformTls | undefined;
 }
+
+// A request node refuses to send never reached the platform: counted as a network failure.
+const CALL_ERRORS: Record<PlatformFailure, PlatformCallError> = {
+  timeout: 'timeout',
+  network: 'network',
+  too_large: 'too_large',
+  invalid_request: 'network',
+};
 
 /** createPlatformClient keeps one keep-alive agent; success needs a 2xx and `ok === true` (spec §7.5). */
 export function createPlatformClient(options: PlatformClientOptions): PlatformClient {
   const base = new URL(options.baseUrl);
-  const isHttps = base.protocol === 'https:';
-  const agent = isHttps
-    ? new HttpsAgent({
-        keepAlive: true,
-        ca: options.tls?.ca,
-        cert: options.tls?.cert,
-        key: options.tls?.key,
-        passphrase: options.tls?.passphrase,
-        rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-        servername: options.tls?.servername,
-      })
-    : new HttpAgent({ keepAlive: true });
-  const send = isHttps ? httpsRequest : httpRequest;
+  // TLS options travel with each request; the agent pools connections per TLS identity.
+  const agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
 
-  function post(path: string, body: unknown, timeoutMs: number, maxResponseBytes = options.maxResponseBytes): Promise<PlatformCallResult> {
-    const payload = Buffer.from(JSON.stringify(body), 'utf8');
-    const url = new URL(path, base);
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (result: PlatformCallResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(result);
-      };
-      const req = send(url, {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(payload.length),
-          'x-relay-internal-key': options.internalKey,
-        },
-      });
-      const timer = setTimeout(() => {
-        finish({ ok: false, error: 'timeout' });
-        req.destroy();
-      }, timeoutMs);
-      req.on('error', () => finish({ ok: false, error: 'network' }));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxResponseBytes) {
-            finish({ ok: false, error: 'too_large', status: res.statusCode });
-            req.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', () => finish({ ok: false, error: 'network' }));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status > 299) return finish({ ok: false, error: 'http_status', status });
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            return finish({ ok: false, error: 'bad_json', status });
-          }
-          if (typeof parsed !== 'object' || parsed === null || (parsed as { ok?: unknown }).ok !== true) {
-            return finish({ ok: false, error: 'not_ok', status });
-          }
-          finish({ ok: true, body: parsed as Record<string, unknown> });
-        });
-      });
-      req.end(payload);
+  async function post(path: string, body: unknown, timeoutMs: number, maxResponseBytes = options.maxResponseBytes): Promise<PlatformCallResult> {
+    const result = await postPlatformJson(new URL(path, base), body, {
+      internalKey: options.internalKey,
+      deadlineMs: timeoutMs,
+      maxResponseBytes,
+      tls: options.tls,
+      agent,
     });
+    if (!result.ok) {
+      const error = CALL_ERRORS[result.failure];
+      return error === 'too_large' ? { ok: false, error, status: result.status } : { ok: false, error };
+    }
+    const { status, json } = result;
+    if (status < 200 || status > 299) return { ok: false, error: 'http_status', status };
+    if (json === undefined) return { ok: false, error: 'bad_json', status };
+    if (typeof json !== 'object' || json === null || (json as { ok?: unknown }).ok !== true) {
+      return { ok: false, error: 'not_ok', status };
+    }
+    return { ok: true, body: json as Record<string, unknown> };
   }
 
   return { post, close: () => agent.destroy() };

@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Backplane } from '../backplane/backplane.js';
 import { createSingleBackplane } from '../backplane/single.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { createAdminHandler, type Readiness } from '../admin/admin.js';
 import { createLogger, type Logger } from '../admin/log.js';
 import { createRelayMetrics, type RelayMetrics } from '../admin/metrics.js';

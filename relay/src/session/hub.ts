@@ -10,7 +10,7 @@ import type { BusFrame, PresenceRecord } from '../bus/types.js';
 import { busPayloadSize } from '../bus/payload-size.js';
 import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../admin/log.js';
 import type { CompatCounter, CounterHandle, FrameTally, PeerRole, RelayMetrics } from '../admin/metrics.js';
 import {

@@ -2,20 +2,14 @@
 // worker request, bounded in time and response size, using the platform TLS
 // settings. Every outcome, including failures, is a ready-to-send reply frame;
 // nothing here throws or logs request contents.
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { WorkerRequest } from '../frames/frame.js';
 import { workerForwardFailed, workerResponse } from '../frames/outbound.js';
+import { sendPlatformRequest, type PlatformFailure, type PlatformTlsOptions } from '../platform/index.js';
 import { filterResponseHeaders, pickRequestHeaders } from './headers.js';
 
 /** WorkerTlsOptions are the platform TLS settings (CA, mTLS client certificate, verification). */
-export interface WorkerTlsOptions {
-  ca?: string | Buffer | undefined;
-  cert?: string | Buffer | undefined;
-  key?: string | Buffer | undefined;
-  passphrase?: string | undefined;
-  rejectUnauthorized?: boolean | undefined;
-}
+export type WorkerTlsOptions = PlatformTlsOptions;
 
 /** WorkerForwardOptions configures forwardWorkerRequest. */
 export interface WorkerForwardOptions {
@@ -104,62 +98,32 @@ function requestBody(req: WorkerRequest): string | undefined {
   return req.method === 'GET' ? undefined : (req.body ?? '');
 }
 
-function exchangeWithHttp(target: URL, req: WorkerRequest, opts: WorkerForwardOptions): Promise<Exchange> {
-  return new Promise<Exchange>((resolve) => {
-    let settled = false;
-    let outgoing: http.ClientRequest | undefined;
-    const finish = (result: Exchange): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (typeof result === 'string') outgoing?.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish('timeout'), opts.timeoutMs);
+const WORKER_FAILURES: Record<PlatformFailure, WorkerForwardFailure> = {
+  timeout: 'timeout',
+  network: 'network_error',
+  too_large: 'response_too_large',
+  invalid_request: 'invalid_request',
+};
 
-    const body = requestBody(req);
-    const headers = pickRequestHeaders(req.headers);
-    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-    const isHttps = target.protocol === 'https:';
-    const options: https.RequestOptions = { method: req.method, headers, agent: opts.agent ?? false };
-    if (isHttps && opts.tls) {
-      const { ca, cert, key, passphrase, rejectUnauthorized } = opts.tls;
-      Object.assign(options, { ca, cert, key, passphrase, rejectUnauthorized: rejectUnauthorized ?? true });
-    }
-    try {
-      // Throws synchronously on header values node refuses (CR/LF, non-Latin-1).
-      outgoing = (isHttps ? https : http).request(target, options, (res) => {
-        const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > opts.maxResponseBytes) {
-          finish('response_too_large');
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > opts.maxResponseBytes) finish('response_too_large');
-          else chunks.push(chunk);
-        });
-        res.on('end', () =>
-          finish({
-            status: res.statusCode ?? 502,
-            headers: filterResponseHeaders(Object.entries(res.headers)),
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', () => finish('network_error'));
-        res.on('close', () => {
-          if (!res.complete) finish('network_error');
-        });
-      });
-    } catch {
-      finish('invalid_request');
-      return;
-    }
-    outgoing.on('error', () => finish('network_error'));
-    outgoing.end(body);
+async function exchangeWithHttp(target: URL, req: WorkerRequest, opts: WorkerForwardOptions): Promise<Exchange> {
+  const body = requestBody(req);
+  const headers = pickRequestHeaders(req.headers);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const result = await sendPlatformRequest(target, {
+    method: req.method,
+    headers,
+    body,
+    deadlineMs: opts.timeoutMs,
+    maxResponseBytes: opts.maxResponseBytes,
+    tls: opts.tls,
+    agent: opts.agent ?? false,
   });
+  if (!result.ok) return WORKER_FAILURES[result.failure];
+  return {
+    status: result.status ?? 502,
+    headers: filterResponseHeaders(Object.entries(result.headers)),
+    body: result.body.toString('utf8'),
+  };
 }
 
 async function exchangeWithFetch(

@@ -1,6 +1,11 @@
-// Start-up checks for backplane options, pure. Main refuses to start on any
-// error, so cross-relay forwarding can never be silently off (G-2).
-import type { BackplaneOptions } from './backplane.js';
+// The backplane adapter's options, built from the relay config, and the one
+// check of them: main builds them, refuses to start on any problem, and only
+// then creates the adapter, so cross-relay forwarding can never be silently
+// off (G-2). The check is pure; messages never contain secret values.
+import { readFileSync } from 'node:fs';
+import type { BackplaneOptions } from '../backplane/backplane.js';
+import { createPlatformTls } from '../platform/tls.js';
+import type { Config } from './index.js';
 
 /** BackplaneOptionCode is a stable reason for a refused backplane configuration. */
 export type BackplaneOptionCode =
@@ -18,6 +23,52 @@ export type BackplaneOptionCode =
 export interface BackplaneOptionError {
   readonly code: BackplaneOptionCode;
   readonly message: string;
+}
+
+/**
+ * backplaneOptions maps the relay config to the adapter's options; readPem loads
+ * the rediss:// CA once. A server-mode https platform gets the platform TLS
+ * source, which re-reads rotated client certificates.
+ */
+export function backplaneOptions(config: Config, readPem: (path: string) => string = (f) => readFileSync(f, 'utf8')): BackplaneOptions {
+  const b = config.backplane;
+  return {
+    mode: b.mode,
+    relayId: config.relayId,
+    relayWsBaseUrl: config.publicWsBaseUrl,
+    busHmacKey: b.busHmacKey,
+    busSignatureMaxSkewMs: b.busSignatureMaxSkewMs,
+    busFreshnessTrackMax: b.busFreshnessTrackMax,
+    maxFrameBytes: config.limits.maxFrameBytes,
+    presenceTtlMs: b.redisPresenceTtlMs,
+    presenceResolveCacheMax: b.presenceResolveCacheMax,
+    ...(b.mode === 'redis' && b.redisUrl !== undefined
+      ? {
+          redis: {
+            url: b.redisUrl,
+            keyPrefix: b.redisKeyPrefix,
+            connectTimeoutMs: b.redisConnectTimeoutMs,
+            queueMax: b.redisQueueMax,
+            ...(b.redisTlsCaPath !== undefined ? { tls: { ca: readPem(b.redisTlsCaPath) } } : {}),
+            ...(b.peerLinkPort > 0 && b.peerLinkUrl !== undefined ? { peerLinks: { host: config.host, port: b.peerLinkPort, url: b.peerLinkUrl } } : {}),
+          },
+        }
+      : {}),
+    ...(b.mode === 'server'
+      ? {
+          server: {
+            baseUrl: config.serverUrl,
+            internalKey: config.platform.internalKey ?? '',
+            timeoutMs: config.platform.internalApiTimeoutMs,
+            maxResponseBytes: config.platform.internalApiMaxResponseBytes,
+            pullLimit: b.busPullLimit,
+            pullWaitMs: b.busPullWaitMs,
+            pollIntervalMs: b.busPollIntervalMs,
+            ...(config.serverUrl.startsWith('https:') ? { tls: createPlatformTls(config.platform) } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 function hasScheme(value: string, schemes: readonly string[]): boolean {

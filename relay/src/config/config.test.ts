@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bindPort, CONFIG_VARIABLES, isIpOrCidr, parseConfig, type ConfigIo } from './config.js';
+import { bindPort, CONFIG_VARIABLES, isIpOrCidr, parseConfig, type ConfigIo } from './index.js';
 
 const io = (files: string[] = []): ConfigIo => ({
   fileExists: (p) => files.includes(p),

@@ -1,0 +1,72 @@
+// Resource limits and timers: connection caps, frame and buffer sizes, rate
+// limits with the sizes of their key tables, and the heartbeat and clean-up
+// timers. Plain numbers; the schema already checked each one.
+import type { EnvValues } from './schema.js';
+
+/** LimitsConfig is the `limits` group of the relay config. */
+export interface LimitsConfig {
+  readonly maxTotalConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxClientsPerWorkspace: number;
+  readonly maxFrameBytes: number;
+  readonly maxPendingBytes: number;
+  readonly upgradeRatePerMinute: number;
+  readonly upgradeBucketMax: number;
+  readonly kexInitRatePerMinute: number;
+  readonly kexRateLimiterMaxKeys: number;
+  readonly runtimeRatePerMinute: number;
+  readonly runtimeRatePerMinuteWorkspace: number;
+  readonly runtimeRateLimiterMaxKeys: number;
+  readonly runtimeWorkspaceRateLimiterMaxKeys: number;
+  readonly daemonRuntimeRatePerMinute: number;
+  readonly daemonRateLimiterMaxKeys: number;
+  readonly pairingRatePerMinute: number;
+  readonly pairingRateLimiterMaxKeys: number;
+  readonly pairingRequestTrackMax: number;
+  readonly sessionOwnerTrackMax: number;
+}
+
+/** TimersConfig is the `timers` group of the relay config. */
+export interface TimersConfig {
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly emptyWorkspaceTtlMs: number;
+  readonly cleanupIntervalMs: number;
+  readonly drainGraceMs: number;
+}
+
+export function buildLimits(e: EnvValues): LimitsConfig {
+  return {
+    maxTotalConnections: e.RELAY_MAX_TOTAL_CONNECTIONS,
+    maxConnectionsPerIp: e.RELAY_MAX_CONNECTIONS_PER_IP,
+    maxClientsPerWorkspace: e.RELAY_MAX_CLIENTS_PER_WORKSPACE,
+    maxFrameBytes: e.RELAY_MAX_FRAME_BYTES,
+    maxPendingBytes: e.RELAY_MAX_PENDING_BYTES,
+    upgradeRatePerMinute: e.RELAY_UPGRADE_RATE_PER_MINUTE,
+    upgradeBucketMax: e.RELAY_UPGRADE_BUCKET_MAX,
+    kexInitRatePerMinute: e.RELAY_KEX_INIT_RATE_PER_MINUTE,
+    kexRateLimiterMaxKeys: e.RELAY_KEX_RATE_LIMITER_MAX_KEYS,
+    runtimeRatePerMinute: e.RELAY_RUNTIME_RATE_PER_MINUTE,
+    runtimeRatePerMinuteWorkspace: e.RELAY_RUNTIME_RATE_PER_MINUTE_WORKSPACE,
+    runtimeRateLimiterMaxKeys: e.RELAY_RUNTIME_RATE_LIMITER_MAX_KEYS,
+    runtimeWorkspaceRateLimiterMaxKeys: e.RELAY_RUNTIME_WORKSPACE_RATE_LIMITER_MAX_KEYS,
+    daemonRuntimeRatePerMinute: e.RELAY_DAEMON_RUNTIME_RATE_PER_MINUTE,
+    daemonRateLimiterMaxKeys: e.RELAY_DAEMON_RATE_LIMITER_MAX_KEYS,
+    pairingRatePerMinute: e.RELAY_PAIRING_RATE_PER_MINUTE,
+    pairingRateLimiterMaxKeys: e.RELAY_PAIRING_RATE_LIMITER_MAX_KEYS,
+    pairingRequestTrackMax: e.RELAY_PAIRING_REQUEST_TRACK_MAX,
+    sessionOwnerTrackMax: e.RELAY_SESSION_OWNER_TRACK_MAX,
+  };
+}
+
+export function buildTimers(e: EnvValues): TimersConfig {
+  return {
+    pingIntervalMs: e.RELAY_PING_INTERVAL_MS,
+    pongTimeoutMs: e.RELAY_PONG_TIMEOUT_MS,
+    idleTimeoutMs: e.RELAY_IDLE_TIMEOUT_MS,
+    emptyWorkspaceTtlMs: e.RELAY_EMPTY_WORKSPACE_TTL_MS,
+    cleanupIntervalMs: e.RELAY_CLEANUP_INTERVAL_MS,
+    drainGraceMs: e.RELAY_DRAIN_GRACE_MS,
+  };
+}
