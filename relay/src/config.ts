@@ -67,6 +67,8 @@ export interface Config {
     readonly token?: string | undefined;
     readonly healthVerbose: boolean;
     readonly stateIncludeClientIds: boolean;
+    /** probePage serves the browser probe page at `/` (default on in dev only; see probe-page/). */
+    readonly probePage: boolean;
   };
   readonly limits: {
     readonly maxTotalConnections: number;
@@ -303,6 +305,7 @@ const EnvSchema = z.object({
   RELAY_HANDSHAKE_TIMEOUT_MS: intVar(5000),
   RELAY_ENABLE_ADMIN_HTTP: boolVar(),
   RELAY_ADMIN_TOKEN: strVar(),
+  RELAY_PROBE_PAGE: boolVar(),
   RELAY_HEALTH_VERBOSE: boolVar(),
   RELAY_STATE_INCLUDE_CLIENT_IDS: boolVar(),
   RELAY_MAX_TOTAL_CONNECTIONS: intVar(2000),
@@ -537,6 +540,11 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
     }
   }
 
+  // Outside dev the probe page hands out nothing without the admin token, so it needs one.
+  if (e.RELAY_PROBE_PAGE === true && mode !== 'dev' && (e.RELAY_ENABLE_ADMIN_HTTP !== true || e.RELAY_ADMIN_TOKEN === undefined)) {
+    errors.push('RELAY_PROBE_PAGE=1 outside dev mode needs RELAY_ENABLE_ADMIN_HTTP=1 and RELAY_ADMIN_TOKEN');
+  }
+
   if (errors.length > 0) return { ok: false, errors };
 
   const verboseDefault = mode === 'dev';
@@ -582,6 +590,7 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
       token: e.RELAY_ADMIN_TOKEN,
       healthVerbose: e.RELAY_HEALTH_VERBOSE ?? verboseDefault,
       stateIncludeClientIds: e.RELAY_STATE_INCLUDE_CLIENT_IDS ?? verboseDefault,
+      probePage: e.RELAY_PROBE_PAGE ?? mode === 'dev',
     },
     limits: {
       maxTotalConnections: e.RELAY_MAX_TOTAL_CONNECTIONS,

@@ -11,6 +11,7 @@ import type { BackplaneOptions, BackplaneTlsOptions } from './backplane/backplan
 import { bindPort, isLocalHost, type Config } from './config.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
+import type { ProbePage } from './probe-page/handler.js';
 import { createRelay, type Relay } from './server/relay.js';
 import { listen } from './server/listen.js';
 
@@ -99,13 +100,14 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   const dev = options.devIssuer;
   // The relay core is built after listen, so a PORT=0 relay knows its real port (bindPort);
   // until then (one synchronous stretch) nothing can reach these handlers.
-  const wired: { relay?: Relay } = {};
+  const wired: { relay?: Relay; probePage?: ProbePage } = {};
   const onRequest = (req: Parameters<Relay['handleAdminRequest']>[0], res: Parameters<Relay['handleAdminRequest']>[1]) => {
     if (dev && req.method === 'GET' && req.url === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
       res.end(JSON.stringify(dev.jwks));
       return;
     }
+    if (wired.probePage?.handle(req, res)) return;
     if (wired.relay === undefined) {
       res.writeHead(503).end();
       return;
@@ -152,6 +154,8 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   });
   wired.relay = core;
   server.on('upgrade', core.handleUpgrade);
+  // The probe page (dev by default, RELAY_PROBE_PAGE) loads only when on: it runs an echo daemon in dev.
+  if (config.admin.probePage) wired.probePage = (await import('./probe-page/handler.js')).createProbePage({ config, log, ...(dev ? { devIssuer: dev } : {}) });
   log.log('info', 'relay_listening', {
     host: config.host,
     port,
@@ -164,6 +168,7 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
     shuttingDown ??= (async () => {
+      await wired.probePage?.close();
       await core.drain();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

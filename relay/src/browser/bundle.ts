@@ -4,8 +4,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** BROWSER_BUNDLE_FILE is the bundle's path next to this module in dist/. */
-export const BROWSER_BUNDLE_FILE = join(dirname(fileURLToPath(import.meta.url)), 'viewport-client.js');
+/** BROWSER_BUNDLE_FILE is relay/dist/browser/viewport-client.js, from dist/ or (in tests) src/. */
+export const BROWSER_BUNDLE_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'browser', 'viewport-client.js');
 
 /** buildBrowserBundle writes the bundle; esbuild is a build-time dependency, loaded only here. */
 export async function buildBrowserBundle(outfile: string = BROWSER_BUNDLE_FILE): Promise<void> {
