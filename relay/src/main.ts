@@ -168,8 +168,9 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
     shuttingDown ??= (async () => {
-      await wired.probePage?.close();
+      const pageClosed = wired.probePage?.close(); // stops its echo daemon reconnecting; no delay to the drain
       await core.drain();
+      await pageClosed;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     })();

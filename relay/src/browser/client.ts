@@ -57,7 +57,9 @@ export class BrowserClient {
   private readonly peer: ClientPeer;
   private readonly conditions = new Conditions();
   private readonly timeoutMs: number;
-  private readonly received: string[] = [];
+  // The plaintext a roundTrip waits to see again, and whether it came back.
+  private awaiting: string | undefined;
+  private echoed = false;
   private socket: SocketLike | undefined;
   private currentUrl: string;
   private moving = false;
@@ -119,12 +121,14 @@ export class BrowserClient {
   async roundTrip(text: string): Promise<{ ms: number }> {
     await this.settled();
     const t0 = performance.now();
-    this.received.length = 0;
+    this.awaiting = text;
+    this.echoed = false;
     this.send(text);
     const outcome = await this.conditions.waitUntil(
-      () => (this.received.includes(text) ? 'echo' : this.failure ? 'failed' : undefined),
+      () => (this.echoed ? 'echo' : this.failure ? 'failed' : undefined),
       this.timeoutMs,
     );
+    this.awaiting = undefined;
     if (outcome === 'echo') return { ms: performance.now() - t0 };
     throw new Error(outcome === 'failed' ? this.failureNow() : `no echo within ${String(this.timeoutMs)} ms`);
   }
@@ -227,7 +231,7 @@ export class BrowserClient {
         return;
       }
       this.emit({ kind: 'received', seq: frame.seq, bytes: opened.plaintext.length });
-      this.received.push(opened.plaintext);
+      if (opened.plaintext === this.awaiting) this.echoed = true;
       for (const listener of this.listeners) listener(opened.plaintext);
     }
   }
