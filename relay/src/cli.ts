@@ -61,6 +61,7 @@ async function serve(opts: ServeOptions, env: Env): Promise<void> {
       [
         '',
         `viewport-relay ${RELAY_VERSION} (dev) listening on ${base}`,
+        ...(config.admin.probePage ? [`  probe page: ${config.tls.enabled ? 'https' : 'http'}://${config.host}:${running.port}/  (open it: an encrypted round trip through this relay)`] : []),
         `  daemon: ${base}?role=workspace-daemon&workspaceId=w1&runtimeTargetId=t1`,
         `  client: ${base}?role=client&workspaceId=w1&runtimeTargetId=t1`,
         '  send the token as "Authorization: Bearer <token>" or subprotocol "auth.<token>" (dev also accepts ?token=)',

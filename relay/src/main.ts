@@ -9,6 +9,7 @@ import { createSingleBackplane } from './backplane/single.js';
 import { backplaneOptions, bindPort, validateBackplaneOptions, type Config } from './config/index.js';
 import { createLogger } from './admin/log.js';
 import type { DevIssuer } from './devissuer/issuer.js';
+import type { ProbePage } from './probe-page/handler.js';
 import { createRelay, type Relay } from './server/relay.js';
 import { listen } from './net/listen.js';
 
@@ -37,13 +38,14 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   const dev = options.devIssuer;
   // The relay core is built after listen, so a PORT=0 relay knows its real port (bindPort);
   // until then (one synchronous stretch) nothing can reach these handlers.
-  const wired: { relay?: Relay } = {};
+  const wired: { relay?: Relay; probePage?: ProbePage } = {};
   const onRequest = (req: Parameters<Relay['handleAdminRequest']>[0], res: Parameters<Relay['handleAdminRequest']>[1]) => {
     if (dev && req.method === 'GET' && req.url === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
       res.end(JSON.stringify(dev.jwks));
       return;
     }
+    if (wired.probePage?.handle(req, res)) return;
     if (wired.relay === undefined) {
       res.writeHead(503).end();
       return;
@@ -90,6 +92,8 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   });
   wired.relay = core;
   server.on('upgrade', core.handleUpgrade);
+  // The probe page (dev by default, RELAY_PROBE_PAGE) loads only when on: it runs an echo daemon in dev.
+  if (config.admin.probePage) wired.probePage = (await import('./probe-page/handler.js')).createProbePage({ config, log, ...(dev ? { devIssuer: dev } : {}) });
   log.log('info', 'relay_listening', {
     host: config.host,
     port,
@@ -102,7 +106,9 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
     shuttingDown ??= (async () => {
+      const pageClosed = wired.probePage?.close(); // stops its echo daemon reconnecting; no delay to the drain
       await core.drain();
+      await pageClosed;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     })();

@@ -3,7 +3,7 @@
 // frozen. All problems are collected and reported together; secret values
 // never appear in a message (only variable names do). Each subsystem's option
 // group is built and typed in its own module; this one reads like their list.
-import { buildAdmin, type AdminConfig } from './admin.js';
+import { buildAdmin, checkProbePage, type AdminConfig } from './admin.js';
 import { buildAdmission, type AdmissionConfig } from './admission.js';
 import { backplaneModeOf, buildBackplane, checkBackplaneUrl, type BackplaneConfig } from './backplane.js';
 import { defaultConfigIo, type ConfigIo } from './io.js';
@@ -74,6 +74,7 @@ export function parseConfig(env: Env, io: ConfigIo = defaultConfigIo): ConfigRes
   const backplane = buildBackplane(e, backplaneMode, io, errors);
   checkLocalUrls(e, host, errors);
   checkProd({ mode, tls: listener.tls, platform, serverUrl: origin.url }, errors);
+  checkProbePage(e, mode, errors);
   if (errors.length > 0) return { ok: false, errors };
 
   const config: Config = {

@@ -39,18 +39,14 @@ export function sealEnvelope(
   const iv = random(ENVELOPE_IV_LENGTH);
   const sealed = gcm(key, iv, envelopeAad(header)).encrypt(utf8(plaintext));
   const split = sealed.length - ENVELOPE_TAG_LENGTH;
-  const frame: EnvelopeFrame = {
-    type: 'e2ee',
-    version: 2,
-    profile: header.profile,
-    sessionId: header.sessionId,
-    epoch: header.epoch,
-    seq: header.seq,
-    iv: toBase64Url(iv),
-    tag: toBase64Url(sealed.subarray(split)),
-    ciphertext: toBase64Url(sealed.subarray(0, split)),
-  };
+  const frame = envelopeFrame(header, toBase64Url(iv), toBase64Url(sealed.subarray(split)), toBase64Url(sealed.subarray(0, split)));
   return { ok: true, frame };
+}
+
+/** envelopeFrame lays out an envelope's fields in the reference's order. */
+export function envelopeFrame(header: EnvelopeHeader, iv: string, tag: string, ciphertext: string): EnvelopeFrame {
+  const { profile, sessionId, epoch, seq } = header;
+  return { type: 'e2ee', version: 2, profile, sessionId, epoch, seq, iv, tag, ciphertext };
 }
 
 /** openEnvelope authenticates and decrypts an envelope, rebuilding the AAD from its own fields. */
