@@ -23,7 +23,7 @@ import { isOpen } from '../session/peer.js';
 import { createClientIpResolver } from './client-ip.js';
 import { createShutdown } from './shutdown.js';
 import { startRelayTimers } from './relay-timers.js';
-import { createUpgradeHandler } from './upgrade.js';
+import { UpgradePath } from './upgrade.js';
 import { createWorkerForwarder } from './worker-forwarder.js';
 
 export { DRAIN_CLOSE_CODE } from './shutdown.js';
@@ -111,7 +111,7 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
     (err: unknown) => log.log('error', 'backplane_start_failed', { mode: backplane.mode, error: (err as Error)?.name }),
   );
 
-  const handleUpgrade = createUpgradeHandler({
+  const upgrades = new UpgradePath({
     config,
     metrics,
     log,
@@ -139,7 +139,7 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
   });
 
   return {
-    handleUpgrade,
+    handleUpgrade: (req, socket, head) => upgrades.handleUpgrade(req, socket, head),
     handleAdminRequest,
     drain,
     close,

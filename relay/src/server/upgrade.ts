@@ -49,22 +49,38 @@ interface ScopePresence {
 
 const NO_PRESENCE: ScopePresence = { persistedGeneration: null, redirectTo: undefined };
 
-/** createUpgradeHandler builds the relay's handleUpgrade. */
-export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const { config, metrics, log, hub, admit, backplane, wss, now } = deps;
-  const gate: UpgradeGate = {
-    get draining() {
-      return deps.isDraining();
-    },
-    hitUpgradeRate: (ip) => deps.upgradeLimiter.hit(ip),
-    connectionCount: () => hub.connectionCount(),
-    ipCount: (ip) => hub.ipCount(ip),
-  };
+/** UpgradePath takes upgrades from the HTTP server to the hub, or refuses them. */
+export class UpgradePath {
+  private readonly gate: UpgradeGate;
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const t0 = now();
-    const ip = deps.resolveIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    const pre = preAdmission(req, ip, gate, config);
+  constructor(private readonly deps: UpgradeDeps) {
+    const { hub, upgradeLimiter, isDraining } = deps;
+    this.gate = {
+      get draining() {
+        return isDraining();
+      },
+      hitUpgradeRate: (ip) => upgradeLimiter.hit(ip),
+      connectionCount: () => hub.connectionCount(),
+      ipCount: (ip) => hub.ipCount(ip),
+    };
+  }
+
+  /** handleUpgrade is the HTTP server's 'upgrade' handler. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // G-1: a raw socket error during the handshake must not crash the process.
+    socket.on('error', () => socket.destroy());
+    this.upgrade(req, socket, head).catch((err: unknown) => {
+      this.deps.metrics.inc('upgrade_errors_total');
+      this.deps.log.log('error', 'upgrade_failed', { error: (err as Error)?.name ?? 'unknown' });
+      socket.destroy();
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { config, metrics, hub } = this.deps;
+    const t0 = this.deps.now();
+    const ip = this.deps.resolveIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const pre = preAdmission(req, ip, this.gate, config);
     if (!pre.ok) return refuse(socket, pre.refusal, metrics);
 
     hub.reserve(ip);
@@ -80,25 +96,26 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     };
     try {
       const queryIds: QueryIds = { role: pre.query.role, workspaceId: pre.query.workspaceId, runtimeTargetId: pre.query.runtimeTargetId };
-      const verdict = await admission(queryIds, pre.token, ip, t0, abort.signal, socket);
+      const verdict = await this.admission(queryIds, pre.token, ip, t0, abort.signal, socket);
       if (verdict.kind === 'refused') return refuse(socket, verdict.refusal, metrics);
       if (verdict.kind === 'gone') return;
       metrics.inc('admission_ok_total');
       handedOver = true;
       finish();
-      handOver(req, socket, head, verdict.admitted);
+      this.handOver(req, socket, head, verdict.admitted);
     } finally {
       finish();
     }
   }
 
   /** admission admits the token under the deadline, then runs the checks that need its claims. */
-  async function admission(queryIds: QueryIds, token: string, ip: string, t0: number, signal: AbortSignal, socket: Duplex): Promise<Admission> {
+  private async admission(queryIds: QueryIds, token: string, ip: string, t0: number, signal: AbortSignal, socket: Duplex): Promise<Admission> {
+    const { config, metrics, log, hub } = this.deps;
     const result = await Promise.race([
-      admit({ token, ...queryIds }, signal),
+      this.deps.admit({ token, ...queryIds }, signal),
       new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true })),
     ]);
-    const seconds = (now() - t0) / 1000;
+    const seconds = (this.deps.now() - t0) / 1000;
     const mode = config.admission.mode;
     if (result === null) {
       metrics.observeAdmission(mode, 'timeout', seconds);
@@ -118,9 +135,9 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     if (check.ok && queryIds.role === 'client' && hub.clientCount(check.workspaceId, check.runtimeTargetId) >= config.limits.maxClientsPerWorkspace) {
       return { kind: 'refused', refusal: 'workspace_clients' };
     }
-    const presence = await scopePresence(queryIds, check, t0, signal);
+    const presence = await this.scopePresence(queryIds, check, t0, signal);
     if (presence === null) return { kind: 'refused', refusal: 'handshake_timeout' };
-    if (deps.isDraining()) return { kind: 'refused', refusal: 'draining' };
+    if (this.deps.isDraining()) return { kind: 'refused', refusal: 'draining' };
     if (socket.destroyed) return { kind: 'gone' };
     return { kind: 'admitted', admitted: { query: queryIds, ip, claims, check, ...presence, socket } };
   }
@@ -130,12 +147,13 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
    * last generation (G-5: it outlives the daemon's presence entry and this relay's
    * memory), or where a client's daemon lives (§7.7). Null when the deadline passed.
    */
-  async function scopePresence(query: QueryIds, check: CrossCheck, t0: number, signal: AbortSignal): Promise<ScopePresence | null> {
+  private async scopePresence(query: QueryIds, check: CrossCheck, t0: number, signal: AbortSignal): Promise<ScopePresence | null> {
+    const { config, backplane } = this.deps;
     const bp = config.backplane;
     const wanted = query.role === 'workspace-daemon' || (query.role === 'client' && bp.clientRedirectEnabled && query.runtimeTargetId !== undefined);
     if (!check.ok || bp.mode === 'single' || !wanted) return NO_PRESENCE;
     const scopeRef = { workspaceId: check.workspaceId, runtimeTargetId: check.runtimeTargetId };
-    const remaining = Math.max(1, config.admission.handshakeTimeoutMs - (now() - t0));
+    const remaining = Math.max(1, config.admission.handshakeTimeoutMs - (this.deps.now() - t0));
     if (query.role === 'workspace-daemon') {
       const persistedGeneration = backplane.readDaemonGeneration
         ? await withTimeout(backplane.readDaemonGeneration(scopeRef), remaining, null)
@@ -153,22 +171,13 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
   // upgrade() so the closures that live as long as the socket capture only what they use,
   // not upgrade()'s context (its AbortController, deadline timer and admission race), and
   // the close watch is dropped once the hub owns the socket: about 0.6 KiB per connection.
-  function handOver(req: IncomingMessage, socket: Duplex, head: Buffer, admitted: Admitted): void {
+  private handOver(req: IncomingMessage, socket: Duplex, head: Buffer, admitted: Admitted): void {
+    const hub = this.deps.hub;
     const onEarlyClose = () => hub.release(admitted.ip); // the WS layer refused the handshake after all
     socket.once('close', onEarlyClose);
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    this.deps.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', onEarlyClose);
       hub.register(ws, admitted);
     });
   }
-
-  return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // G-1: a raw socket error during the handshake must not crash the process.
-    socket.on('error', () => socket.destroy());
-    upgrade(req, socket, head).catch((err: unknown) => {
-      metrics.inc('upgrade_errors_total');
-      log.log('error', 'upgrade_failed', { error: (err as Error)?.name ?? 'unknown' });
-      socket.destroy();
-    });
-  };
 }
