@@ -3,9 +3,10 @@
 // counted, which plain relay_status goes back, which log line is written and
 // which close code ends the peer. The paths (client, daemon, worker, bus,
 // heartbeat, registration) return or report an Outcome; only Outbox.report
-// reads this table. Every entry is a constant, so reporting allocates nothing.
-// Per-frame delivery counts (frames, bytes, recipients) are not outcomes: the
-// paths move them through counter handles resolved once (see HotCounters).
+// reads this table. Outcomes and entries are constants, so reporting one
+// allocates nothing but a log line's fields. Per-frame delivery counts
+// (frames, bytes, recipients) are not outcomes: the client and daemon paths
+// move them through counter handles resolved once.
 import type { CompatCounter } from '../admin/metrics.js';
 import type { LogLevel } from '../admin/log.js';
 import { CloseCode, CloseReason, type FrameRejectReason, type RelayCloseReason } from '../frames/index.js';
