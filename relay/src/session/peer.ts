@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import type { Claims, ClientScope, Role } from '../admission/claims.js';
 import type { ClientSender } from '../routing/route.js';
 import type { ScopeState } from '../routing/scope.js';
+import type { ScopeRegistry } from '../routing/scope-registry.js';
 
 /** Peer is an admitted connection; fields other than timers are fixed at admission. */
 export interface Peer {
@@ -83,3 +84,8 @@ export function sendToPeer(peer: Peer, data: string | Buffer, maxPendingBytes: n
 // ws copies send options into its own object, so two shared ones spare an allocation per frame.
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
+
+/** scopeOf is the scope the peer joined, else its scope in the registry (created if need be). */
+export function scopeOf(peer: Peer, scopes: ScopeRegistry<Peer>, now: number): ScopeState<Peer> {
+  return peer.scope ?? scopes.ensure(peer.workspaceId, peer.runtimeTargetId, now);
+}
