@@ -2,6 +2,7 @@
 // TCP connect, against the pod IP and the probe's port (number or name).
 import type { V1Container, V1Probe } from '@kubernetes/client-node';
 import { connect } from 'node:net';
+import type { PodState } from './pod-state.js';
 
 /** probePort resolves a probe port given as a number or a container port name. */
 export function probePort(port: number | string | undefined, container: V1Container): number | undefined {
@@ -44,4 +45,24 @@ export async function runProbeCheck(probe: V1Probe, container: V1Container, podI
   }
   // exec and grpc probes have no local meaning; treat the container as passing.
   return true;
+}
+
+/** probePods runs every started container's readiness probe once and updates readiness like the kubelet. */
+export async function probePods(pods: Iterable<PodState>, writeStatus: (state: PodState) => void): Promise<void> {
+  await Promise.all(
+    [...pods].flatMap((state) =>
+      [...state.containers.values()].map(async (c) => {
+        const probe = c.spec.readinessProbe;
+        if (!probe || !c.component || state.terminating) return;
+        const passed = await runProbeCheck(probe, c.spec, state.ip);
+        if (passed) {
+          c.probeFailures = 0;
+          c.ready = c.component !== undefined;
+        } else if (++c.probeFailures >= (probe.failureThreshold ?? 3) || !c.ready) {
+          c.ready = false;
+        }
+        writeStatus(state);
+      }),
+    ),
+  );
 }

@@ -80,7 +80,7 @@ export function memoryLogger(lines: string[], who: string): Logger {
   const write = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
     lines.push(`${who} ${level} ${msg} ${JSON.stringify(fields ?? {})}`);
   };
-  return { info: write('info'), warn: write('warn'), error: write('error') };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
 const chartDir = resolve(import.meta.dirname, '../../charts/viewport-relay-operator');

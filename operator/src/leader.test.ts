@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
-import { MemoryKube } from './kube/memory.js';
+import { MemoryKube } from '../test/memory-kube.js';
 import { LeaderElector } from './leader.js';
 import { silentLogger } from './log.js';
 

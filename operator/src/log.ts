@@ -1,20 +1,11 @@
-// Logger: JSON lines on stdout/stderr. Callers pass names and reasons, never
-// Secret values.
+// The operator's logger: @viewport/log printing flat {ts, level, event,
+// ...fields} JSON lines on stdout, credential-looking fields redacted. Callers
+// pass names and reasons, never Secret values; redaction is the second guard.
+import { createLogger, type Logger } from '@viewport/log';
 
-/** Logger is the operator's structured logger. */
-export interface Logger {
-  info(event: string, fields?: Record<string, unknown>): void;
-  warn(event: string, fields?: Record<string, unknown>): void;
-  error(event: string, fields?: Record<string, unknown>): void;
-}
+export { silentLogger, type Logger } from '@viewport/log';
 
 /** jsonLogger writes one JSON object per line; time comes from the caller's clock. */
-export function jsonLogger(now: () => number, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
-  const emit = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
-    write(`${JSON.stringify({ ts: new Date(now()).toISOString(), level, event, ...fields })}\n`);
-  };
-  return { info: emit('info'), warn: emit('warn'), error: emit('error') };
+export function jsonLogger(now: () => number): Logger {
+  return createLogger({ layout: 'flat', now });
 }
-
-/** silentLogger drops everything (tests). */
-export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { relayObject } from '../test/relays.js';
 import { ManualClock } from './clock.js';
 import type { OperatorConfig } from './config.js';
-import { MemoryKube } from './kube/memory.js';
+import { MemoryKube } from '../test/memory-kube.js';
 import { silentLogger } from './log.js';
 import { createOperator } from './main.js';
 

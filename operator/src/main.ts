@@ -66,20 +66,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     builder: { relayImage: config.relayImage },
   });
 
-  const reconcile = async (key: string): Promise<ReconcileResult> => {
-    const started = clock.now();
-    const result = await reconciler.reconcile(key);
-    metrics.duration.observe((clock.now() - started) / 1000);
-    metrics.reconciles.inc({ result: result.result });
-    if (result.result === 'retry') {
-      metrics.errors.inc({ reason: result.reason });
-      log.warn('reconcile_retry', { key, reason: result.reason, message: result.message });
-    } else if (result.reason !== 'Reconciled') {
-      log.info('reconcile_done', { key, reason: result.reason });
-    }
-    return result;
-  };
-
+  const reconcile = measuredReconcile(reconciler, clock, metrics, log);
   const queue = new WorkQueue({
     clock,
     concurrency: config.concurrency,
@@ -87,42 +74,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     onDepth: (d) => metrics.queueDepth.set(d),
     onCrash: (key, error) => log.error('reconcile_crashed', { key, error: error instanceof Error ? error.message : String(error) }),
   });
-
-  // The Secret names a relay's spec references, for the Secret watch index (none while the spec is invalid).
-  const secretsOf = (raw: KubeObject): string[] => {
-    const parsed = parseRelay(raw);
-    return parsed.ok ? referencedSecretNames(relayModel(parsed.relay, { relayImage: config.relayImage })) : [];
-  };
-
-  let watches: WatchSet | undefined;
-  let resyncTimer: number | undefined;
-  const scheduleResync = (): void => {
-    resyncTimer = clock.setTimer(() => {
-      for (const key of watches?.relayKeys() ?? []) queue.add(key);
-      scheduleResync();
-    }, config.resyncMs);
-  };
-  const startLeading = (): void => {
-    metrics.leader.set(1);
-    watches = startWatches({
-      kube,
-      clock,
-      log,
-      namespaces: config.namespaces,
-      onKey: (key) => queue.add(key),
-      secretsOf,
-      onRestart: (kind) => metrics.watchRestarts.inc({ kind }),
-    });
-    queue.start();
-    scheduleResync();
-  };
-  const stopLeading = (): void => {
-    metrics.leader.set(0);
-    watches?.stop();
-    watches = undefined;
-    queue.stop();
-    if (resyncTimer !== undefined) clock.clearTimer(resyncTimer);
-  };
+  const work = leaderWork({ kube, clock, log, config, queue, metrics });
 
   const elector = config.leaderElect
     ? new LeaderElector({
@@ -132,9 +84,9 @@ export function createOperator(deps: OperatorDeps): Operator {
         namespace: config.leaseNamespace,
         name: config.leaseName,
         identity: config.identity,
-        onStartedLeading: startLeading,
+        onStartedLeading: () => work.start(),
         onStoppedLeading: () => {
-          stopLeading();
+          work.stop();
           log.error('leadership_lost', {});
           deps.onLeadershipLost?.();
         },
@@ -151,17 +103,96 @@ export function createOperator(deps: OperatorDeps): Operator {
       if (elector) elector.start();
       else {
         leading = true;
-        startLeading();
+        work.start();
       }
     },
     async stop() {
       if (elector) await elector.stop();
-      else if (leading) stopLeading();
+      else if (leading) work.stop();
       leading = false;
       await queue.idle();
     },
-    ready: () => !(elector?.isLeader ?? leading) || (watches?.synced() ?? false),
+    ready: () => !(elector?.isLeader ?? leading) || work.synced(),
     isLeader: () => elector?.isLeader ?? leading,
+  };
+}
+
+/** measuredReconcile runs a pass and records its duration and result; retries and unusual outcomes are logged. */
+function measuredReconcile(
+  reconciler: Reconciler,
+  clock: Clock,
+  metrics: OperatorMetrics,
+  log: Logger,
+): (key: string) => Promise<ReconcileResult> {
+  return async (key) => {
+    const started = clock.now();
+    const result = await reconciler.reconcile(key);
+    metrics.duration.observe((clock.now() - started) / 1000);
+    metrics.reconciles.inc({ result: result.result });
+    if (result.result === 'retry') {
+      metrics.errors.inc({ reason: result.reason });
+      log.warn('reconcile_retry', { key, reason: result.reason, message: result.message });
+    } else if (result.reason !== 'Reconciled') {
+      log.info('reconcile_done', { key, reason: result.reason });
+    }
+    return result;
+  };
+}
+
+/** LeaderWork is what only the leader does: watch, queue keys, resync every relay periodically. */
+interface LeaderWork {
+  start(): void;
+  stop(): void;
+  /** synced: every informer has listed once. */
+  synced(): boolean;
+}
+
+function leaderWork(deps: {
+  kube: KubeAdapter;
+  clock: Clock;
+  log: Logger;
+  config: OperatorConfig;
+  queue: WorkQueue;
+  metrics: OperatorMetrics;
+}): LeaderWork {
+  const { kube, clock, log, config, queue, metrics } = deps;
+  // The Secret names a relay's spec references, for the Secret watch index (none while the spec is invalid).
+  const secretsOf = (raw: KubeObject): string[] => {
+    const parsed = parseRelay(raw);
+    return parsed.ok ? referencedSecretNames(relayModel(parsed.relay, { relayImage: config.relayImage })) : [];
+  };
+
+  let watches: WatchSet | undefined;
+  let resyncTimer: number | undefined;
+  const scheduleResync = (): void => {
+    resyncTimer = clock.setTimer(() => {
+      for (const key of watches?.relayKeys() ?? []) queue.add(key);
+      scheduleResync();
+    }, config.resyncMs);
+  };
+  return {
+    start() {
+      metrics.leader.set(1);
+      watches = startWatches({
+        kube,
+        clock,
+        log,
+        namespaces: config.namespaces,
+        onKey: (key) => queue.add(key),
+        secretsOf,
+        onRestart: (kind) => metrics.watchRestarts.inc({ kind }),
+      });
+      queue.start();
+      scheduleResync();
+    },
+    stop() {
+      metrics.leader.set(0);
+      watches?.stop();
+      watches = undefined;
+      queue.stop();
+      if (resyncTimer !== undefined) clock.clearTimer(resyncTimer);
+    },
+    synced: () => watches?.synced() ?? false,
   };
 }
 

@@ -3,10 +3,8 @@
 // draws real ones at apply time), and owner references are left out (no uid).
 import YAML from 'yaml';
 import { formatProblems, parseRelay } from './api/v1alpha1/relay.js';
-import { secretsChecksum } from './desired/hash.js';
-import { desiredChildren, usedSecretRefs } from './desired/index.js';
 import { relayModel, type BuilderConfig } from './desired/model.js';
-import { generatedSecretValues } from './desired/secret.js';
+import { desiredState, userSecretRefs } from './desired/state.js';
 import type { KubeObject } from './object.js';
 
 /** GENERATED_PLACEHOLDER stands in for generated Secret values in rendered output. */
@@ -33,12 +31,8 @@ export function renderRelays(yamlText: string, cfg: BuilderConfig): RenderResult
       return;
     }
     const model = relayModel({ ...parsed.relay, metadata: { ...parsed.relay.metadata, uid: undefined } }, cfg);
-    const generated = generatedSecretValues(model, undefined, () => GENERATED_PLACEHOLDER);
-    const values = [
-      ...usedSecretRefs(model).filter((r) => r.name !== model.names.generatedSecret).map((r) => ({ ...r, value: undefined })),
-      ...Object.entries(generated).map(([key, value]) => ({ name: model.names.generatedSecret, key, value })),
-    ];
-    objects.push(...desiredChildren({ model, generated, secretsChecksum: secretsChecksum(values) }));
+    const referenced = userSecretRefs(model).map((r) => ({ ...r, value: undefined }));
+    objects.push(...desiredState(model, { referenced, existingGenerated: undefined, random: () => GENERATED_PLACEHOLDER }));
   });
   if (errors.length === 0 && objects.length === 0) errors.push('no ViewportRelay found in the input');
   return errors.length > 0 ? { ok: false, errors } : { ok: true, objects };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { relayObject } from '../../test/relays.js';
 import { ManualClock } from '../clock.js';
 import { silentLogger } from '../log.js';
-import { MemoryKube } from './memory.js';
+import { MemoryKube } from '../../test/memory-kube.js';
 import { startWatches } from './watch.js';
 
 const flush = async () => {

@@ -76,6 +76,56 @@ export class SecretIndex {
   }
 }
 
+/** WatchedKind is one kind the operator watches, and how. */
+interface WatchedKind {
+  apiVersion: string;
+  kind: string;
+  selector: string | undefined;
+  /** optional: an add-on API that may not be installed; not needed for synced(). */
+  optional: boolean;
+}
+
+/** watchedKinds: ViewportRelays, then every child kind by our label (Secrets unfiltered when an index is kept). */
+function watchedKinds(indexSecrets: boolean): WatchedKind[] {
+  return [
+    { apiVersion: RELAY_API_VERSION, kind: RELAY_KIND, selector: undefined, optional: false },
+    ...CHILD_KINDS.map((k) => ({
+      apiVersion: k.apiVersion,
+      kind: k.kind,
+      // Referenced Secrets are the user's and unlabelled: watch them all (in scope) when an index is kept.
+      selector: k.kind === 'Secret' && indexSecrets ? undefined : MANAGED_BY_SELECTOR,
+      optional: k.optional,
+    })),
+  ];
+}
+
+/** trackRelay records a relay event in the known relays and the Secret index; the relay's key. */
+function trackRelay(
+  e: WatchEvent,
+  relays: Set<string>,
+  secretIndex: SecretIndex,
+  secretsOf: WatchSetOptions['secretsOf'],
+): string {
+  const { metadata } = e.object;
+  const key = `${metadata.namespace}/${metadata.name}`;
+  if (e.type === 'deleted') {
+    relays.delete(key);
+    secretIndex.remove(key);
+  } else {
+    relays.add(key);
+    if (secretsOf) secretIndex.set(key, metadata.namespace ?? '', secretsOf(e.object));
+  }
+  return key;
+}
+
+/** relaysOfChild: the relay owning a child (by label) and, for a Secret, every relay whose spec names it. */
+function relaysOfChild(obj: KubeObject, secretIndex: SecretIndex): string[] {
+  const { metadata } = obj;
+  const child = keyOfChild(obj);
+  const referencing = obj.kind === 'Secret' && metadata.namespace !== undefined ? secretIndex.relaysOf(metadata.namespace, metadata.name) : [];
+  return [...new Set([...(child !== undefined ? [child] : []), ...referencing])];
+}
+
 /** startWatches starts every informer and keeps it running until stop(). */
 export function startWatches(o: WatchSetOptions): WatchSet {
   const relays = new Set<string>();
@@ -87,36 +137,11 @@ export function startWatches(o: WatchSetOptions): WatchSet {
   const failures = new Map<string, number>();
   let stopped = false;
   const scopes: (string | undefined)[] = o.namespaces.length > 0 ? [...o.namespaces] : [undefined];
-  const kinds = [
-    { apiVersion: RELAY_API_VERSION, kind: RELAY_KIND, selector: undefined as string | undefined, optional: false },
-    ...CHILD_KINDS.map((k) => ({
-      apiVersion: k.apiVersion,
-      kind: k.kind,
-      // Referenced Secrets are the user's and unlabelled: watch them all (in scope) when an index is kept.
-      selector: k.kind === 'Secret' && o.secretsOf !== undefined ? undefined : MANAGED_BY_SELECTOR,
-      optional: k.optional,
-    })),
-  ];
+  const kinds = watchedKinds(o.secretsOf !== undefined);
+  const keysOf = (isRelay: boolean, e: WatchEvent): string[] =>
+    isRelay ? [trackRelay(e, relays, secretIndex, o.secretsOf)] : relaysOfChild(e.object, secretIndex);
 
-  const keysOf = (isRelay: boolean, e: WatchEvent): string[] => {
-    const { metadata } = e.object;
-    if (isRelay) {
-      const key = `${metadata.namespace}/${metadata.name}`;
-      if (e.type === 'deleted') {
-        relays.delete(key);
-        secretIndex.remove(key);
-      } else {
-        relays.add(key);
-        if (o.secretsOf) secretIndex.set(key, metadata.namespace ?? '', o.secretsOf(e.object));
-      }
-      return [key];
-    }
-    const child = keyOfChild(e.object);
-    const referencing = e.object.kind === 'Secret' && metadata.namespace !== undefined ? secretIndex.relaysOf(metadata.namespace, metadata.name) : [];
-    return [...new Set([...(child !== undefined ? [child] : []), ...referencing])];
-  };
-
-  const run = (id: string, k: (typeof kinds)[number], namespace: string | undefined): void => {
+  const run = (id: string, k: WatchedKind, namespace: string | undefined): void => {
     if (stopped) return;
     const isRelay = k.kind === RELAY_KIND;
     handles.set(
@@ -135,8 +160,8 @@ export function startWatches(o: WatchSetOptions): WatchSet {
           failures.set(id, n);
           const delay = Math.min((o.minRestartMs ?? 1000) * 2 ** (n - 1), o.maxRestartMs ?? 5 * 60_000);
           // Add-on APIs that are not installed fail with 404 forever; log those quietly.
-          const log = k.optional && error.status === 404 ? o.log.info : o.log.warn;
-          log('watch_restart', { kind: k.kind, namespace: namespace ?? '*', reason: error.reason, inMs: delay });
+          const level = k.optional && error.status === 404 ? 'info' : 'warn';
+          o.log[level]('watch_restart', { kind: k.kind, namespace: namespace ?? '*', reason: error.reason, inMs: delay });
           o.onRestart?.(k.kind);
           handles.get(id)?.stop();
           timers.set(

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { relayObject, REDIS_MANAGED } from '../../test/relays.js';
 import { ManualClock } from '../clock.js';
-import { MemoryKube } from '../kube/memory.js';
+import { MemoryKube } from '../../test/memory-kube.js';
 import { silentLogger } from '../log.js';
 import type { KubeObject } from '../object.js';
 import type { EventRecorder } from './events.js';

@@ -5,11 +5,12 @@ import { PAUSED_ANNOTATION, RELAY_API_VERSION, RELAY_KIND } from '../api/v1alpha
 import { formatProblems, parseRelay } from '../api/v1alpha1/relay.js';
 import { ViewportRelayStatus } from '../api/v1alpha1/status.js';
 import type { Clock } from '../clock.js';
-import { secretsChecksum, stableJson } from '../desired/hash.js';
-import { desiredChildren, usedSecretRefs } from '../desired/index.js';
+import { stableJson } from '../desired/hash.js';
+import { usedSecretRefs } from '../desired/index.js';
 import { selectorLabels, selectorString } from '../desired/labels.js';
 import { relayModel, type BuilderConfig, type RelayModel } from '../desired/model.js';
-import { generatedSecretValues, type RandomSecret } from '../desired/secret.js';
+import type { RandomSecret } from '../desired/secret.js';
+import { desiredState } from '../desired/state.js';
 import { isNotFound, isPermanent, type KubeAdapter, type KubeError } from '../kube/adapter.js';
 import type { Logger } from '../log.js';
 import { refKey, type KubeObject, type ObjectRef } from '../object.js';
@@ -84,9 +85,7 @@ export class Reconciler {
       return this.finish(raw, { model, children, problem: { reason: 'SecretNotFound', message, stalled: true } });
     }
 
-    const generated = generatedSecretValues(model, existingGenerated, this.deps.random);
-    const generatedValues = Object.entries(generated).map(([k, value]) => ({ name: model.names.generatedSecret, key: k, value }));
-    const desired = desiredChildren({ model, generated, secretsChecksum: secretsChecksum([...referenced, ...generatedValues]) });
+    const desired = desiredState(model, { referenced, existingGenerated, random: this.deps.random });
 
     const records = this.recordsFor(key);
     const plan = planChildren(desired, children, records);

@@ -2,8 +2,8 @@
 // reconciler relies on: resourceVersion and generation bumps only on real
 // change, apply keeping fields it was not given (status, HPA-set replicas),
 // label-selector lists, watches, 409 on stale replace, injected failures.
-import { refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
-import type { KubeAdapter, KubeError, KubeResult, ListOptions, WatchCallbacks, WatchHandle } from './adapter.js';
+import { refKey, refOf, type KubeObject, type ObjectRef } from '../src/object.js';
+import type { KubeAdapter, KubeError, KubeResult, ListOptions, WatchCallbacks, WatchHandle } from '../src/kube/adapter.js';
 
 /** Write is one mutating call the double served, for assertions. */
 export interface Write {
