@@ -22,13 +22,13 @@ export interface Backplane {
   start(onFrame: BusFrameHandler): Promise<void>;
   /** upsertPresence records that this relay holds (or no longer holds) the scope's daemon. */
   upsertPresence(record: PresenceRecord): Promise<boolean>;
-  /** removePresence deletes the scope's entry only if it still names relayId (compare-and-delete, G-7). */
+  /** removePresence deletes the scope's entry only if it still names relayId (compare-and-delete, docs/protocol.md#weak-presence-delete). */
   removePresence(scope: ScopeRef, relayId: string): Promise<boolean>;
   /**
    * resolvePresence answers which relay holds the scope's daemon (daemonConnected
    * true). When no daemon is connected but the backplane keeps a generation for
    * the scope, it returns a record with daemonConnected false, empty relay fields
-   * and only daemonIssueGeneration set (G-5). Null when nothing is known or on error.
+   * and only daemonIssueGeneration set (docs/protocol.md#weak-generation-memory). Null when nothing is known or on error.
    */
   resolvePresence(scope: ScopeRef): Promise<PresenceRecord | null>;
   /**
@@ -41,13 +41,13 @@ export interface Backplane {
   publish(frame: BusFrame): Promise<boolean>;
   /**
    * readDaemonGeneration returns the highest daemonIssueGeneration the backplane
-   * keeps for the scope, even after the daemon left or its relay restarted (G-5);
+   * keeps for the scope, even after the daemon left or its relay restarted (docs/protocol.md#weak-generation-memory);
    * null when none is kept, on error, or in single mode. Call it before admitting a daemon.
    */
   readDaemonGeneration(scope: ScopeRef): Promise<number | null>;
   /**
    * broadcasts is true when publish accepts targetRelayId null and hands the frame to
-   * every other relay; the core only then publishes a local daemon's session events (G-17).
+   * every other relay; the core only then publishes a local daemon's session events (docs/protocol.md#weak-session-events).
    * False in single mode.
    */
   readonly broadcasts: boolean;

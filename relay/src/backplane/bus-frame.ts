@@ -1,4 +1,4 @@
-// Inbound bus frame checks (spec §7.3), pure: parse the wire JSON, keep only
+// Inbound bus frame checks (docs/protocol.md#bus-frame), pure: parse the wire JSON, keep only
 // frames addressed to this relay, bound the payload, then verify the signature.
 import { z } from 'zod';
 import type { BusFrame } from '../bus/types.js';

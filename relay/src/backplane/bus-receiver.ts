@@ -14,7 +14,7 @@ export type BusEntryKind = 'frame' | 'loss' | 'linked' | 'linked_loss';
 export type BusReceiver = (value: unknown, kind?: BusEntryKind) => void;
 
 /**
- * createBusReceiver wires the §7.3/§7.4 checks, counters and latency histogram
+ * createBusReceiver wires the docs/protocol.md#bus-frame, docs/protocol.md#bus-signing checks, counters and latency histogram
  * around the relay's handler. A throwing handler is logged, never propagated,
  * so one bad frame cannot stop a transport's read loop.
  */

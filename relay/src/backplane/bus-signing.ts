@@ -1,6 +1,6 @@
-// Bus frame signing and verification (spec §7.4), pure apart from the
+// Bus frame signing and verification (docs/protocol.md#bus-signing), pure apart from the
 // injected clock: HMAC-SHA256 over the eight signed fields, a skew window,
-// and a replay guard that accepts legitimate out-of-order arrival (G-21).
+// and a replay guard that accepts legitimate out-of-order arrival (docs/protocol.md#weak-bus-ordering).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { BusFrame } from './backplane.js';
 
@@ -74,7 +74,7 @@ export interface BusVerifierOptions {
   readonly now: () => number;
 }
 
-/** BusVerifier checks frames in spec order and remembers accepted signatures. */
+/** BusVerifier checks frames in the documented order and remembers accepted signatures. */
 export interface BusVerifier {
   verify(frame: BusFrame): BusVerifyResult;
   /**

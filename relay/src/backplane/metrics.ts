@@ -1,6 +1,6 @@
 // Backplane metrics in the relay's own prom-client registry. Names follow
-// spec §9 where it names them (relay_bus_*, relay_presence_*); the rest are
-// additions (G-22). Creation is idempotent so several adapters, or the relay
+// docs/protocol.md#metrics where it names them (relay_bus_*, relay_presence_*); the rest are
+// additions (docs/protocol.md#weak-metrics). Creation is idempotent so several adapters, or the relay
 // core, can share one registry without "already registered" errors.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BusRejectReason } from './bus-frame.js';

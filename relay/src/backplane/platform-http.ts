@@ -37,7 +37,7 @@ const CALL_ERRORS: Record<PlatformFailure, PlatformCallError> = {
   invalid_request: 'network',
 };
 
-/** createPlatformClient keeps one keep-alive agent; success needs a 2xx and `ok === true` (spec §7.5). */
+/** createPlatformClient keeps one keep-alive agent; success needs a 2xx and `ok === true` (docs/protocol.md#server-backplane). */
 export function createPlatformClient(options: PlatformClientOptions): PlatformClient {
   const base = new URL(options.baseUrl);
   // TLS options travel with each request; the agent pools connections per TLS identity.

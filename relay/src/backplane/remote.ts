@@ -17,12 +17,12 @@ import { backplaneMetrics } from './metrics.js';
 import { scopeKey } from './scope-key.js';
 import { disconnectedPresence, type BackplaneStore } from './store.js';
 
-/** DEFAULT_RESOLVE_CACHE_TTL_MS is how long a positive presence answer is reused (spec §7.2). */
+/** DEFAULT_RESOLVE_CACHE_TTL_MS is how long a positive presence answer is reused (docs/protocol.md#presence). */
 export const DEFAULT_RESOLVE_CACHE_TTL_MS = 2000;
 
 /**
  * createRemoteBackplane wraps a store into the Backplane the relay core uses;
- * broadcasts says the store hands frames without a target relay to every other relay (G-17).
+ * broadcasts says the store hands frames without a target relay to every other relay (docs/protocol.md#weak-session-events).
  */
 export function createRemoteBackplane(
   mode: Exclude<BackplaneMode, 'single'>,
@@ -155,7 +155,7 @@ export function createRemoteBackplane(
         const record = await store.readPresence(scope);
         metrics.presenceResolveOk.inc();
         if (!record) return null;
-        // Spec §7.2: only a connected daemon with a usable relay is a location;
+        // docs/protocol.md#presence: only a connected daemon with a usable relay is a location;
         // otherwise all that is worth passing on is the kept generation.
         if (!record.daemonConnected || !record.relayId || !record.relayWsBaseUrl) {
           return record.daemonIssueGeneration === undefined ? null : disconnectedPresence(scope, record.daemonIssueGeneration);

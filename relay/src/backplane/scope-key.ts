@@ -1,7 +1,7 @@
 import type { ScopeRef } from './backplane.js';
 
 /**
- * scopeKey is an unambiguous string for a scope (G-12): each id is
+ * scopeKey is an unambiguous string for a scope (docs/protocol.md#weak-scope-key): each id is
  * percent-encoded, so ":" only ever separates workspace from target and
  * `a:b` without a target never collides with `a` plus target `b`.
  */

@@ -1,5 +1,5 @@
 // Server backplane store: presence and bus through the platform's internal
-// relay API (spec §7.5). The bus is a long-poll pull loop with one pull in
+// relay API (docs/protocol.md#server-backplane). The bus is a long-poll pull loop with one pull in
 // flight, resuming from the highest id seen.
 import type { Backplane, BackplaneDeps, BackplaneOptions, PresenceRecord, ScopeRef } from './backplane.js';
 import type { BusReceiver } from './bus-receiver.js';
@@ -23,7 +23,7 @@ const MAX_FAILURE_BACKOFF_MS = 5000;
 /**
  * effectivePullWaitMs clamps the configured wait to [0, 2000] and to three
  * quarters of the request timeout, so an idle long poll always answers before
- * the client gives up on it (G-21).
+ * the client gives up on it (docs/protocol.md#weak-bus-ordering).
  */
 export function effectivePullWaitMs(configuredMs: number, timeoutMs: number): number {
   return Math.max(0, Math.min(configuredMs, MAX_PULL_WAIT_MS, Math.floor((timeoutMs * 3) / 4)));
@@ -48,7 +48,7 @@ function expectOk(result: PlatformCallResult, call: string): Record<string, unkn
 
 /** createServerBackplane builds the server-mode Backplane (options.server must be set). */
 export function createServerBackplane(options: BackplaneOptions, deps: BackplaneDeps): Backplane {
-  // The platform's bus hands a frame without targetRelayId to every relay's pull (§7.5).
+  // The platform's bus hands a frame without targetRelayId to every relay's pull (docs/protocol.md#server-backplane).
   return createRemoteBackplane('server', createServerStore(options, deps), options, deps, true);
 }
 
@@ -179,7 +179,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       return body.stale === true ? 'stale' : 'written';
     },
     async deletePresence(scope, relayId, generation) {
-      // The platform's upsert(false) may be unconditional (G-7), so look first
+      // The platform's upsert(false) may be unconditional (docs/protocol.md#weak-presence-delete), so look first
       // and leave an entry that names another relay alone. A fixed platform
       // also compares relayId itself, which closes the remaining race.
       const current = await resolve(scope);

@@ -16,7 +16,7 @@ export interface BackplaneStore {
    * must not take the entry back from the newer daemon's relay.
    */
   writePresence(record: PresenceRecord): Promise<'written' | 'stale'>;
-  /** deletePresence removes the entry only while it names relayId (G-7); the generation is kept. */
+  /** deletePresence removes the entry only while it names relayId (docs/protocol.md#weak-presence-delete); the generation is kept. */
   deletePresence(scope: ScopeRef, relayId: string, daemonIssueGeneration: number | undefined): Promise<void>;
   /**
    * readPresence returns the stored record with the kept generation; a

@@ -14,14 +14,14 @@ export interface PresenceRecord extends ScopeRef {
   readonly relayWsBaseUrl: string;
   readonly daemonConnected: boolean;
   readonly machineId?: string | undefined;
-  /** The highest daemonIssueGeneration admitted for the scope; kept across relay restarts (G-5). */
+  /** The highest daemonIssueGeneration admitted for the scope; kept across relay restarts (docs/protocol.md#weak-generation-memory). */
   readonly daemonIssueGeneration?: number | undefined;
   readonly updatedAtMs: number;
 }
 
 export type BusDirection = 'client_to_daemon' | 'daemon_to_clients';
 
-/** BusFrame is the wire form of a frame forwarded between relays (spec §7.3). */
+/** BusFrame is the wire form of a frame forwarded between relays (docs/protocol.md#bus-frame). */
 export interface BusFrame {
   readonly workspaceId: string;
   readonly runtimeTargetId: string;

@@ -1,7 +1,7 @@
 // The backplane adapter's options, built from the relay config, and the one
 // check of them: main builds them, refuses to start on any problem, and only
 // then creates the adapter, so cross-relay forwarding can never be silently
-// off (G-2). The check is pure; messages never contain secret values.
+// off (docs/protocol.md#weak-bus-off). The check is pure; messages never contain secret values.
 import { readFileSync } from 'node:fs';
 import type { BackplaneOptions } from '../backplane/backplane.js';
 import { createPlatformTls } from '../platform/tls.js';

@@ -1,6 +1,6 @@
-// Backplane options (§7.1): the mode (explicit, else inferred), the store
+// Backplane options (docs/protocol.md#backplane-modes): the mode (explicit, else inferred), the store
 // URLs, and the multi-relay features, which single mode forces off and the
-// other modes turn on by default (G-2). Every start-up rule for them is here.
+// other modes turn on by default (docs/protocol.md#weak-bus-off). Every start-up rule for them is here.
 import type { ConfigIo } from './io.js';
 import { peerLinkUrl } from './hosts.js';
 import type { EnvValues } from './schema.js';

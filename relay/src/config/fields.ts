@@ -25,7 +25,7 @@ export function intVar(def: number, min = 1) {
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
 
-/** Booleans accept 0/1/true/false/yes/no/on/off; empty counts as unset (G-24). */
+/** Booleans accept 0/1/true/false/yes/no/on/off; empty counts as unset (docs/protocol.md#weak-config). */
 export function boolVar() {
   return z
     .string()

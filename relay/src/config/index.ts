@@ -1,5 +1,5 @@
 // Relay configuration: every environment variable is read here once, checked
-// with zod (schema.ts), cross-validated by the mode rules of spec §10.2, and
+// with zod (schema.ts), cross-validated by the mode rules of docs/protocol.md#mode-and-startup, and
 // frozen. All problems are collected and reported together; secret values
 // never appear in a message (only variable names do). Each subsystem's option
 // group is built and typed in its own module; this one reads like their list.

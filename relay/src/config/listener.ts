@@ -40,7 +40,7 @@ export function buildListener(e: EnvValues, io: ConfigIo, errors: string[]): Lis
   }
   const port = e.PORT;
   const scheme = enabled ? 'wss' : 'ws';
-  // A loopback dev relay advertises its own address; otherwise the spec's default.
+  // A loopback dev relay advertises its own address; otherwise the documented default.
   const defaultPublic =
     isLoopbackHost(host) && e.RELAY_TLS_HOST === undefined
       ? `${scheme}://${host === '::1' ? '[::1]' : host}:${port}/ws`

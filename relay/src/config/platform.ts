@@ -21,7 +21,7 @@ export interface PlatformConfig {
   readonly admissionMaxResponseBytes: number;
   readonly internalApiTimeoutMs: number;
   readonly internalApiMaxResponseBytes: number;
-  /** Worker transport: deadline and response cap per forwarded request (G-18). */
+  /** Worker transport: deadline and response cap per forwarded request (docs/protocol.md#weak-worker-forward). */
   readonly workerTimeoutMs: number;
   readonly workerMaxResponseBytes: number;
 }

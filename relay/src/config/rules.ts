@@ -1,4 +1,4 @@
-// Cross-field rules of spec §10.2: the relay mode inferred from how local the
+// Cross-field rules of docs/protocol.md#mode-and-startup: the relay mode inferred from how local the
 // settings look, local URLs only on a loopback bind, and what prod demands.
 // Pure; each rule appends plain messages that name variables, never values.
 import { hostOf, isLocalHost, isLoopbackHost } from './hosts.js';

@@ -8,7 +8,7 @@ import { isIpOrCidr } from './hosts.js';
 /** Env is a process environment, or a test's stand-in for one. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-// Doc names accepted as aliases (spec §10.3); the source name wins when both are set.
+// Doc names accepted as aliases (docs/protocol.md#config-aliases); the source name wins when both are set.
 const ALIASES: ReadonlyArray<readonly [alias: string, source: string]> = [['RELAY_LISTEN_PORT', 'PORT']];
 
 const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

@@ -14,7 +14,7 @@ describe('relay endpoint helpers', () => {
     expect(asRelayStatus(null)).toBeUndefined();
   });
 
-  it('follows a redirect only to another ws(s) URL, never to the current one (G-8)', () => {
+  it('follows a redirect only to another ws(s) URL, never to the current one (docs/protocol.md#weak-redirect-loop)', () => {
     const status = (relayWsBaseUrl: unknown) => ({ type: 'relay_status' as const, code: 'RELAY_REDIRECT', relayWsBaseUrl });
     expect(redirectTarget(status('wss://b.example/ws'), 'wss://a.example/ws')).toBe('wss://b.example/ws');
     expect(redirectTarget(status('wss://a.example/ws'), 'wss://a.example/ws')).toBeUndefined();

@@ -6,7 +6,7 @@
 /** RelayPeerRole is the role a peer asks for in the upgrade query. */
 export type RelayPeerRole = 'workspace-daemon' | 'client';
 
-/** APP_SUBPROTOCOL is offered next to `auth.<token>` so the 101 echoes it, not the token (G-15). */
+/** APP_SUBPROTOCOL is offered next to `auth.<token>` so the 101 echoes it, not the token (docs/protocol.md#weak-subprotocol-echo). */
 export const APP_SUBPROTOCOL = 'viewport.v1';
 
 /** relayPeerUrl adds the role and scope query to a relay endpoint URL. */
@@ -49,7 +49,7 @@ export function isWsUrl(text: unknown): text is string {
   }
 }
 
-/** redirectTarget is where a RELAY_REDIRECT sends a client now on currentUrl; never currentUrl itself (spec G-8). */
+/** redirectTarget is where a RELAY_REDIRECT sends a client now on currentUrl; never currentUrl itself (docs/protocol.md#weak-redirect-loop). */
 export function redirectTarget(status: RelayStatus, currentUrl: string): string | undefined {
   if (status.code !== 'RELAY_REDIRECT') return undefined;
   const target = status.relayWsBaseUrl;

@@ -1,4 +1,4 @@
-// TLS material for calls to the platform (spec §3.1): the one verify rule
+// TLS material for calls to the platform (docs/protocol.md#admission-validate): the one verify rule
 // (RELAY_SERVER_TLS_VERIFY auto/0/1), the extra CA and the mTLS client
 // certificate. Files are re-read when their mtime changes, so rotated client
 // certificates apply to the next call without a restart.

@@ -292,7 +292,7 @@ export class ProbeSession {
   }
 
   private followRedirect(target: unknown): void {
-    // A redirect to where we already are would loop forever (spec G-8); ignore it.
+    // A redirect to where we already are would loop forever (docs/protocol.md#weak-redirect-loop); ignore it.
     if (!isWsUrl(target) || target === this.clientUrl) return;
     if (this.counts.redirects >= MAX_REDIRECTS) {
       this.fatal = `too many RELAY_REDIRECT statuses (last to ${target})`;

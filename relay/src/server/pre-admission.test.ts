@@ -39,7 +39,7 @@ const request = (over: { url?: string; method?: string; headers?: Record<string,
 
 const refusal = (r: ReturnType<typeof preAdmission>) => (r.ok ? 'admitted' : r.refusal);
 
-describe('preAdmission (§2.1 order, G-20)', () => {
+describe('preAdmission (docs/protocol.md#upgrade-checks order, docs/protocol.md#weak-admission-cost)', () => {
   it('passes a well-formed upgrade on with its query and token', () => {
     const r = preAdmission(request(), '192.0.2.1', gate().g, config());
     expect(r).toEqual({ ok: true, query: { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1' }, token: TOKEN });

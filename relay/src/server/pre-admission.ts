@@ -1,5 +1,4 @@
-// The checks an upgrade passes before it may cost an admission call (spec
-// §2.1, G-20), in the spec's order: draining, the per-IP upgrade rate, the
+// The checks an upgrade passes before it may cost an admission call (docs/protocol.md#upgrade-checks, docs/protocol.md#weak-admission-cost), in the documented order: draining, the per-IP upgrade rate, the
 // total and per-IP connection caps, path, Origin, handshake headers, query,
 // token. A decision, no I/O: the caller refuses or admits on its answer. The
 // gate's reads run lazily in that order, so a refused upgrade never spends a
@@ -41,7 +40,7 @@ export function preAdmission(req: Pick<IncomingMessage, 'url' | 'method' | 'head
     const origin = req.headers.origin?.toLowerCase();
     if (origin !== undefined && !allowedOrigins.includes(origin)) return refused('origin_not_allowed');
   }
-  // Malformed handshakes are refused before admission, so they never cost a platform call (G-20).
+  // Malformed handshakes are refused before admission, so they never cost a platform call (docs/protocol.md#weak-admission-cost).
   const handshake = checkHandshakeHeaders(req);
   if (!handshake.ok) return refused(handshake.status === 405 ? 'bad_method' : 'bad_handshake');
   const q = parseUpgradeQuery(url.searchParams);

@@ -22,7 +22,7 @@ export function startRelayTimers(config: Pick<Config, 'timers' | 'backplane'>, h
     timers.push(t);
   };
   // Ticking at half the shorter of ping interval and pong timeout detects a dead peer
-  // within interval + pong timeout (G-19), not one or two whole intervals.
+  // within interval + pong timeout (docs/protocol.md#weak-liveness), not one or two whole intervals.
   every(Math.max(25, Math.floor(Math.min(config.timers.pingIntervalMs, config.timers.pongTimeoutMs) / 2)), () => hub.heartbeat());
   every(config.timers.cleanupIntervalMs, () => {
     hub.cleanup();

@@ -1,7 +1,7 @@
 // The relay core. It does not own the listener: main (or a test) creates the
 // HTTP server and hands upgrades and plain requests to createRelay's
 // handlers. createRelay wires the parts: the session hub, the upgrade path
-// (upgrade.ts: checked in the spec's order, §2.1, and admitted before the
+// (upgrade.ts: checked in the documented order, docs/protocol.md#upgrade-checks, and admitted before the
 // 101 under a deadline), the admin endpoints, the timers, and shutdown.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -1,4 +1,4 @@
-// Shutting a relay down. drain (spec §6): each peer is told RELAY_SHUTTING_DOWN
+// Shutting a relay down. drain (docs/protocol.md#relay-status): each peer is told RELAY_SHUTTING_DOWN
 // with a staggered reconnect delay, then closed 1012 at that offset, so they
 // do not all reconnect at once; whatever is still open after the grace is
 // terminated, then the timers stop and the backplane closes, all within

@@ -16,7 +16,7 @@ export interface RefusalRow {
   readonly counter?: CompatCounter;
 }
 
-/** UPGRADE_REFUSALS is the table, in the order the checks run (§2.1). */
+/** UPGRADE_REFUSALS is the table, in the order the checks run (docs/protocol.md#upgrade-checks). */
 export const UPGRADE_REFUSALS: Readonly<Record<UpgradeRefusal, RefusalRow>> = {
   draining: { status: 503, label: 'draining' },
   ip_rate_limited: { status: 429, label: 'ip_rate_limited', counter: 'upgrade_rate_limited_total' },

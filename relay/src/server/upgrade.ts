@@ -1,7 +1,7 @@
 // The upgrade path of one WebSocket, as named steps: pre-admission checks (a
 // decision, pre-admission.ts), admission under the handshake deadline with a
 // connection slot reserved, the checks that need the claims (cross-check,
-// clients per scope, the presence reads of G-5 and §7.7), then the hand-over
+// clients per scope, the presence reads of docs/protocol.md#weak-generation-memory, docs/protocol.md#redirect), then the hand-over
 // of the socket to the hub. Every refusal goes through the one table in
 // upgrade-refusals.ts; rejections are raw HTTP status lines.
 import type { IncomingMessage } from 'node:http';
@@ -67,7 +67,7 @@ export class UpgradePath {
 
   /** handleUpgrade is the HTTP server's 'upgrade' handler. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // G-1: a raw socket error during the handshake must not crash the process.
+    // docs/protocol.md#weak-socket-errors: a raw socket error during the handshake must not crash the process.
     socket.on('error', () => socket.destroy());
     this.upgrade(req, socket, head).catch((err: unknown) => {
       this.deps.metrics.inc('upgrade_errors_total');
@@ -131,7 +131,7 @@ export class UpgradePath {
     metrics.observeAdmission(mode, 'admitted', seconds);
     const claims = result.claims;
     const check = crossCheckClaims(queryIds, claims);
-    // G-13: the clients-per-scope cap applies to the scope the claims resolve to, after auth.
+    // docs/protocol.md#weak-client-cap: the clients-per-scope cap applies to the scope the claims resolve to, after auth.
     if (check.ok && queryIds.role === 'client' && hub.clientCount(check.workspaceId, check.runtimeTargetId) >= config.limits.maxClientsPerWorkspace) {
       return { kind: 'refused', refusal: 'workspace_clients' };
     }
@@ -144,8 +144,8 @@ export class UpgradePath {
 
   /**
    * scopePresence reads what a multi-relay backplane knows about the scope: a daemon's
-   * last generation (G-5: it outlives the daemon's presence entry and this relay's
-   * memory), or where a client's daemon lives (§7.7). Null when the deadline passed.
+   * last generation (docs/protocol.md#weak-generation-memory: it outlives the daemon's presence entry and this relay's
+   * memory), or where a client's daemon lives (docs/protocol.md#redirect). Null when the deadline passed.
    */
   private async scopePresence(query: QueryIds, check: CrossCheck, t0: number, signal: AbortSignal): Promise<ScopePresence | null> {
     const { config, backplane } = this.deps;

@@ -1,4 +1,4 @@
-// Frames another relay addressed to this one (spec §7.8): a client's frame for
+// Frames another relay addressed to this one (docs/protocol.md#bus-ingress): a client's frame for
 // our daemon (its requests are tracked as owned by the sending relay), or a
 // daemon's frame for our clients, delivered like a local daemon's but never
 // published again. Apart from the socket paths because these frames have no

@@ -1,5 +1,5 @@
-// The client frame path (spec §5.1): size, parse, the routing checks, the
-// limiter the frame spends, request tracking and session ownership (G-9),
+// The client frame path (docs/protocol.md#routing-client): size, parse, the routing checks, the
+// limiter the frame spends, request tracking and session ownership (docs/protocol.md#weak-session-ownership),
 // then delivery to the local daemon, or elsewhere through presence. It returns
 // an Outcome; the hub reports it. This is the per-frame path: a delivered
 // frame allocates nothing here and moves counter handles resolved once.
@@ -82,7 +82,7 @@ export class ClientPath {
       table.set(check.track.requestId, { kind: 'local', peer }, now);
     }
     if (check.sessionId !== undefined) {
-      // G-9: a client may only speak in sessions its own key exchange opened.
+      // docs/protocol.md#weak-session-ownership: a client may only speak in sessions its own key exchange opened.
       if (!ownsSession(scope, check.sessionId, peer, now)) return 'session_not_owned';
       scope.sessionOwners.touch(check.sessionId, now);
     }

@@ -1,4 +1,4 @@
-// A client frame whose daemon is not on this relay (spec §5.5): find where
+// A client frame whose daemon is not on this relay (docs/protocol.md#no-local-daemon): find where
 // the daemon lives (the backplane's cache, else a presence lookup), redirect
 // the client when policy allows, and publish the frame to that relay, or
 // answer DAEMON_UNAVAILABLE. Apart from the client path because this is the
@@ -69,13 +69,13 @@ export class ClientRemote {
   }
 
   /**
-   * routeToPresence is §5.5 step 2-3 once the daemon's location is known: redirect
+   * routeToPresence is docs/protocol.md#no-local-daemon step 2-3 once the daemon's location is known: redirect
    * and publish, else DAEMON_UNAVAILABLE. The publish is issued before it returns.
    */
   private routeToPresence(peer: Peer, scope: ScopeState<Peer>, buf: Buffer, found: PresenceRecord | null): void {
     const { backplaneConfig, self, out } = this.deps;
     const target = scope.runtimeTargetId as string;
-    // Deliberately looser than §7.5 "Resolve": the URL policy only decides whether the
+    // Deliberately looser than docs/protocol.md#server-backplane "Resolve": the URL policy only decides whether the
     // client may be redirected; the bus needs just the relayId, so a prod relay whose
     // peers advertise in-cluster ws:// URLs still routes across relays.
     const record = connectedPresence(found);

@@ -1,5 +1,5 @@
 // Connection bookkeeping: the set of admitted peers, open peers by role, and
-// the total and per-IP counts the upgrade checks read (G-11). Apart from the
+// the total and per-IP counts the upgrade checks read (docs/protocol.md#weak-worker-accounting). Apart from the
 // hub because the upgrade path reserves slots here before a socket exists, and
 // none of it has anything to do with routing frames.
 import type { PeerRole } from '../admin/metrics.js';
@@ -15,7 +15,7 @@ export class Connections {
   private pendingTotal = 0;
   private nextId = 1;
 
-  /** total counts every open or admitting peer, workers included (G-11). */
+  /** total counts every open or admitting peer, workers included (docs/protocol.md#weak-worker-accounting). */
   total(): number {
     return this.peers.size + this.pendingTotal;
   }

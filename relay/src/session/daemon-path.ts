@@ -1,8 +1,8 @@
-// The daemon frame path (spec §5.2): rate, size, parse and profile checks on a
+// The daemon frame path (docs/protocol.md#routing-daemon): rate, size, parse and profile checks on a
 // daemon's frame, then its route decision applied: a response or session
 // frame to its one local owner (or over the bus to the owner's relay), a
 // session event fanned out to local subscribers and published to every relay
-// (G-17). Frames other relays address to our clients take the same delivery
+// (docs/protocol.md#weak-session-events). Frames other relays address to our clients take the same delivery
 // (deliver, with fromBus). This is the per-frame path: a delivered frame
 // allocates nothing here and moves counter handles resolved once.
 import type { Backplane } from '../backplane/backplane.js';
@@ -97,9 +97,9 @@ export class DaemonPath {
     const m = this.deps.metrics;
     let n = 0;
     for (const r of recipients) if (this.out.sendAt(r, buf, isBinary, now) === 'sent') n += 1;
-    // G-17: a local daemon's events also reach subscribers on other relays. No relay
+    // docs/protocol.md#weak-session-events: a local daemon's events also reach subscribers on other relays. No relay
     // knows where remote subscribers sit, so the frame goes to every relay, which fans
-    // it out to its own subscribers (§7.8); bus copies are never re-published.
+    // it out to its own subscribers (docs/protocol.md#bus-ingress); bus copies are never re-published.
     const published = !fromBus && this.publishSessionEvent(scope, buf);
     let outcome: Outcome = 'done';
     if (n === 0 && !published) outcome = 'session_event_no_subscribers';

@@ -6,7 +6,7 @@ import type { Peer } from './peer.js';
 const timers = { pingIntervalMs: 1000, pongTimeoutMs: 500, idleTimeoutMs: 10_000 } as Config['timers'];
 const peer = (over: Partial<Peer>): Peer => ({ role: 'client', lastActivityAt: 0, lastPingAt: 0, pingOutstanding: false, ...over }) as Peer;
 
-describe('heartbeatStep (§5.9)', () => {
+describe('heartbeatStep (docs/protocol.md#heartbeat)', () => {
   it('ends an idle client or worker, never an idle daemon', () => {
     expect(heartbeatStep(peer({ role: 'client' }), 10_001, timers)).toBe('idle_timeout');
     expect(heartbeatStep(peer({ role: 'worker' }), 10_001, timers)).toBe('idle_timeout');

@@ -1,4 +1,4 @@
-// The heartbeat of spec §5.9 as a decision per peer: end it for idleness or a
+// The heartbeat of docs/protocol.md#heartbeat as a decision per peer: end it for idleness or a
 // missed pong, ping it, or leave it alone. Apart from the hub so the timing
 // rules read as one pure function of the peer's clocks and the timers option
 // group; the hub applies the decision.

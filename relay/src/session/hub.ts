@@ -103,7 +103,7 @@ export class SessionHub {
 
   // ---- connection accounting (used by the upgrade checks) ----
 
-  /** connectionCount counts every open or admitting peer, workers included (G-11). */
+  /** connectionCount counts every open or admitting peer, workers included (docs/protocol.md#weak-worker-accounting). */
   connectionCount(): number {
     return this.connections.total();
   }
@@ -121,7 +121,7 @@ export class SessionHub {
     this.connections.release(ip);
   }
 
-  /** clientCount is the number of clients in the (claim-resolved) scope, without creating it (G-13). */
+  /** clientCount is the number of clients in the (claim-resolved) scope, without creating it (docs/protocol.md#weak-client-cap). */
   clientCount(workspaceId: string, runtimeTargetId: string | undefined): number {
     return this.scopes.get(workspaceId, runtimeTargetId)?.clients.size ?? 0;
   }
@@ -139,7 +139,7 @@ export class SessionHub {
     const peer = newPeer(this.connections.takeId(), ws, admitted, now);
     this.connections.add(peer);
     this.deps.metrics.inc('ws_connections_opened_total');
-    // G-1: an error listener before anything else, so no socket error can crash the process.
+    // docs/protocol.md#weak-socket-errors: an error listener before anything else, so no socket error can crash the process.
     ws.on('error', (err: Error & { code?: string }) => this.onSocketError(peer, err));
     ws.on('close', () => this.onClose(peer));
     ws.on('pong', () => {
@@ -190,7 +190,7 @@ export class SessionHub {
     this.out.log('debug', 'socket_error', { role: peer.role, code: err.code ?? 'unknown' });
   }
 
-  /** onBusFrame routes a frame another relay addressed to us (spec §7.8). */
+  /** onBusFrame routes a frame another relay addressed to us (docs/protocol.md#bus-ingress). */
   onBusFrame(frame: BusFrame): void {
     try {
       this.out.report(this.bus.onFrame(frame, this.deps.now()));
@@ -200,19 +200,19 @@ export class SessionHub {
     }
   }
 
-  /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
+  /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (docs/protocol.md#backpressure). */
   send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
     return this.out.send(peer, data, isBinary);
   }
 
   // ---- timers ----
 
-  /** syncPresence re-announces this relay's open daemons (spec §7.2 refresh). */
+  /** syncPresence re-announces this relay's open daemons (docs/protocol.md#presence refresh). */
   syncPresence(): void {
     this.presence.sync(this.scopes.all());
   }
 
-  /** heartbeat runs one pass of §5.9: idle and pong timeouts, then pings. Called by a relay-wide timer. */
+  /** heartbeat runs one pass of docs/protocol.md#heartbeat: idle and pong timeouts, then pings. Called by a relay-wide timer. */
   heartbeat(): void {
     const now = this.deps.now();
     for (const peer of this.connections.peers) {
@@ -231,7 +231,7 @@ export class SessionHub {
     this.onClose(peer);
   }
 
-  /** cleanup evicts idle empty scopes, prunes tables, sweeps limiters and refreshes gauges (§1). */
+  /** cleanup evicts idle empty scopes, prunes tables, sweeps limiters and refreshes gauges (docs/protocol.md#roles-and-scopes). */
   cleanup(): void {
     const now = this.deps.now();
     for (const scope of [...this.scopes.all()]) {

@@ -1,4 +1,4 @@
-// The session's five rate limiters (spec §5.7) in one object, built from the
+// The session's five rate limiters (docs/protocol.md#rate-limits) in one object, built from the
 // limits option group. Apart from the paths so each path asks one question
 // ("may this peer send this kind of frame now?") and the cleanup timer sweeps
 // them all in one call.
@@ -38,7 +38,7 @@ export class SessionLimits {
 
   /** runtime spends one runtime token of the client, then of its workspace. */
   runtime(peer: Peer, now: number): boolean {
-    // Client bucket first: the workspace bucket is not spent when the client's denies (§5.1 step 8).
+    // Client bucket first: the workspace bucket is not spent when the client's denies (docs/protocol.md#routing-client step 8).
     return this.runtimeClient.take(peer.clientId, now) && this.runtimeWorkspace.take(peer.workspaceId, now);
   }
 

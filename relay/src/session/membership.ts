@@ -1,7 +1,7 @@
 // Scope membership: a registered daemon takes its scope's slot (or is refused,
 // or supersedes the incumbent), a client joins its scope, and either leaves it
 // on close. Apart from the frame paths because it runs once per connection and
-// owns the slot rules (G-4, G-5); the frame paths only read what it set up.
+// owns the slot rules (docs/protocol.md#weak-daemon-takeover, docs/protocol.md#weak-generation-memory); the frame paths only read what it set up.
 import type WebSocket from 'ws';
 import type { Writable } from 'node:stream';
 import type { Claims } from '../admission/claims.js';
@@ -21,9 +21,9 @@ export interface Admitted {
   readonly ip: string;
   readonly claims: Claims;
   readonly check: CrossCheck;
-  /** Generation recorded in presence for the scope (G-5), when known. */
+  /** Generation recorded in presence for the scope (docs/protocol.md#weak-generation-memory), when known. */
   readonly persistedGeneration: number | null;
-  /** Presence says the scope's daemon lives elsewhere: tell the client after registration (§7.7). */
+  /** Presence says the scope's daemon lives elsewhere: tell the client after registration (docs/protocol.md#redirect). */
   readonly redirectTo?: string | undefined;
   /** The upgraded socket under ws, so sends can be coalesced per turn (write-batch.ts). */
   readonly socket?: Writable | undefined;
@@ -70,7 +70,7 @@ export class Membership {
     private readonly presence: PresenceSync,
   ) {}
 
-  /** joinAsDaemon takes the scope's daemon slot, or refuses the peer (G-4, G-5). */
+  /** joinAsDaemon takes the scope's daemon slot, or refuses the peer (docs/protocol.md#weak-daemon-takeover, docs/protocol.md#weak-generation-memory). */
   joinAsDaemon(peer: Peer, persistedGeneration: number | null, now: number): void {
     const scope = scopeOf(peer, this.scopes, now);
     const incumbent = scope.daemon;
@@ -103,7 +103,7 @@ export class Membership {
     this.presence.announce(scope, peer);
   }
 
-  /** joinAsClient adds the client to its scope and sends the redirect the upgrade found (§7.7). */
+  /** joinAsClient adds the client to its scope and sends the redirect the upgrade found (docs/protocol.md#redirect). */
   joinAsClient(peer: Peer, redirectTo: string | undefined, now: number): void {
     const scope = scopeOf(peer, this.scopes, now);
     scope.clients.add(peer);

@@ -1,5 +1,5 @@
 // Everything the session paths write goes through here: frames to peers
-// (coalesced per turn, with the §5.8 overflow rule), frames to other relays
+// (coalesced per turn, with the docs/protocol.md#backpressure overflow rule), frames to other relays
 // over the backplane, the outcome table's counters, log lines and closes, and
 // background tasks whose failure must be logged, not thrown. Apart from the
 // paths so each of them decides, and this one module does the I/O.
@@ -56,7 +56,7 @@ export class Outbox {
     if (e.close !== undefined) closePeer(peer, e.close.code, e.close.reason);
   }
 
-  /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (§5.8). */
+  /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (docs/protocol.md#backpressure). */
   send(peer: Peer, data: string | Buffer, isBinary = false): SendOutcome {
     return this.sendAt(peer, data, isBinary, this.deps.now());
   }

@@ -1,6 +1,6 @@
 // One admitted WebSocket peer and the only way the relay writes to it: send()
 // never awaits, drops when the socket is not OPEN, and closes a peer whose
-// unsent bytes pass RELAY_MAX_PENDING_BYTES (spec §5.8) so it cannot stall
+// unsent bytes pass RELAY_MAX_PENDING_BYTES (docs/protocol.md#backpressure) so it cannot stall
 // routing for anyone else.
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
@@ -24,7 +24,7 @@ export interface Peer {
   /** Routing view of a client; undefined for daemons and workers. */
   readonly sender: ClientSender | undefined;
   readonly connectedAt: number;
-  /** Last frame in or out; pings and pongs do not count (G-19). Written by the hub and heartbeat only. */
+  /** Last frame in or out; pings and pongs do not count (docs/protocol.md#weak-liveness). Written by the hub and heartbeat only. */
   lastActivityAt: number;
   lastPingAt: number;
   pingOutstanding: boolean;

@@ -1,4 +1,4 @@
-// Presence sync (spec §7.2): this relay announces the daemons it holds, keeps
+// Presence sync (docs/protocol.md#presence): this relay announces the daemons it holds, keeps
 // the announcements fresh, removes them when a daemon leaves, and resolves
 // where another scope's daemon lives. Apart from the frame paths because it
 // talks only to the backplane, on its own timer or on a daemon's arrival and
@@ -50,7 +50,7 @@ export class PresenceSync {
   }
 
   /**
-   * sync re-announces every OPEN daemon (spec §7.2 refresh, machineId included),
+   * sync re-announces every OPEN daemon (docs/protocol.md#presence refresh, machineId included),
    * unless another relay now holds the scope: a daemon that reconnected elsewhere
    * must not be overwritten by this relay's older one.
    */

@@ -1,4 +1,4 @@
-// Session-event frames of session-events clients (spec §5.6, G-17): subscribe
+// Session-event frames of session-events clients (docs/protocol.md#session-events, docs/protocol.md#weak-session-events): subscribe
 // and unsubscribe to a channel, and viewer presence fanned out to the
 // channel's other local subscribers. Apart from the client path because these
 // frames never reach a daemon: they change the scope's subscriptions or go
@@ -26,7 +26,7 @@ export class SessionEvents {
   /** onFrame handles one session-event frame that routing allowed or denied for channel. */
   onFrame(peer: Peer, scope: ScopeState<Peer>, frame: ClientFrame, action: SessionEventAction, channel: string, allowed: boolean, buf: Buffer, isBinary: boolean, now: number): Outcome {
     if (action === 'presence') return this.presence(peer, scope, channel, allowed, buf, isBinary, now);
-    // G-23: subscription churn spends the same runtime budget as presence.
+    // docs/protocol.md#weak-control-frames: subscription churn spends the same runtime budget as presence.
     if (!this.rate.runtime(peer, now)) return 'runtime_rate_limited';
     if (!allowed) {
       this.out.send(peer, sessionSubscribeDenied(channel, peer.workspaceId));

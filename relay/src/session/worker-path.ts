@@ -1,4 +1,4 @@
-// The worker frame path (G-18): a managed executor's transport request is
+// The worker frame path (docs/protocol.md#weak-worker-forward): a managed executor's transport request is
 // rate limited with its workspace's daemon bucket, parsed, authorized against
 // the paths its claims allow, and forwarded to the platform; the reply goes
 // back to the worker. Apart from the daemon path because nothing here routes

@@ -7,7 +7,7 @@
 // frame leaves at once: holding it would add the rest of the turn to its
 // latency and save no syscall worth having. Bytes and order are unchanged
 // either way. A batch is released early once it holds COALESCE_FLUSH_BYTES,
-// and always before the hub judges a peer too slow (§5.8): bytes held here
+// and always before the hub judges a peer too slow (docs/protocol.md#backpressure): bytes held here
 // must never count as the peer's backlog.
 import type { Peer } from './peer.js';
 

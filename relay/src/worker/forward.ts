@@ -1,4 +1,4 @@
-// Worker forwarding (spec §5.3, G-18): one HTTP call to the platform per
+// Worker forwarding (docs/protocol.md#worker-transport, docs/protocol.md#weak-worker-forward): one HTTP call to the platform per
 // worker request, bounded in time and response size, using the platform TLS
 // settings. Every outcome, including failures, is a ready-to-send reply frame;
 // nothing here throws or logs request contents.
@@ -22,7 +22,7 @@ export interface WorkerForwardOptions {
   /**
    * Largest reply frame sent to the worker, in bytes (JSON escaping can grow
    * the body). Set it to what the worker's socket accepts, so a big response
-   * becomes a 502 instead of a killed socket (G-18). Unset: no extra check.
+   * becomes a 502 instead of a killed socket (docs/protocol.md#weak-worker-forward). Unset: no extra check.
    */
   maxFrameBytes?: number | undefined;
   /** Use this fetch instead of node:http; `tls` and `agent` are then ignored. */

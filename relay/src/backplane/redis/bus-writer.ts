@@ -34,7 +34,7 @@ export function createRedisBusWriter(options: RedisBusWriterOptions): RedisBusWr
   const { commands, keys, streamFor, ownStream, queueMax, streamTtlMs } = options;
   return {
     async append(frame) {
-      // No target: a session event for every other live relay (G-17).
+      // No target: a session event for every other live relay (docs/protocol.md#weak-session-events).
       const target = frame.targetRelayId;
       if (!target) {
         const refused = await commands.busBroadcast(

@@ -1,7 +1,7 @@
 // The redis backplane (docs/backplane.md): the shared remote shell over the
 // Redis store. Presence is one key per scope with a TTL, written and
 // compare-deleted by Lua scripts, with the daemon generation in a sibling key
-// that outlives it (G-5). The bus is one Redis Stream per relay, read with
+// that outlives it (docs/protocol.md#weak-generation-memory). The bus is one Redis Stream per relay, read with
 // XREAD BLOCK from the last id seen, and direct peer links beside it.
 //
 // The directory, by concern:

@@ -1,6 +1,6 @@
 // Presence in Redis: one key per scope with a TTL, written and compare-deleted
 // by Lua scripts, and the daemon generation in a sibling key that outlives the
-// presence entry (G-5). Apart from the bus: these are the store's presence
+// presence entry (docs/protocol.md#weak-generation-memory). Apart from the bus: these are the store's presence
 // methods and nothing else.
 import type { PresenceRecord, ScopeRef } from '../../bus/types.js';
 import { disconnectedPresence, type BackplaneStore } from '../store.js';

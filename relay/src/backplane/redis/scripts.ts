@@ -35,7 +35,7 @@ return 1`;
 
 // KEYS: relays. ARGV: heartbeat cutoff, own stream, queueMax, streamTtlMs,
 // then the entry's field/value pairs. Appends the frame to every live relay's
-// stream but the sender's, each under its cap (session events, G-17).
+// stream but the sender's, each under its cap (session events, docs/protocol.md#weak-session-events).
 // Stream names come from the set, so this needs a single Redis, not Cluster.
 // Returns how many relays refused it for a full stream.
 const BROADCAST_SCRIPT = `
@@ -69,7 +69,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
 // KEYS: presence, generation. ARGV: relayId, generation|'', generationTtlMs.
-// Deletes only while the entry still names relayId (G-7).
+// Deletes only while the entry still names relayId (docs/protocol.md#weak-presence-delete).
 const REMOVE_SCRIPT = `
 if ARGV[2] ~= '' then
   local current = tonumber(redis.call('GET', KEYS[2]) or '-1') or -1
