@@ -8,7 +8,7 @@ export { signBusFrame, computeBusSignature, busSigningString } from './bus-signi
 
 /**
  * createBackplane builds the adapter named by options.mode. The options are
- * checked once, where they are built (config/backplane-options.ts); main
+ * checked once, where they are built (backplane/options.ts); main
  * refuses to start on any problem before it gets here.
  */
 export function createBackplane(options: BackplaneOptions, deps: BackplaneDeps): Backplane {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backplaneOptions, parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/index.js';
+import { backplaneOptions } from './options.js';
 import { createBackplane } from './index.js';
 
 let dir: string;

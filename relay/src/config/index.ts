@@ -17,7 +17,6 @@ import { readEnvironment, type Env } from './schema.js';
 export type { AdminConfig } from './admin.js';
 export { VALIDATE_PATH, type AdmissionConfig, type AdmissionMode } from './admission.js';
 export type { BackplaneConfig, BackplaneModeName } from './backplane.js';
-export { backplaneOptions, validateBackplaneOptions, type BackplaneOptionCode, type BackplaneOptionError } from './backplane-options.js';
 export { isIpOrCidr, isLocalHost, peerLinkUrl } from './hosts.js';
 export { defaultConfigIo, type ConfigIo } from './io.js';
 export type { LimitsConfig, TimersConfig } from './limits.js';

@@ -3,9 +3,9 @@
 // then creates the adapter, so cross-relay forwarding can never be silently
 // off (docs/protocol.md#weak-bus-off). The check is pure; messages never contain secret values.
 import { readFileSync } from 'node:fs';
-import type { BackplaneOptions } from '../backplane/backplane.js';
+import type { BackplaneOptions } from './backplane.js';
 import { createPlatformTls } from '../platform/tls.js';
-import type { Config } from './index.js';
+import type { Config } from '../config/index.js';
 
 /** BackplaneOptionCode is a stable reason for a refused backplane configuration. */
 export type BackplaneOptionCode =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BackplaneOptions } from '../backplane/backplane.js';
-import { validateBackplaneOptions } from './backplane-options.js';
+import type { BackplaneOptions } from './backplane.js';
+import { validateBackplaneOptions } from './options.js';
 
 const common = {
   relayId: 'relay-a',
