@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 // The house rules of the relay: a module may import its own layer and the
 // layers below it, never one above (docs/architecture.md). Top first.
-const RELAY_LAYERS = [
+export const RELAY_LAYERS = [
   ['cli.ts', 'main.ts', 'index.ts'],
   ['server'],
   ['session', 'probe-page'],
