@@ -17,6 +17,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { BusFrame } from '../../relay/src/backplane/backplane.ts';
+import { silentLogger } from '@viewport/log';
 
 const BURST = 20_000;
 const PACED = 2_000;
@@ -203,7 +204,7 @@ async function adapterEndToEnd(port: number): Promise<void> {
     presenceResolveCacheMax: 100,
     redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: 'bench', connectTimeoutMs: 2000, queueMax: 100_000 },
   });
-  const deps = () => ({ registry: new Registry(), log: () => {}, now: Date.now });
+  const deps = () => ({ registry: new Registry(), log: silentLogger, now: Date.now });
   const a = createBackplane(options('bench-a'), deps());
   const b = createBackplane(options('bench-b'), deps());
   const latencies: number[] = [];

@@ -2,6 +2,7 @@
 // real redis-server, client redirects on, origins restricted to the test
 // page's, tokens from a JWKS issuer on a fake platform; plus echo daemons
 // (the Node E2EE daemon side) for the scopes the tests use.
+import { silentLogger } from '@viewport/log';
 import { Registry } from 'prom-client';
 import { createBackplane, type Backplane } from '../../relay/src/backplane/index.js';
 import { devClaims } from '../../relay/src/devissuer/issuer.js';
@@ -71,7 +72,7 @@ export async function startRelayPair(allowedOrigin: string, rotateAfterMessages:
         presenceResolveCacheTtlMs: 0,
         redis: { url: redis.url, keyPrefix: KEY_PREFIX, connectTimeoutMs: 2000, queueMax: 100 },
       },
-      { registry: new Registry(), log: () => {}, now: Date.now },
+      { registry: new Registry(), log: silentLogger, now: Date.now },
     );
     await observer.start(() => {});
   } catch (error) {

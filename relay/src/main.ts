@@ -63,9 +63,9 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   server.requestTimeout = 15_000;
   server.on('clientError', (_err, socket) => socket.destroy());
   const boundHost = await listen(server, requested.port, requested.host);
-  if (boundHost !== requested.host) log.log('warn', 'listening_ipv4_only', { host: boundHost, reason: 'no IPv6 in this kernel' });
+  if (boundHost !== requested.host) log.warn('listening_ipv4_only', { host: boundHost, reason: 'no IPv6 in this kernel' });
   // After listen, a server error (e.g. out of file descriptors) is logged, never fatal.
-  server.on('error', (err: Error & { code?: string }) => log.log('error', 'server_error', { code: err.code ?? err.name }));
+  server.on('error', (err: Error & { code?: string }) => log.error('server_error', { code: err.code ?? err.name }));
   const port = (server.address() as AddressInfo).port;
   const config = bindPort(requested, port);
 
@@ -82,7 +82,7 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
       ? createSingleBackplane()
       : (await import('./backplane/index.js')).createBackplane(bpOptions, {
           registry,
-          log: (level, event, details) => log.log(level, event, details),
+          log,
           now: Date.now,
         });
   const core = createRelay(config, {
@@ -95,7 +95,7 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   server.on('upgrade', core.handleUpgrade);
   // The probe page (dev by default, RELAY_PROBE_PAGE) loads only when on: it runs an echo daemon in dev.
   if (config.admin.probePage) wired.probePage = (await import('./probe-page/handler.js')).createProbePage({ config, log, ...(dev ? { devIssuer: dev } : {}) });
-  log.log('info', 'relay_listening', {
+  log.info('relay_listening', {
     host: config.host,
     port,
     mode: config.mode,
@@ -119,11 +119,11 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   if (options.handleSignals) {
     const onSignal = (signal: NodeJS.Signals) => {
       if (shuttingDown) {
-        log.log('warn', 'second_signal_exit', { signal });
+        log.warn('second_signal_exit', { signal });
         void core.close().finally(() => process.exit(1));
         return;
       }
-      log.log('info', 'shutdown_signal', { signal, graceMs: config.timers.drainGraceMs });
+      log.info('shutdown_signal', { signal, graceMs: config.timers.drainGraceMs });
       // A hard stop in case something refuses to finish: shutdown stays bounded.
       setTimeout(() => process.exit(1), config.timers.drainGraceMs + 2000).unref();
       shutdown().then(

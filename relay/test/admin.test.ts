@@ -129,7 +129,7 @@ describe('admin HTTP', () => {
   it('/logs keeps structured entries and never shows a token', async () => {
     const r = await relayWith({ RELAY_ENABLE_ADMIN_HTTP: '1', RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_HEALTH_VERBOSE: '1' });
     const secret = 'eyJsecret-token-value-1234567890';
-    r.relay.log.log('info', 'probe_event', { token: secret, nested: { authorization: `Bearer ${secret}`, list: [{ password: secret }] }, keep: 'visible' });
+    r.relay.log.info('probe_event', { token: secret, nested: { authorization: `Bearer ${secret}`, list: [{ password: secret }] }, keep: 'visible' });
     const res = await get(r, '/logs', ADMIN_TOKEN);
     const body = JSON.parse(res.text) as { logs: Array<{ event: string; details?: unknown }> };
     const entry = body.logs.find((l) => l.event === 'probe_event');

@@ -12,7 +12,7 @@ describe('createLogger', () => {
   it('nested layout prints {ts, level, event, details} and keeps the last entries', () => {
     const { log, parsed } = capture({ layout: 'nested', maxEntries: 2 });
     log.info('a', { n: 1 });
-    log.log('warn', 'b', {});
+    log.warn('b', {});
     log.error('c');
     expect(parsed()).toEqual([
       { ts: '2026-01-02T03:04:05.000Z', level: 'info', event: 'a', details: { n: 1 } },

@@ -23,10 +23,8 @@ export interface LogEntry {
   readonly details?: Record<string, unknown>;
 }
 
-/** JsonLogger is a Logger that also keeps its last entries and takes the level as an argument. */
+/** JsonLogger is a Logger that also keeps its last entries. */
 export interface JsonLogger extends Logger {
-  /** log(level, event, fields): the relay's older call form, kept until its call sites use the level methods. */
-  log(level: LogLevel, event: string, fields?: LogFields): void;
   /** entries returns the kept entries, oldest first. */
   entries(): readonly LogEntry[];
 }
@@ -66,7 +64,6 @@ export function createLogger(options: LoggerOptions): JsonLogger {
     write(JSON.stringify(options.layout === 'nested' ? entry : { ts: entry.ts, level, event, ...details }));
   };
   return {
-    log,
     debug: (event, fields) => log('debug', event, fields),
     info: (event, fields) => log('info', event, fields),
     warn: (event, fields) => log('warn', event, fields),

@@ -6,7 +6,7 @@ import { anyKey, createLogger as createJsonLogger, PAYLOAD_KEYS, SECRET_KEYS, ty
 
 export type { LogEntry, LogLevel } from '@viewport/log';
 
-/** Logger is the relay's log sink: level methods, and log(level, …) until every call site uses them. */
+/** Logger is the relay's log sink: the level methods of @viewport/log, and the kept entries. */
 export type Logger = JsonLogger;
 
 /** RELAY_SECRET_KEYS: field names whose values the relay never prints. */

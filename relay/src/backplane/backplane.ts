@@ -4,6 +4,7 @@
 // the adapter (single, redis, server) from RELAY_BACKPLANE_MODE.
 
 import type { BusFrame, BusFrameHandler, BusLossHandler, PresenceRecord, ScopeRef } from '../bus/types.js';
+import type { Logger } from '@viewport/log';
 
 // The shared words live in bus/ (no transport behind them); the Backplane speaks them.
 export type { BusDirection, BusFrame, BusFrameHandler, BusLoss, BusLossHandler, PresenceRecord, ScopeRef } from '../bus/types.js';
@@ -63,12 +64,8 @@ export interface Backplane {
   close(): Promise<void>;
 }
 
-/** BackplaneLog is how adapters report notable events; the relay core supplies a redacting logger. */
-export type BackplaneLog = (
-  level: 'debug' | 'info' | 'warn' | 'error',
-  event: string,
-  details?: Record<string, unknown>,
-) => void;
+/** BackplaneLog is how adapters report notable events: the level methods of the relay's redacting logger. */
+export type BackplaneLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** BackplaneOptions is the frozen subset of relay config an adapter needs; main maps config to it. */
 export interface BackplaneOptions {

@@ -38,15 +38,15 @@ export function createBusReceiver(
     // Only a genuine marker for this relay may close clients here (a link's sender proved the key already).
     if (!frame || frame.targetRelayId !== options.relayId || frame.sourceRelayId === options.relayId || (!linked && !verifier.authentic(frame))) {
       metrics.rejected.invalid_signature.inc();
-      deps.log('debug', 'bus_loss_marker_rejected', {});
+      deps.log.debug('bus_loss_marker_rejected', {});
       return;
     }
     metrics.lossReceived.inc();
-    deps.log('warn', 'bus_frames_lost', { sourceRelayId: frame.sourceRelayId, workspaceId: frame.workspaceId });
+    deps.log.warn('bus_frames_lost', { sourceRelayId: frame.sourceRelayId, workspaceId: frame.workspaceId });
     try {
       onLoss({ workspaceId: frame.workspaceId, runtimeTargetId: frame.runtimeTargetId, sourceRelayId: frame.sourceRelayId });
     } catch (error) {
-      deps.log('error', 'bus_loss_handler_failed', { error: String(error) });
+      deps.log.error('bus_loss_handler_failed', { error: String(error) });
     }
   }
 
@@ -59,7 +59,7 @@ export function createBusReceiver(
     const result = kind === 'linked' ? checkBusFrame(value as BusFrame, linkedPolicy) : checkInboundBusFrame(value, policy);
     if (!result.ok) {
       metrics.rejected[result.error].inc();
-      deps.log('debug', 'bus_frame_rejected', { reason: result.error });
+      deps.log.debug('bus_frame_rejected', { reason: result.error });
       return;
     }
     metrics.framesReceived.inc();
@@ -69,7 +69,7 @@ export function createBusReceiver(
     try {
       onFrame(result.frame);
     } catch (error) {
-      deps.log('error', 'bus_frame_handler_failed', { error: String(error) });
+      deps.log.error('bus_frame_handler_failed', { error: String(error) });
     }
   };
 }

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/index.js';
 import { backplaneOptions } from './options.js';
 import { createBackplane } from './index.js';
+import { silentLogger } from '@viewport/log';
 
 let dir: string;
 let platform: Server;
@@ -71,7 +72,7 @@ describe('server-mode bus over mTLS', () => {
       RELAY_SERVER_CLIENT_KEY_PATH: file('client.key'),
     });
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const backplane = createBackplane(backplaneOptions(parsed.config), { registry: new Registry(), log: () => {}, now: Date.now });
+    const backplane = createBackplane(backplaneOptions(parsed.config), { registry: new Registry(), log: silentLogger, now: Date.now });
     const record = { workspaceId: 'w', runtimeTargetId: 't', relayId: 'relay-a', relayWsBaseUrl: 'ws://127.0.0.1:1/ws', daemonConnected: true, updatedAtMs: 0 };
     try {
       expect(await backplane.upsertPresence(record)).toBe(true);

@@ -64,7 +64,7 @@ export function createRemoteBackplane(
     for (const { scope, generation } of removals) void removeOwn(scope, options.relayId, generation);
     const records = [...held.values()];
     if (records.length === 0) return;
-    deps.log('info', 'presence_reannounce', { mode, entries: records.length });
+    deps.log.info('presence_reannounce', { mode, entries: records.length });
     Promise.all(
       records.map((record) =>
         store.writePresence({ ...record, updatedAtMs: deps.now() }).then(
@@ -75,7 +75,7 @@ export function createRemoteBackplane(
           () => metrics.presenceUpsertFailed.inc(),
         ),
       ),
-    ).catch((error: unknown) => deps.log('warn', 'presence_reannounce_failed', { mode, error: String(error) }));
+    ).catch((error: unknown) => deps.log.warn('presence_reannounce_failed', { mode, error: String(error) }));
   });
 
   function cacheGet(id: string): PresenceRecord | null {
@@ -112,7 +112,7 @@ export function createRemoteBackplane(
       // Retried when the store is back, so the entry does not linger until its TTL.
       if (relayId === options.relayId) pendingRemovals.set(id, { scope, generation });
       metrics.presenceUpsertFailed.inc();
-      deps.log('warn', 'presence_remove_failed', { mode, error: String(error) });
+      deps.log.warn('presence_remove_failed', { mode, error: String(error) });
       return false;
     }
   }
@@ -129,7 +129,7 @@ export function createRemoteBackplane(
       try {
         if ((await store.writePresence({ ...record, updatedAtMs: deps.now() })) === 'stale') {
           metrics.presenceUpsertStale.inc();
-          deps.log('warn', 'presence_upsert_stale', { mode, generation: record.daemonIssueGeneration });
+          deps.log.warn('presence_upsert_stale', { mode, generation: record.daemonIssueGeneration });
           setHeld(record, null);
           return false;
         }
@@ -141,7 +141,7 @@ export function createRemoteBackplane(
         // so it is written the moment the store is back, not at the next refresh.
         if (record.relayId === options.relayId) setHeld(record, record);
         metrics.presenceUpsertFailed.inc();
-        deps.log('warn', 'presence_upsert_failed', { mode, error: String(error) });
+        deps.log.warn('presence_upsert_failed', { mode, error: String(error) });
         return false;
       }
     },
@@ -164,7 +164,7 @@ export function createRemoteBackplane(
         return record;
       } catch (error) {
         metrics.presenceResolveFailed.inc();
-        deps.log('warn', 'presence_resolve_failed', { mode, error: String(error) });
+        deps.log.warn('presence_resolve_failed', { mode, error: String(error) });
         return null;
       }
     },
@@ -175,7 +175,7 @@ export function createRemoteBackplane(
         return generation;
       } catch (error) {
         metrics.presenceResolveFailed.inc();
-        deps.log('warn', 'presence_generation_read_failed', { mode, error: String(error) });
+        deps.log.warn('presence_generation_read_failed', { mode, error: String(error) });
         return null;
       }
     },
@@ -197,7 +197,7 @@ export function createRemoteBackplane(
         return false;
       } catch (error) {
         metrics.publishFailed.inc();
-        deps.log('warn', 'bus_publish_failed', { mode, error: String(error) });
+        deps.log.warn('bus_publish_failed', { mode, error: String(error) });
         return false;
       }
     },

@@ -87,7 +87,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       for (const listener of recoverListeners) listener();
     }
     if (next) everHealthy = true;
-    deps.log(next ? 'info' : 'warn', next ? 'backplane_reconnected' : 'backplane_disconnected', { mode: 'server' });
+    deps.log[next ? 'info' : 'warn'](next ? 'backplane_reconnected' : 'backplane_disconnected', { mode: 'server' });
   }
 
   function pause(ms: number): Promise<void> {
@@ -127,7 +127,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       if (result.error === 'too_large') limit = Math.max(1, Math.floor(limit / 2));
       else setHealthy(false);
       failures += 1;
-      deps.log('warn', 'bus_pull_failed', { mode: 'server', error: result.error, status: result.status });
+      deps.log.warn('bus_pull_failed', { mode: 'server', error: result.error, status: result.status });
       return Math.min(server.pollIntervalMs * 2 ** failures, MAX_FAILURE_BACKOFF_MS);
     }
     metrics.pullOk.inc();
@@ -161,7 +161,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
       const delay = await pullOnce(receive, 0);
       loop = pause(delay)
         .then(() => pullLoop(receive))
-        .catch((error: unknown) => deps.log('error', 'bus_pull_loop_failed', { mode: 'server', error: String(error) }));
+        .catch((error: unknown) => deps.log.error('bus_pull_loop_failed', { mode: 'server', error: String(error) }));
     },
     async writePresence(record) {
       const body = expectOk(

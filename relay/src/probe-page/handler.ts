@@ -62,7 +62,7 @@ function readBundle(file: string, log: Logger): Buffer | undefined {
   try {
     return readFileSync(file);
   } catch {
-    log.log('warn', 'probe_page_bundle_missing', { hint: 'run npm run build -w relay' });
+    log.warn('probe_page_bundle_missing', { hint: 'run npm run build -w relay' });
     return undefined;
   }
 }
@@ -77,7 +77,7 @@ export function createProbePage(options: ProbePageOptions): ProbePage {
         ...PROBE_SCOPE,
         token: () => devIssuer.mint(devClaims({ role: 'workspace-daemon', ...PROBE_SCOPE })),
         rotateAfterMessages: ECHO_ROTATE_AFTER_MESSAGES,
-        onEvent: (event, details) => log.log('debug', event, details),
+        onEvent: (event, details) => log.debug(event, details),
       })
     : undefined;
   const adminToken = config.admin.token;
@@ -108,7 +108,7 @@ export function createProbePage(options: ProbePageOptions): ProbePage {
         else send(res, 404, 'text/plain', 'the browser bundle was not built\n');
       } else if (path === '/probe/session') {
         session(req, res).catch((err: unknown) => {
-          log.log('error', 'probe_page_session_failed', { error: (err as Error)?.name ?? 'unknown' });
+          log.error('probe_page_session_failed', { error: (err as Error)?.name ?? 'unknown' });
           if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: 'could not start a probe session' }));
         });
       } else return false;

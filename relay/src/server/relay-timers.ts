@@ -15,7 +15,7 @@ export function startRelayTimers(config: Pick<Config, 'timers' | 'backplane'>, h
       try {
         fn();
       } catch (err) {
-        log.log('error', 'timer_failed', { error: (err as Error).name });
+        log.error('timer_failed', { error: (err as Error).name });
       }
     }, ms);
     t.unref();

@@ -107,8 +107,8 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
 
   const stopTimers = startRelayTimers(config, hub, upgradeLimiter, log);
   backplane.start((frame) => hub.onBusFrame(frame)).then(
-    () => log.log('info', 'backplane_started', { mode: backplane.mode }),
-    (err: unknown) => log.log('error', 'backplane_start_failed', { mode: backplane.mode, error: (err as Error)?.name }),
+    () => log.info('backplane_started', { mode: backplane.mode }),
+    (err: unknown) => log.error('backplane_start_failed', { mode: backplane.mode, error: (err as Error)?.name }),
   );
 
   const upgrades = new UpgradePath({

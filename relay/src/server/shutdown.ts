@@ -68,12 +68,12 @@ export function createShutdown(parts: ShutdownParts): Shutdown {
       drainPromise = (async () => {
         const grace = parts.drainGraceMs;
         const t0 = now();
-        log.log('info', 'drain_started', { peers: hub.peers.size, graceMs: grace });
+        log.info('drain_started', { peers: hub.peers.size, graceMs: grace });
         await drainPeers(hub, grace);
         parts.stopTimers();
         const left = Math.max(100, grace - (now() - t0));
         await withTimeout(backplane.close(), left, undefined);
-        log.log('info', 'drain_finished', { ms: now() - t0 });
+        log.info('drain_finished', { ms: now() - t0 });
       })();
       return drainPromise;
     },

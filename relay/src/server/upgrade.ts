@@ -71,7 +71,7 @@ export class UpgradePath {
     socket.on('error', () => socket.destroy());
     this.upgrade(req, socket, head).catch((err: unknown) => {
       this.deps.metrics.inc('upgrade_errors_total');
-      this.deps.log.log('error', 'upgrade_failed', { error: (err as Error)?.name ?? 'unknown' });
+      this.deps.log.error('upgrade_failed', { error: (err as Error)?.name ?? 'unknown' });
       socket.destroy();
     });
   }
@@ -119,12 +119,12 @@ export class UpgradePath {
     const mode = config.admission.mode;
     if (result === null) {
       metrics.observeAdmission(mode, 'timeout', seconds);
-      log.log('warn', 'admission_timeout', { role: queryIds.role, workspaceId: queryIds.workspaceId });
+      log.warn('admission_timeout', { role: queryIds.role, workspaceId: queryIds.workspaceId });
       return { kind: 'refused', refusal: 'handshake_timeout' };
     }
     if (!result.ok) {
       metrics.observeAdmission(mode, result.status === 503 ? 'unavailable' : 'denied', seconds);
-      log.log('info', 'admission_denied', { role: queryIds.role, workspaceId: queryIds.workspaceId, reason: result.reason, status: result.status });
+      log.info('admission_denied', { role: queryIds.role, workspaceId: queryIds.workspaceId, reason: result.reason, status: result.status });
       const refusal = result.status === 503 ? 'admission_unavailable' : result.status === 403 ? 'admission_forbidden' : 'admission_denied';
       return { kind: 'refused', refusal };
     }

@@ -114,6 +114,6 @@ export class Outbox {
   }
 
   log(level: LogLevel, event: string, details?: Record<string, unknown>): void {
-    this.deps.log.log(level, event, details);
+    this.deps.log[level](event, details);
   }
 }

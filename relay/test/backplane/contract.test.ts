@@ -11,6 +11,7 @@ import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
 import { selfSignedCert, startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
 import { waitFor } from './wait-for.js';
+import { recordingLogger, type RecordedLog } from '../log-recorder.js';
 
 const HMAC_KEY = 'contract-bus-hmac-key-0123456789';
 const INTERNAL_KEY = 'contract-internal-key-0123456789';
@@ -39,11 +40,11 @@ interface Harness {
   expireAll(): Promise<void>;
 }
 
-const logs: unknown[] = [];
+const logs: RecordedLog[] = [];
 const deps = (registry: Registry) => ({
   registry,
   now: Date.now,
-  log: (level: string, event: string, details?: Record<string, unknown>) => logs.push({ level, event, details }),
+  log: recordingLogger(logs),
 });
 
 const common = {

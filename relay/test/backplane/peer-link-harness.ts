@@ -11,6 +11,7 @@ import { dialPeerLink } from '../../src/backplane/peer-links/dialer.js';
 import { linkProof, peerDialUrl } from '../../src/backplane/peer-links/handshake.js';
 import { startPeerLinkListener, type PeerLinkListener, type PeerLinkListenerOptions } from '../../src/backplane/peer-links/listener.js';
 import { OutboundLink, type PendingFrame } from '../../src/backplane/peer-links/outbound.js';
+import { recordingLogger, type RecordedLog } from '../log-recorder.js';
 import { waitFor } from './wait-for.js';
 
 export const KEY = 'peer-link-test-bus-key-0123456789';
@@ -79,22 +80,16 @@ export async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 }
 
-export interface LogEntry {
-  readonly level: string;
-  readonly event: string;
-  readonly details: Record<string, unknown> | undefined;
-}
-
 export interface TestListener {
   readonly listener: PeerLinkListener;
   readonly url: string;
   readonly delivered: BusFrame[];
-  readonly logs: LogEntry[];
+  readonly logs: RecordedLog[];
 }
 
 export async function listen(overrides: Partial<PeerLinkListenerOptions> = {}): Promise<TestListener> {
   const delivered: BusFrame[] = [];
-  const logs: LogEntry[] = [];
+  const logs: RecordedLog[] = [];
   const listener = await startPeerLinkListener({
     relayId: TARGET,
     key: KEY,
@@ -105,7 +100,7 @@ export async function listen(overrides: Partial<PeerLinkListenerOptions> = {}): 
     ackEvery: 1,
     ackDelayMs: 60_000,
     deliver: (frame) => delivered.push(frame),
-    log: (level, event, details) => logs.push({ level, event, details }),
+    log: recordingLogger(logs),
     ...overrides,
   });
   onCleanup(() => listener.close());

@@ -15,6 +15,7 @@ import { redisKeys } from '../../src/backplane/redis/keys.js';
 import { parseEntry } from '../../src/backplane/redis/stream-entry.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { waitFor } from './wait-for.js';
+import { silentLogger } from '@viewport/log';
 
 const HMAC_KEY = 'peer-links-bus-hmac-key-0123456789';
 const PREFIX = 'peerlinks';
@@ -72,7 +73,7 @@ interface TestRelay {
 
 async function relay(relayId: string): Promise<TestRelay> {
   const registry = new Registry();
-  const backplane = createBackplane(options(relayId), { registry, now: Date.now, log: () => {} });
+  const backplane = createBackplane(options(relayId), { registry, now: Date.now, log: silentLogger });
   const received: BusFrame[] = [];
   await backplane.start((frame) => received.push(frame));
   running.push(backplane);

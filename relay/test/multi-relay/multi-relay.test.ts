@@ -16,6 +16,7 @@ import { closeAll, connectPeer, type TestPeer } from '../relay-harness.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
 import { relayExit, startRelayProcess, type RelayProcess } from './relay-process.js';
 import { waitFor } from '../backplane/wait-for.js';
+import { silentLogger } from '@viewport/log';
 
 // Every wait in this file has its own budget and fails naming what it waited
 // for; the per-test budget only has to outlast them on a loaded 2-core machine
@@ -111,7 +112,7 @@ async function observer(mode: Mode): Promise<Backplane> {
       pollIntervalMs: 100,
     },
   };
-  const o = createBackplane(options, { registry: new Registry(), log: () => {}, now: Date.now });
+  const o = createBackplane(options, { registry: new Registry(), log: silentLogger, now: Date.now });
   await o.start(() => {});
   observers.push(o);
   return o;

@@ -92,7 +92,7 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
   function take(link: InboundLink, data: Buffer): void {
     const frame = decodeLinkFrame(data, link.source);
     link.taken++;
-    if (!frame) options.log('debug', 'peer_link_message_malformed', { sourceRelayId: link.source });
+    if (!frame) options.log.debug('peer_link_message_malformed', { sourceRelayId: link.source });
     else options.deliver(frame, isLossMessage(data));
     if (link.taken - link.acked >= options.ackEvery) sendAck(link);
     else link.ackTimer ??= setTimeout(() => sendAck(link), options.ackDelayMs);
@@ -149,7 +149,7 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
           handshakeDone();
           const expected = linkProof(options.key, 'dialer', source, options.relayId, nonce, listenerNonce);
           if (data.length !== 1 + PROOF_BYTES || data[0] !== AUTH || !proofMatches(data.subarray(1), expected)) {
-            options.log('warn', 'peer_link_auth_failed', { sourceRelayId: source });
+            options.log.warn('peer_link_auth_failed', { sourceRelayId: source });
             // One attempt per connection: nothing it sends from here on is read.
             ws.removeAllListeners('message');
             ws.close(1008, 'authentication failed');
@@ -177,7 +177,7 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
           return;
         }
         if (link.held.length >= options.maxHeld) {
-          options.log('warn', 'peer_link_fence_overdue', { sourceRelayId: source, held: link.held.length });
+          options.log.warn('peer_link_fence_overdue', { sourceRelayId: source, held: link.held.length });
           drop(link, 1013, 'fence overdue');
           return;
         }
@@ -192,7 +192,7 @@ export async function startPeerLinkListener(options: PeerLinkListenerOptions): P
   });
 
   await listen(server, options.port, options.host);
-  server.on('error', (error: Error) => options.log('error', 'peer_listener_error', { error: error.message }));
+  server.on('error', (error: Error) => options.log.error('peer_listener_error', { error: error.message }));
 
   return {
     port: () => (server.address() as AddressInfo).port,

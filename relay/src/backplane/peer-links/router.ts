@@ -128,14 +128,14 @@ export function createPeerLinkRouter(options: PeerLinkRouterOptions): PeerLinkRo
       // link's frames until it reads the fence. From here on, frames for the
       // target take the link.
       writeMarker(target, 'fence', nonce).catch((error: unknown) => {
-        log('warn', 'peer_link_fence_failed', { targetRelayId: target, error: String(error) });
+        log.warn('peer_link_fence_failed', { targetRelayId: target, error: String(error) });
         link.abandon();
       });
       metrics.peerLinks.inc();
-      log('info', 'peer_link_up', { targetRelayId: target });
+      log.info('peer_link_up', { targetRelayId: target });
     } catch (error) {
       metrics.peerLinkDialFailed.inc();
-      log('debug', 'peer_link_dial_failed', { targetRelayId: target, error: String(error) });
+      log.debug('peer_link_dial_failed', { targetRelayId: target, error: String(error) });
     } finally {
       dialing.delete(target);
     }
@@ -151,9 +151,9 @@ export function createPeerLinkRouter(options: PeerLinkRouterOptions): PeerLinkRo
     redialAtMs.set(target, now() + PEER_REDIAL_MS);
     metrics.peerLinks.dec();
     const closed = isClosed();
-    log(closed ? 'info' : 'warn', 'peer_link_down', { targetRelayId: target, unacked: unacked.length });
+    log[closed ? 'info' : 'warn']('peer_link_down', { targetRelayId: target, unacked: unacked.length });
     if (!closed) {
-      const failed = (error: unknown) => log('warn', 'peer_link_marker_failed', { targetRelayId: target, error: String(error) });
+      const failed = (error: unknown) => log.warn('peer_link_marker_failed', { targetRelayId: target, error: String(error) });
       writeMarker(target, 'unlink', link.nonce).catch(failed);
       const marked = new Set<string>();
       for (const { frame } of unacked) {
@@ -225,7 +225,7 @@ export function createPeerLinkRouter(options: PeerLinkRouterOptions): PeerLinkRo
     onMarker(kind, value) {
       const marker = parseBusFrame(value);
       if (!listener || !marker || marker.targetRelayId !== relayId || !isAuthentic(marker, keyBytes)) {
-        log('debug', 'peer_link_marker_rejected', { kind });
+        log.debug('peer_link_marker_rejected', { kind });
         return;
       }
       if (kind === 'fence') listener.fence(marker.sourceRelayId, marker.payload);

@@ -65,7 +65,7 @@ export function openRedisConnections(
       const wasReadyBefore = wasReady;
       if (wasReady) {
         metrics.reconnects.inc();
-        deps.log('info', 'backplane_reconnected', { mode: 'redis', connection: name });
+        deps.log.info('backplane_reconnected', { mode: 'redis', connection: name });
       }
       wasReady = true;
       if (connection === commands && wasReadyBefore) for (const listener of recoverListeners) listener();
@@ -74,11 +74,11 @@ export function openRedisConnections(
     });
     connection.on('close', () => {
       refreshHealth();
-      if (!isClosed()) deps.log('warn', 'backplane_disconnected', { mode: 'redis', connection: name });
+      if (!isClosed()) deps.log.warn('backplane_disconnected', { mode: 'redis', connection: name });
     });
     // ioredis retries by itself; the listener keeps errors from becoming unhandled.
     connection.on('error', (error: Error) => {
-      deps.log('debug', 'backplane_connection_error', { mode: 'redis', connection: name, error: error.message });
+      deps.log.debug('backplane_connection_error', { mode: 'redis', connection: name, error: error.message });
     });
   }
 
@@ -99,7 +99,7 @@ export function openRedisConnections(
       await connection.connect();
     } catch (error) {
       // ioredis keeps retrying with the backoff; start does not fail the relay.
-      deps.log('warn', 'backplane_connect_failed', { mode: 'redis', connection: name, error: String(error) });
+      deps.log.warn('backplane_connect_failed', { mode: 'redis', connection: name, error: String(error) });
     }
   }
 

@@ -82,7 +82,7 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
     if (peerAddress !== undefined) await commands.set(keys.peer(options.relayId), peerAddress, 'PX', options.presenceTtlMs);
   }
   function announceInBackground(): void {
-    announce().catch((error: unknown) => deps.log('debug', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
+    announce().catch((error: unknown) => deps.log.debug('bus_announce_failed', { mode: 'redis', error: String(error) }));
   }
 
   return {
@@ -90,11 +90,11 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
       if (redis.peerLinks) peerAddress = await router.listen(receive);
       await connections.connectAll();
       connections.refreshHealth();
-      await announce().catch((error: unknown) => deps.log('warn', 'bus_announce_failed', { mode: 'redis', error: String(error) }));
+      await announce().catch((error: unknown) => deps.log.warn('bus_announce_failed', { mode: 'redis', error: String(error) }));
       heartbeat = setInterval(announceInBackground, Math.max(1000, Math.floor(options.presenceTtlMs / 3)));
       heartbeat.unref();
       loop = reader.readLoop(receive).catch((error: unknown) => {
-        deps.log('error', 'bus_read_loop_failed', { mode: 'redis', error: String(error) });
+        deps.log.error('bus_read_loop_failed', { mode: 'redis', error: String(error) });
       });
     },
     ...createRedisPresence(commands, keys, options.presenceTtlMs, redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS),

@@ -107,7 +107,7 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
       } catch (error) {
         if (isClosed()) break;
         metrics.pullFailed.inc();
-        log('warn', 'bus_read_failed', { mode: 'redis', error: String(error) });
+        log.warn('bus_read_failed', { mode: 'redis', error: String(error) });
         needsResync = true;
         // Avoid a hot loop when Redis answers with an error while connected.
         await connections.waitForChange(reader.status === 'ready' ? 250 : 1000);
@@ -120,7 +120,7 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
   // retried by the next batch's.
   function trimDelivered(upToId: string): void {
     commands.xtrim(ownStream, 'MINID', upToId).catch((error: unknown) => {
-      log('debug', 'bus_trim_failed', { mode: 'redis', error: String(error) });
+      log.debug('bus_trim_failed', { mode: 'redis', error: String(error) });
     });
   }
 
@@ -129,7 +129,7 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
     const parts = lossScope(value);
     if (!parts) return;
     commands.del(keys.lossGuard(options.relayId, parts.sourceRelayId, parts.scope)).catch((error: unknown) => {
-      log('debug', 'bus_loss_guard_release_failed', { mode: 'redis', error: String(error) });
+      log.debug('bus_loss_guard_release_failed', { mode: 'redis', error: String(error) });
     });
   }
 
