@@ -1,7 +1,7 @@
 // What any client of the relay needs besides the crypto, as pure functions:
 // the upgrade URL, the subprotocols that carry a token (a browser cannot set
 // an Authorization header), and how to read relay_status frames. Shared by
-// the browser client; `viewport-relay probe` can use the same pieces.
+// the browser client and `viewport-relay probe`.
 
 /** RelayPeerRole is the role a peer asks for in the upgrade query. */
 export type RelayPeerRole = 'workspace-daemon' | 'client';

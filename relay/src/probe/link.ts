@@ -2,9 +2,10 @@
 // a bearer token, optionally trusting an extra CA for wss://, and hands every
 // JSON frame and the close to its owner. The only I/O in the probe besides the CLI.
 import WebSocket from 'ws';
+import { relayPeerUrl, type RelayPeerRole } from '../e2ee/relay-endpoint.js';
 
 /** LinkRole is the relay role the probe connects as. */
-export type LinkRole = 'workspace-daemon' | 'client';
+export type LinkRole = RelayPeerRole;
 
 /** LinkOptions says where and as whom to connect. */
 export interface LinkOptions {
@@ -32,18 +33,9 @@ export interface Link {
   close(): void;
 }
 
-/** peerUrl adds the role and scope query to a relay endpoint URL. */
-export function peerUrl(base: string, role: LinkRole, workspaceId: string, runtimeTargetId: string): string {
-  const url = new URL(base);
-  url.searchParams.set('role', role);
-  url.searchParams.set('workspaceId', workspaceId);
-  url.searchParams.set('runtimeTargetId', runtimeTargetId);
-  return url.toString();
-}
-
 /** openLink connects and resolves once the 101 arrived, or with a readable reason why not. */
 export function openLink(options: LinkOptions): Promise<{ ok: true; link: Link } | { ok: false; error: string }> {
-  const target = peerUrl(options.url, options.role, options.workspaceId, options.runtimeTargetId);
+  const target = relayPeerUrl(options.url, options.role, options.workspaceId, options.runtimeTargetId);
   const who = options.role === 'client' ? 'client' : 'daemon';
   return new Promise((resolve) => {
     const socket = new WebSocket(target, {

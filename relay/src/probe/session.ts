@@ -10,6 +10,7 @@ import {
   type E2eeFrame,
   type RandomSource,
 } from '../e2ee/index.js';
+import { isWsUrl } from '../e2ee/relay-endpoint.js';
 import { Conditions } from './conditions.js';
 import { openLink, type Link } from './link.js';
 import type { ProbeOptions } from './options.js';
@@ -19,7 +20,6 @@ import {
   FATAL_CONNECT,
   isRelayStatus,
   isRetryableClose,
-  isWsUrl,
   MAX_REDIRECTS,
   REFUSING_STATUSES,
   type Trouble,

@@ -30,16 +30,6 @@ export function isRetryableClose(close: LinkClose): boolean {
   return RETRYABLE_CLOSE_CODES.has(close.code) || (close.code === 4008 && RETRYABLE_4008_REASONS.has(close.reason));
 }
 
-export function isWsUrl(text: unknown): text is string {
-  if (typeof text !== 'string') return false;
-  try {
-    const url = new URL(text);
-    return url.protocol === 'ws:' || url.protocol === 'wss:';
-  } catch {
-    return false;
-  }
-}
-
 export function isRelayStatus(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'relay_status';
 }
