@@ -33,7 +33,11 @@ export interface RunOptions {
 
 const JWKS_PATH = '/.well-known/jwks.json';
 
-/** runRelay starts a relay from a parsed config and listens on HOST:PORT. */
+/**
+ * runRelay starts a relay from a parsed config and listens on HOST:PORT.
+ * Long because it is the process's wiring, read top to bottom: the backplane
+ * options, the relay, the HTTP server and its routes, signals and shutdown.
+ */
 export async function runRelay(requested: Config, options: RunOptions = {}): Promise<RunningRelay> {
   const log = createLogger({ maxEntries: requested.maxLogs });
   const dev = options.devIssuer;

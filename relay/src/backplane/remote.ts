@@ -23,6 +23,8 @@ export const DEFAULT_RESOLVE_CACHE_TTL_MS = 2000;
 /**
  * createRemoteBackplane wraps a store into the Backplane the relay core uses;
  * broadcasts says the store hands frames without a target relay to every other relay (docs/protocol.md#weak-session-events).
+ * Long because it is one object of methods closing over the shared state
+ * (the presence cache, the freshness guard, the handlers); each method is short.
  */
 export function createRemoteBackplane(
   mode: Exclude<BackplaneMode, 'single'>,

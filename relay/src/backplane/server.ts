@@ -52,6 +52,8 @@ export function createServerBackplane(options: BackplaneOptions, deps: Backplane
   return createRemoteBackplane('server', createServerStore(options, deps), options, deps, true);
 }
 
+// createServerStore is long because it is one object of store methods closing
+// over the pull loop's state (cursor, page size, health); each method is short.
 function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): BackplaneStore {
   if (!options.server) throw new Error('server backplane needs options.server');
   const server: NonNullable<BackplaneOptions['server']> = options.server;

@@ -60,6 +60,8 @@ function bytesEqual(buf: Uint8Array, start: number, want: Uint8Array): boolean {
  * JSON object without whitespace or escapes, with every field checkE2ee
  * requires valid; otherwise undefined (run the full parser). When it returns
  * a view, the full parser accepts the frame with an equal view.
+ * One straight-line function on purpose: it runs on every frame, and its
+ * cursor and fields stay in locals instead of crossing calls.
  */
 export function scanE2ee(buf: Buffer): E2eeView | undefined {
   const n = buf.length;

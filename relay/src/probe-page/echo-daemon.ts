@@ -39,7 +39,11 @@ export interface EchoDaemon {
 
 const MAX_BACKOFF_MS = 5000;
 
-/** startEchoDaemon connects in the background and keeps reconnecting until stop(). */
+/**
+ * startEchoDaemon connects in the background and keeps reconnecting until stop().
+ * Long because the connect, answer and back-off steps close over one
+ * connection's state; each handler is a few lines.
+ */
 export function startEchoDaemon(options: EchoDaemonOptions): EchoDaemon {
   const sessions = new Set<string>();
   const daemon = new DaemonPeer({

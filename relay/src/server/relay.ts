@@ -77,7 +77,11 @@ function createWebSocketServer(maxFrameBytes: number): WebSocketServer {
   });
 }
 
-/** createRelay builds the relay core and starts its timers and backplane. */
+/**
+ * createRelay builds the relay core and starts its timers and backplane. It is
+ * the wiring of the parts (hub, upgrade path, admin routes, shutdown), so it
+ * reads best in one piece.
+ */
 export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? createLogger({ maxEntries: config.maxLogs });
