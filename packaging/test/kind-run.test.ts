@@ -30,6 +30,16 @@ esac
 exit 0
 `;
 
+// The only host tools the script may find: resolved once from the host PATH and
+// linked into a directory of their own, so a docker, kind or helm installed on
+// the machine can never stand in for a missing fake.
+const hostTools = ['bash', 'basename', 'cat', 'date', 'dirname', 'git', 'grep', 'mkdir', 'rm', 'sed', 'sort', 'tail', 'tr'];
+const systemBin = fs.mkdtempSync(path.join(tmp, 'system-'));
+for (const tool of hostTools) {
+  const found = (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, tool)).find((file) => fs.existsSync(file));
+  if (found !== undefined) fs.symlinkSync(found, path.join(systemBin, tool));
+}
+
 function fakeBin(tools: string[]): string {
   const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
   for (const tool of tools) fs.writeFileSync(path.join(bin, tool), recorder, { mode: 0o755 });
@@ -47,10 +57,10 @@ function runScript(env: Record<string, string>, tools = ['docker', 'kind', 'helm
   const work = fs.mkdtempSync(path.join(tmp, 'work-'));
   const log = path.join(work, 'calls.log');
   fs.writeFileSync(log, '');
-  const result = spawnSync('bash', [path.join(repoRoot, 'e2e/kind/run.sh')], {
+  const result = spawnSync(path.join(systemBin, 'bash'), [path.join(repoRoot, 'e2e/kind/run.sh')], {
     cwd: repoRoot,
     encoding: 'utf8',
-    env: { PATH: `${fakeBin(tools)}:/usr/bin:/bin`, HOME: tmp, FAKE_LOG: log, E2E_KIND_WORK: work, ...env },
+    env: { PATH: `${fakeBin(tools)}:${systemBin}`, HOME: tmp, FAKE_LOG: log, E2E_KIND_WORK: work, ...env },
   });
   if (result.error) throw result.error;
   return { code: result.status, stderr: result.stderr, calls: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean), work };
