@@ -24,8 +24,13 @@ fi
 k8s_ldflags="$(bash "$repo/e2e/toolchain/k8s-ldflags.sh")"
 
 build_binaries() {
-	toolchain="$(bash "$repo/e2e/toolchain/build.sh" | tail -n 1)"
+	# The API-server tier's binaries; its build script runs only if one is missing.
+	toolchain="${VIEWPORT_K8S_TOOLCHAIN:-$HOME/.cache/viewport-relay/k8s-$K8S_VERSION-$ETCD_VERSION-$KWOK_VERSION}/bin"
 	local name
+	for name in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+		[[ -x "$toolchain/$name" ]] || toolchain="$(bash "$repo/e2e/toolchain/build.sh" | tail -n 1)"
+	done
+	kubectl_bin="$(bash "$repo/packaging/tools.sh")/kubectl"
 	for name in kubelet kubeadm kube-proxy; do
 		go_build "$name-$K8S_VERSION" "$repo/e2e/toolchain/kubernetes" "k8s.io/kubernetes/cmd/$name" "$k8s_ldflags"
 	done
@@ -84,7 +89,7 @@ build_node_image() {
 	cp "$kind_bin/kubelet-$K8S_VERSION" "$ctx/bin/kubelet"
 	cp "$kind_bin/kubeadm-$K8S_VERSION" "$ctx/bin/kubeadm"
 	cp "$kind_bin/crictl-$CRICTL_VERSION" "$ctx/bin/crictl"
-	cp -L "$toolchain/kubectl" "$ctx/bin/kubectl"
+	cp -L "$kubectl_bin" "$ctx/bin/kubectl"
 	docker save -o "$ctx/images.tar" "${component_images[@]}"
 	log "building the node image $node_image"
 	docker build -q -f "$kind_dir/node/Dockerfile" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
