@@ -6,6 +6,8 @@
 #                  the libraries it links against, nothing else
 #   NODE_IMAGE     Debian + Node + npm (npm package npm) + the host's extra CA
 #                  bundle, if NODE_EXTRA_CA_CERTS names one: for test builds here
+#   LOAD_IMAGES    images the cluster needs that kind must load: $REDIS_IMAGE,
+#                  stood in for by Debian's redis-server
 # Each is tagged with its versions (and a hash of node.Dockerfile) and reused
 # when the daemon already has it.
 set -euo pipefail
@@ -66,6 +68,15 @@ build_node() {
 	rm -rf "$ctx"
 }
 
+build_redis() {
+	have_image "$REDIS_IMAGE" && return
+	log "building $REDIS_IMAGE from Debian's redis-server"
+	docker build -q -f "$kind_dir/images/redis.Dockerfile" --build-arg "DEBIAN_IMAGE=$debian_image" \
+		-t "$REDIS_IMAGE" "$kind_dir/images" >/dev/null
+}
+
 build_debian
 build_node
-printf 'DEBIAN_IMAGE=%s\nRUNTIME_IMAGE=%s\nNODE_IMAGE=%s\n' "$debian_image" "$runtime_image" "$build_image"
+build_redis
+printf '%s=%s\n' DEBIAN_IMAGE "$debian_image" RUNTIME_IMAGE "$runtime_image" NODE_IMAGE "$build_image" \
+	LOAD_IMAGES "$REDIS_IMAGE"

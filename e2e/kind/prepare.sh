@@ -6,6 +6,7 @@
 #   KIND_CONFIG     the cluster config to use
 #   KIND_NODE_IMAGE the node image (empty: kind's published default)
 #   NODE_IMAGE, RUNTIME_IMAGE   the Dockerfiles' base images (empty: theirs)
+#   LOAD_IMAGES     other images to load into the cluster (space-separated)
 #   DOCKERD_STARTED 1 when this script started the Docker daemon
 # E2E_KIND_IMAGES chooses where images come from: "published" (a registry is
 # reachable), "local" (built here from package registries only) or "auto"
@@ -51,15 +52,17 @@ if (((0x$capbnd >> 24 & 1) == 0)); then
 	chmod +x "$path_dir/docker"
 fi
 
-kind_config="$kind_dir/kind.yaml" node_image="" node_base="" runtime_base=""
+kind_config="$kind_dir/kind.yaml" node_image="" node_base="" runtime_base="" load_images=""
 if [[ "$mode" == local ]]; then
 	base="$(bash "$kind_dir/base-images.sh")"
 	debian_image="$(sed -n 's/^DEBIAN_IMAGE=//p' <<<"$base")"
 	runtime_base="$(sed -n 's/^RUNTIME_IMAGE=//p' <<<"$base")"
 	node_base="$(sed -n 's/^NODE_IMAGE=//p' <<<"$base")"
+	load_images="$(sed -n 's/^LOAD_IMAGES=//p' <<<"$base")"
 	node_image="$(DEBIAN_IMAGE="$debian_image" bash "$kind_dir/node-image.sh" | tail -n 1)"
 	kind_config="$kind_dir/kind-local.yaml"
 fi
 
 printf '%s=%s\n' KIND_PATH "$path_dir" KIND_CONFIG "$kind_config" KIND_NODE_IMAGE "$node_image" \
-	NODE_IMAGE "$node_base" RUNTIME_IMAGE "$runtime_base" DOCKERD_STARTED "$dockerd_started"
+	NODE_IMAGE "$node_base" RUNTIME_IMAGE "$runtime_base" LOAD_IMAGES "$load_images" \
+	DOCKERD_STARTED "$dockerd_started"

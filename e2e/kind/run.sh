@@ -56,6 +56,7 @@ for arg in NODE_IMAGE RUNTIME_IMAGE; do
 	[[ -z "$value" ]] || build_args+=(--build-arg "$arg=$value")
 done
 dockerd_started="$(prepared_value DOCKERD_STARTED)"
+read -r -a load_images <<<"$(prepared_value LOAD_IMAGES)"
 
 for tool in docker kind; do
 	command -v "$tool" >/dev/null || die "$tool is not on PATH (the kind provider needs Docker and kind)"
@@ -120,6 +121,9 @@ for image in relay operator; do
 	[[ $image == operator ]] && name=viewport-relay-operator
 	docker build -f "$repo/Dockerfile.$image" -t "$name:$tag" --build-arg "REVISION=$revision" "${build_args[@]}" "$repo"
 	kind load docker-image --name "$cluster" "$name:$tag"
+done
+for image in "${load_images[@]}"; do
+	kind load docker-image --name "$cluster" "$image"
 done
 
 phase install

@@ -104,10 +104,10 @@ describe('e2e/kind/run.sh', () => {
     expect(run.stderr).toMatch(/phase durations:\n(.*\n)*.*suite +\d+s/);
   });
 
-  it('uses what the preparation step built: PATH, cluster config, node image and base images', () => {
+  it('uses what the preparation step built: PATH, cluster config, node image, base images, images to load', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'prepared-'));
     const run = runScript({
-      FAKE_PREPARED: `KIND_PATH=${dir}\nKIND_CONFIG=/x/kind-local.yaml\nKIND_NODE_IMAGE=local/node:1\nNODE_IMAGE=local/node-build:22\nRUNTIME_IMAGE=local/node:22\nDOCKERD_STARTED=0\n`,
+      FAKE_PREPARED: `KIND_PATH=${dir}\nKIND_CONFIG=/x/kind-local.yaml\nKIND_NODE_IMAGE=local/node:1\nNODE_IMAGE=local/node-build:22\nRUNTIME_IMAGE=local/node:22\nLOAD_IMAGES=redis:a other:b\nDOCKERD_STARTED=0\n`,
     });
     expect(run.code, run.stderr).toBe(0);
     const create = run.calls[indexOf(run.calls, 'kind create')]!;
@@ -115,6 +115,8 @@ describe('e2e/kind/run.sh', () => {
     expect(create).toContain('--image local/node:1');
     const build = run.calls[indexOf(run.calls, 'docker build')]!;
     expect(build).toContain('--build-arg NODE_IMAGE=local/node-build:22 --build-arg RUNTIME_IMAGE=local/node:22');
+    const loads = ['redis:a', 'other:b'].map((image) => indexOf(run.calls, `kind load docker-image --name viewport-e2e ${image}`));
+    expect(loads.every((p) => p > indexOf(run.calls, 'kind create') && p < indexOf(run.calls, 'helm upgrade')), run.calls.join('\n')).toBe(true);
   });
 
   it('dumps events and workload logs when the suite fails, then deletes the cluster', () => {
