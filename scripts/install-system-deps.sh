@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test tiers use (real redis-server, lua for
-# the Argo CD health check, shellcheck for the kind scripts). Idempotent: does
-# nothing when every tool is already present.
+# the Argo CD health check, shellcheck for the kind scripts, and for the kind
+# tier a Docker engine unless one already answers, debootstrap for its local
+# base image). Idempotent: does nothing when every tool is already present.
 set -euo pipefail
 
 # ---- browsers for the browser tier (npm run e2e:browser) ----
@@ -27,6 +28,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v lua5.4 >/dev/null 2>&1 || need+=(lua5.4)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+if ! command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then need+=(docker.io); fi
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system deps: all present"

@@ -59,9 +59,13 @@ export class RelayApi {
     this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
-  /** createNamespace makes the namespace and the Secret holding the platform's internal key. */
+  /**
+   * createNamespace makes the namespace and the Secret holding the platform's internal key.
+   * The namespace enforces the restricted Pod Security Standard, as users' namespaces may.
+   */
   async createNamespace(platform: E2ePlatform): Promise<void> {
-    await this.core.createNamespace({ body: { metadata: { name: this.namespace } } });
+    const labels = { 'pod-security.kubernetes.io/enforce': 'restricted' };
+    await this.core.createNamespace({ body: { metadata: { name: this.namespace, labels } } });
     await this.core.createNamespacedSecret({
       namespace: this.namespace,
       body: { metadata: { name: 'platform' }, stringData: { 'internal-key': platform.internalKey } },

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# End-to-end run on a throwaway kind cluster (needs Docker and kind):
-# create the cluster, build and load both images, install the chart, run the
-# e2e suite with E2E_PROVIDER=kind, dump logs and events on failure, delete
-# the cluster. Usage: npm run e2e:kind
+# End-to-end run on a throwaway kind cluster: prepare Docker, kind and the
+# images (prepare.sh: published ones where a registry answers, else built
+# here from package registries), create the cluster, build and load both
+# images, install the chart into a namespace that enforces the restricted Pod
+# Security Standard, run the e2e suite with E2E_PROVIDER=kind, dump logs and
+# events on failure, delete the cluster. Prints each phase's duration.
+# Usage: npm run e2e:kind
 #
 # Environment:
 #   KIND_CLUSTER_NAME  cluster name (default viewport-e2e)
 #   E2E_IMAGE_TAG      tag for the locally built images (default e2e)
 #   E2E_KEEP_CLUSTER   set to 1 to keep the cluster afterwards for debugging
-#   KIND_NODE_IMAGE    kindest/node image to use instead of kind's default
+#   KIND_NODE_IMAGE    node image to use instead of the prepared one
+#   E2E_KIND_IMAGES    local, published or auto (see prepare.sh)
+#   E2E_KIND_PREPARE   the preparation script (default e2e/kind/prepare.sh)
 #   E2E_KIND_WORK      scratch directory: kubeconfig, dump (default e2e/.work/kind)
 set -euo pipefail
 
@@ -23,6 +28,35 @@ dump="$work/dump"
 
 log() { printf '[e2e:kind] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# phase NAME: starts timing a phase; the previous one is reported as it ends.
+phase_name="" phase_start=$SECONDS phases=()
+phase() {
+	end_phase
+	phase_name="$1" phase_start=$SECONDS
+	log "phase: $1"
+}
+end_phase() {
+	if [[ -n "$phase_name" ]]; then
+		phases+=("$(printf '%-8s %5ds' "$phase_name" $((SECONDS - phase_start)))")
+	fi
+	phase_name=""
+}
+
+phase prepare
+prepared="$(bash "${E2E_KIND_PREPARE:-$here/prepare.sh}")"
+prepared_value() { sed -n "s/^$1=//p" <<<"$prepared"; }
+kind_path="$(prepared_value KIND_PATH)"
+[[ -z "$kind_path" ]] || export PATH="$kind_path:$PATH"
+kind_config="$(prepared_value KIND_CONFIG)"
+node_image="${KIND_NODE_IMAGE:-$(prepared_value KIND_NODE_IMAGE)}"
+build_args=()
+for arg in NODE_IMAGE RUNTIME_IMAGE; do
+	value="$(prepared_value "$arg")"
+	[[ -z "$value" ]] || build_args+=(--build-arg "$arg=$value")
+done
+dockerd_started="$(prepared_value DOCKERD_STARTED)"
+read -r -a load_images <<<"$(prepared_value LOAD_IMAGES)"
 
 for tool in docker kind; do
 	command -v "$tool" >/dev/null || die "$tool is not on PATH (the kind provider needs Docker and kind)"
@@ -63,27 +97,39 @@ finish() {
 	if [[ "${E2E_KEEP_CLUSTER:-}" == 1 ]]; then
 		log "keeping cluster $cluster (KUBECONFIG=$KUBECONFIG); delete it with: kind delete cluster --name $cluster"
 	else
+		phase cleanup
 		kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
+		[[ "$dockerd_started" != 1 ]] || bash "$repo/scripts/dockerd.sh" stop
 	fi
+	end_phase
+	log "phase durations:"
+	printf '[e2e:kind]   %s\n' "${phases[@]}" >&2
 	exit "$rc"
 }
 trap finish EXIT
 
-log "creating kind cluster $cluster"
+phase cluster
 kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
-kind create cluster --name "$cluster" --config "$here/kind.yaml" --kubeconfig "$KUBECONFIG" --wait 180s \
-	${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"}
+kind create cluster --name "$cluster" --config "${kind_config:-$here/kind.yaml}" --kubeconfig "$KUBECONFIG" --wait 180s \
+	${node_image:+--image "$node_image"}
 
+phase images
 log "building images (tag $tag)"
 revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 for image in relay operator; do
 	name=viewport-relay
 	[[ $image == operator ]] && name=viewport-relay-operator
-	docker build -f "$repo/Dockerfile.$image" -t "$name:$tag" --build-arg "REVISION=$revision" "$repo"
+	docker build -f "$repo/Dockerfile.$image" -t "$name:$tag" --build-arg "REVISION=$revision" "${build_args[@]}" "$repo"
 	kind load docker-image --name "$cluster" "$name:$tag"
 done
+for image in "${load_images[@]}"; do
+	kind load docker-image --name "$cluster" "$image"
+done
 
-log "installing the chart"
+phase install
+# The operator and every relay run under the restricted Pod Security Standard.
+"$kubectl" create namespace "$namespace"
+"$kubectl" label namespace "$namespace" pod-security.kubernetes.io/enforce=restricted --overwrite
 "$helm" upgrade --install "$release" "$repo/charts/viewport-relay-operator" \
 	--namespace "$namespace" --create-namespace \
 	--set image.repository=viewport-relay-operator --set image.tag="$tag" --set image.pullPolicy=Never \
@@ -96,6 +142,7 @@ platform_host="${E2E_PLATFORM_HOST:-$(docker network inspect kind \
 	-f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' || true)}"
 [[ -n "$platform_host" ]] || die "cannot find the kind network's IPv4 gateway; set E2E_PLATFORM_HOST"
 
+phase suite
 log "running the e2e suite (platform at $platform_host)"
 cd "$repo"
 E2E_PROVIDER=kind \

@@ -75,14 +75,7 @@ build() {
 	printf '%s %s %ss %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$name" "$took" "$(nproc) cores" >>"$timings"
 }
 
-# Kubernetes reads its version from ldflags; without them binaries report
-# v0.0.0-master, which clients treat as a very old server.
-minor="${K8S_VERSION#v1.}"
-minor="${minor%%.*}"
-k8s_ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-	k8s_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-done
+k8s_ldflags="$(bash "$here/k8s-ldflags.sh")"
 
 # Everything runs from main, which bash parses whole before running: editing
 # this file during a long build cannot derail the running copy.

@@ -1,6 +1,8 @@
 // e2e/kind/run.sh's control flow, without Docker: docker, kind, helm, kubectl
-// and npm are replaced by recording scripts on PATH, so the test checks the
-// order of steps, the chart settings, the dump on failure and the cleanup.
+// and npm are replaced by recording scripts on PATH and the preparation step
+// (prepare.sh) by a script printing what it would have prepared, so the test
+// checks the order of steps, the chart settings, the dump on failure and the
+// cleanup.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +32,16 @@ esac
 exit 0
 `;
 
+// The only host tools the script may find: resolved once from the host PATH and
+// linked into a directory of their own, so a docker, kind or helm installed on
+// the machine can never stand in for a missing fake.
+const hostTools = ['bash', 'basename', 'cat', 'date', 'dirname', 'git', 'grep', 'mkdir', 'rm', 'sed', 'sort', 'tail', 'tr'];
+const systemBin = fs.mkdtempSync(path.join(tmp, 'system-'));
+for (const tool of hostTools) {
+  const found = (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, tool)).find((file) => fs.existsSync(file));
+  if (found !== undefined) fs.symlinkSync(found, path.join(systemBin, tool));
+}
+
 function fakeBin(tools: string[]): string {
   const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
   for (const tool of tools) fs.writeFileSync(path.join(bin, tool), recorder, { mode: 0o755 });
@@ -43,14 +55,18 @@ interface Run {
   work: string;
 }
 
+// The fake preparation prints $FAKE_PREPARED (KEY=VALUE lines) and records itself.
+const prepare = path.join(tmp, 'prepare.sh');
+fs.writeFileSync(prepare, 'echo "prepare" >>"$FAKE_LOG"\nprintf "%b" "${FAKE_PREPARED-}"\n');
+
 function runScript(env: Record<string, string>, tools = ['docker', 'kind', 'helm', 'kubectl', 'npm']): Run {
   const work = fs.mkdtempSync(path.join(tmp, 'work-'));
   const log = path.join(work, 'calls.log');
   fs.writeFileSync(log, '');
-  const result = spawnSync('bash', [path.join(repoRoot, 'e2e/kind/run.sh')], {
+  const result = spawnSync(path.join(systemBin, 'bash'), [path.join(repoRoot, 'e2e/kind/run.sh')], {
     cwd: repoRoot,
     encoding: 'utf8',
-    env: { PATH: `${fakeBin(tools)}:/usr/bin:/bin`, HOME: tmp, FAKE_LOG: log, E2E_KIND_WORK: work, ...env },
+    env: { PATH: `${fakeBin(tools)}:${systemBin}`, HOME: tmp, FAKE_LOG: log, E2E_KIND_WORK: work, E2E_KIND_PREPARE: prepare, ...env },
   });
   if (result.error) throw result.error;
   return { code: result.status, stderr: result.stderr, calls: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean), work };
@@ -63,11 +79,14 @@ describe('e2e/kind/run.sh', () => {
     const run = runScript({});
     expect(run.code, run.stderr).toBe(0);
     const steps = [
+      'prepare',
       'kind create cluster --name viewport-e2e --config',
       'docker build -f ' + path.join(repoRoot, 'Dockerfile.relay') + ' -t viewport-relay:e2e',
       'kind load docker-image --name viewport-e2e viewport-relay:e2e',
       'docker build -f ' + path.join(repoRoot, 'Dockerfile.operator') + ' -t viewport-relay-operator:e2e',
       'kind load docker-image --name viewport-e2e viewport-relay-operator:e2e',
+      'kubectl create namespace viewport-system',
+      'kubectl label namespace viewport-system pod-security.kubernetes.io/enforce=restricted',
       'helm upgrade --install viewport-relay-operator',
       'npm run e2e',
     ];
@@ -82,6 +101,22 @@ describe('e2e/kind/run.sh', () => {
     expect(run.calls).toContain('npm-env E2E_PROVIDER=kind E2E_RELAY_IMAGE=viewport-relay:e2e E2E_PLATFORM_HOST=172.18.0.1');
     expect(run.calls.at(-1)).toBe('kind delete cluster --name viewport-e2e');
     expect(fs.existsSync(path.join(run.work, 'dump'))).toBe(false);
+    expect(run.stderr).toMatch(/phase durations:\n(.*\n)*.*suite +\d+s/);
+  });
+
+  it('uses what the preparation step built: PATH, cluster config, node image, base images, images to load', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'prepared-'));
+    const run = runScript({
+      FAKE_PREPARED: `KIND_PATH=${dir}\nKIND_CONFIG=/x/kind-local.yaml\nKIND_NODE_IMAGE=local/node:1\nNODE_IMAGE=local/node-build:22\nRUNTIME_IMAGE=local/node:22\nLOAD_IMAGES=redis:a other:b\nDOCKERD_STARTED=0\n`,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const create = run.calls[indexOf(run.calls, 'kind create')]!;
+    expect(create).toContain('--config /x/kind-local.yaml');
+    expect(create).toContain('--image local/node:1');
+    const build = run.calls[indexOf(run.calls, 'docker build')]!;
+    expect(build).toContain('--build-arg NODE_IMAGE=local/node-build:22 --build-arg RUNTIME_IMAGE=local/node:22');
+    const loads = ['redis:a', 'other:b'].map((image) => indexOf(run.calls, `kind load docker-image --name viewport-e2e ${image}`));
+    expect(loads.every((p) => p > indexOf(run.calls, 'kind create') && p < indexOf(run.calls, 'helm upgrade')), run.calls.join('\n')).toBe(true);
   });
 
   it('dumps events and workload logs when the suite fails, then deletes the cluster', () => {
@@ -123,6 +158,6 @@ describe('e2e/kind/run.sh', () => {
     const run = runScript({}, ['kind', 'helm', 'kubectl', 'npm']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('docker is not on PATH');
-    expect(run.calls).toEqual([]);
+    expect(run.calls).toEqual(['prepare']);
   });
 });

@@ -1,0 +1,3 @@
+module viewport.local/e2e/kind/pause
+
+go 1.24
