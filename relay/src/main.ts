@@ -98,7 +98,7 @@ export async function runRelay(requested: Config, options: RunOptions = {}): Pro
   wired.relay = core;
   server.on('upgrade', core.handleUpgrade);
   // The probe page (dev by default, RELAY_PROBE_PAGE) loads only when on: it runs an echo daemon in dev.
-  if (config.admin.probePage) wired.probePage = (await import('./probe-page/handler.js')).createProbePage({ config, log, ...(dev ? { devIssuer: dev } : {}) });
+  if (config.admin.probePage) wired.probePage = await (await import('./probe-page/handler.js')).createProbePage({ config, log, ...(dev ? { devIssuer: dev } : {}) });
   log.info('relay_listening', {
     host: config.host,
     port,
