@@ -27,6 +27,7 @@ async function validate(body: string): Promise<{ status: number; body: object }>
     const { relayToken } = JSON.parse(body) as { relayToken: string };
     const { payload } = await jwtVerify(relayToken, publicKey, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE });
     const claims = {
+      role: payload.role,
       workspaceId: payload.workspaceId,
       runtimeTargetId: payload.runtimeTargetId,
       scope: payload.scope,

@@ -74,9 +74,9 @@ describe('admin HTTP', () => {
     );
     relays.push(r);
     const mint = (c: Record<string, unknown>) => issuer.mint(c);
-    const daemon = await connectPeer(r.wsUrl, { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ workspaceId: 'w1', runtimeTargetId: 't1' }) });
-    const client = await connectPeer(r.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ workspaceId: 'w1', runtimeTargetId: 't1', clientId: 'c-1' }) });
-    const worker = await connectPeer(r.wsUrl, { role: 'worker', workspaceId: 'w1', token: await mint({ workspaceId: 'w1', managedExecutorId: 'm' }) });
+    const daemon = await connectPeer(r.wsUrl, { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1' }) });
+    const client = await connectPeer(r.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', clientId: 'c-1' }) });
+    const worker = await connectPeer(r.wsUrl, { role: 'worker', workspaceId: 'w1', token: await mint({ role: 'worker', workspaceId: 'w1', managedExecutorId: 'm' }) });
     const state = JSON.parse((await get(r, '/state', ADMIN_TOKEN)).text) as Record<string, unknown>;
     expect(state).toMatchObject({
       ok: true,

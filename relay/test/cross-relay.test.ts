@@ -43,7 +43,7 @@ async function pair(urls: { a: string; b: string }, extra: Record<string, string
 }
 
 async function join(r: TestRelay, role: 'workspace-daemon' | 'client', claims: Record<string, unknown> = {}): Promise<TestPeer> {
-  const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1', ...claims });
+  const token = await issuer.mint({ role, workspaceId: 'w1', runtimeTargetId: 't1', ...claims });
   return connectPeer(r.wsUrl, { role, workspaceId: 'w1', runtimeTargetId: 't1', token });
 }
 
@@ -144,7 +144,7 @@ describe('cross-relay routing', () => {
     const channel = 'agent-session:1';
     const daemon = await join(a, 'workspace-daemon');
     const subscribeTo = async (r: TestRelay, ch: string, runtimeTargetId = 't1') => {
-      const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId, scope: 'session-events', sessionChannels: [ch] });
+      const token = await issuer.mint({ role: 'client', workspaceId: 'w1', runtimeTargetId, scope: 'session-events', sessionChannels: [ch] });
       const peer = await connectPeer(r.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId, token });
       peer.send(subscribe(ch));
       await peer.next((m) => m.type === 'viewport.session_events.subscribed/v1');

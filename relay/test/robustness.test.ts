@@ -18,7 +18,7 @@ async function relayWith(env: Record<string, string> = {}): Promise<TestRelay> {
 type Role = 'workspace-daemon' | 'client' | 'worker';
 async function join(r: TestRelay, role: Role, claims: Record<string, unknown> = {}): Promise<TestPeer> {
   const target = role === 'worker' ? {} : { runtimeTargetId: 't1' };
-  const token = await issuer.mint({ workspaceId: 'w1', ...target, ...claims });
+  const token = await issuer.mint({ role, workspaceId: 'w1', ...target, ...claims });
   return connectPeer(r.wsUrl, { role, workspaceId: 'w1', ...target, token });
 }
 
@@ -118,7 +118,7 @@ describe('drain', () => {
     daemon.send(kexResponse('k1', 's1'));
     await client.next((m) => m.sessionId === 's1');
     const drained = r.relay.drain();
-    expect(await upgradeStatus(r.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await issuer.mint({ workspaceId: 'w1' }) })).toBe(503);
+    expect(await upgradeStatus(r.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await issuer.mint({ role: 'client', workspaceId: 'w1' }) })).toBe(503);
     for (const p of [daemon, client]) {
       expect(await p.next((m) => m.type === 'relay_status')).toMatchObject({ code: 'RELAY_SHUTTING_DOWN', retryable: true, reconnectAfterMs: expect.any(Number) });
       expect(await p.closed).toEqual({ code: 1012, reason: 'relay shutting down' });

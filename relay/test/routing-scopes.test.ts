@@ -302,11 +302,12 @@ describe('scope lifecycle', () => {
 describe('origin allow-list', () => {
   it('refuses a browser from another origin with 403 and lets daemons (no Origin) through', async () => {
     const r = await relayWith({ RELAY_ALLOWED_ORIGINS: 'https://app.example.com' });
-    const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1' });
+    const token = await issuer.mint({ role: 'client', workspaceId: 'w1', runtimeTargetId: 't1' });
     const base = { role: 'client' as const, workspaceId: 'w1', runtimeTargetId: 't1', token };
     expect(await upgradeStatus(r.wsUrl, { ...base, headers: { origin: 'https://evil.example.net' } })).toBe(403);
     expect(await upgradeStatus(r.wsUrl, { ...base, headers: { origin: 'https://app.example.com' } })).toBe(101);
-    expect(await upgradeStatus(r.wsUrl, { ...base, role: 'workspace-daemon' })).toBe(101);
+    const daemonToken = await issuer.mint({ role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1' });
+    expect(await upgradeStatus(r.wsUrl, { ...base, role: 'workspace-daemon', token: daemonToken })).toBe(101);
     await r.close();
   });
 });

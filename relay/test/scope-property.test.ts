@@ -42,9 +42,9 @@ async function members(): Promise<Member[]> {
   for (const [i, [workspaceId, runtimeTargetId]] of SCOPES.entries()) {
     const target = { runtimeTargetId };
     const mint = (claims: Record<string, unknown>) => issuer.mint({ workspaceId, runtimeTargetId, ...claims });
-    out.push({ scope: i, role: 'workspace-daemon', peer: await connectPeer(relay.wsUrl, { role: 'workspace-daemon', workspaceId, ...target, token: await mint({}) }) });
+    out.push({ scope: i, role: 'workspace-daemon', peer: await connectPeer(relay.wsUrl, { role: 'workspace-daemon', workspaceId, ...target, token: await mint({ role: 'workspace-daemon' }) }) });
     for (const scope of clientScopes) {
-      const token = await mint({ scope, clientId: `c-${i}-${scope}`, sessionChannels: [CHANNEL], userId: `u-${i}` });
+      const token = await mint({ role: 'client', scope, clientId: `c-${i}-${scope}`, sessionChannels: [CHANNEL], userId: `u-${i}` });
       out.push({ scope: i, role: 'client', peer: await connectPeer(relay.wsUrl, { role: 'client', workspaceId, ...target, token }) });
     }
   }

@@ -30,7 +30,7 @@ beforeAll(async () => {
   platform = createServer({ key: readFileSync(key), cert: readFileSync(cert), ca: readFileSync(cert), requestCert: true, rejectUnauthorized: true }, (req, res) => {
     seen.push({ authorized: (req.socket as import('node:tls').TLSSocket).authorized });
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, claims: { workspaceId: 'w1', runtimeTargetId: 't1' } }));
+    res.end(JSON.stringify({ ok: true, claims: { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1' } }));
   });
   await new Promise<void>((r) => platform.listen(0, '127.0.0.1', r));
   platformUrl = `https://127.0.0.1:${(platform.address() as AddressInfo).port}/api/runtime/internal/relay/validate`;
@@ -72,7 +72,7 @@ describe('relay TLS listener', () => {
     expect(running.config.relayId).toMatch(new RegExp(`^127\\.0\\.0\\.1:${running.port}:[0-9a-f]{12}$`));
     expect(running.config.publicWsBaseUrl).toBe(`wss://127.0.0.1:${running.port}/ws`);
     expect(running.relay.state.snapshot().relayId).toBe(running.config.relayId);
-    const peer = await connectPeer(`wss://127.0.0.1:${running.port}/ws`, { ...daemon(await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1' })), ca: readFileSync(cert, 'utf8') });
+    const peer = await connectPeer(`wss://127.0.0.1:${running.port}/ws`, { ...daemon(await issuer.mint({ role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1' })), ca: readFileSync(cert, 'utf8') });
     await closeAll([peer]);
     await running.shutdown();
   });

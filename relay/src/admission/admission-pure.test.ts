@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkRoleClaim } from './admit.js';
 import { parseClaims } from './claims.js';
 import { crossCheckClaims } from './cross-check.js';
 import { extractToken, selectSubprotocol } from './token.js';
@@ -60,5 +61,17 @@ describe('crossCheckClaims', () => {
     expect(crossCheckClaims(q('client'), { workspaceId: 'w1', runtimeTargetId: 't' })).toEqual({ ok: true, workspaceId: 'w1', runtimeTargetId: 't', clientScope: 'runtime' });
     expect(crossCheckClaims(q('workspace-daemon', 't'), { workspaceId: ' w1 ' })).toEqual({ ok: true, workspaceId: 'w1', runtimeTargetId: 't', clientScope: undefined });
     expect(crossCheckClaims(q('worker', 't'), { workspaceId: 'w1' })).toMatchObject({ ok: true, runtimeTargetId: undefined });
+  });
+});
+
+describe('checkRoleClaim (docs/protocol.md#claims)', () => {
+  const admitted = (role?: 'client' | 'workspace-daemon' | 'worker') => ({ ok: true as const, claims: { workspaceId: 'w1', ...(role ? { role } : {}) } });
+  it.each(['client', 'workspace-daemon', 'worker'] as const)('refuses a token without a role claim asking to be a %s (401)', (role) => {
+    expect(checkRoleClaim(admitted(), role)).toEqual({ ok: false, status: 401, reason: 'MISSING_ROLE_CLAIM' });
+  });
+  it('refuses another role with 403, admits the same role, passes refusals through', () => {
+    expect(checkRoleClaim(admitted('client'), 'workspace-daemon')).toEqual({ ok: false, status: 403, reason: 'ROLE_NOT_ALLOWED' });
+    expect(checkRoleClaim(admitted('worker'), 'worker')).toEqual(admitted('worker'));
+    expect(checkRoleClaim({ ok: false, status: 503, reason: 'JWKS_UNAVAILABLE' }, 'client')).toEqual({ ok: false, status: 503, reason: 'JWKS_UNAVAILABLE' });
   });
 });

@@ -1,10 +1,13 @@
 // The admission pipeline chosen by RELAY_ADMISSION_MODE, plus the checks that
-// hold for every mode: a token for another role is refused with 403.
+// hold for every mode: a token without a `role` claim is refused with 401 (it
+// names no role, so it must not be admitted as whichever role the query asks
+// for), a token for another role with 403.
 import type { AdmissionConfig, PlatformConfig } from '../config/index.js';
 import { createPlatformTls } from '../platform/index.js';
 import { createJwksAdmitter, type JwksAdmissionOptions } from './jwks.js';
 import { createRemoteAdmitter } from './remote.js';
-import type { Admitter } from './types.js';
+import type { Role } from './claims.js';
+import type { AdmissionResult, Admitter } from './types.js';
 
 export type { Admitter, AdmissionRequest, AdmissionResult } from './types.js';
 
@@ -57,11 +60,13 @@ export function createAdmitter(config: AdmitterSettings, overrides: AdmitterOver
       break;
     }
   }
-  return async (req, signal) => {
-    const result = await inner(req, signal);
-    if (result.ok && result.claims.role !== undefined && result.claims.role !== req.role) {
-      return { ok: false, status: 403, reason: 'ROLE_NOT_ALLOWED' };
-    }
-    return result;
-  };
+  return async (req, signal) => checkRoleClaim(await inner(req, signal), req.role);
+}
+
+/** checkRoleClaim: docs/protocol.md#claims, `role` is required and must be the query's role. */
+export function checkRoleClaim(result: AdmissionResult, role: Role): AdmissionResult {
+  if (!result.ok) return result;
+  if (result.claims.role === undefined) return { ok: false, status: 401, reason: 'MISSING_ROLE_CLAIM' };
+  if (result.claims.role !== role) return { ok: false, status: 403, reason: 'ROLE_NOT_ALLOWED' };
+  return result;
 }

@@ -42,7 +42,7 @@ async function relayProcess(id: string, env: Record<string, string> = {}): Promi
 
 const spec = (role: 'workspace-daemon' | 'client', workspaceId: string, extra: Partial<PeerOptions> = {}): Omit<PeerOptions, 'token'> => ({ role, workspaceId, runtimeTargetId: 't1', ...extra });
 async function join(url: string, role: 'workspace-daemon' | 'client', workspaceId: string, claims: Record<string, unknown> = {}, extra: Partial<PeerOptions> = {}): Promise<TestPeer> {
-  const token = await issuer.mint({ workspaceId, runtimeTargetId: 't1', ...claims });
+  const token = await issuer.mint({ role, workspaceId, runtimeTargetId: 't1', ...claims });
   const p = await connectPeer(url, { ...spec(role, workspaceId, extra), token });
   peers.push(p);
   return p;
@@ -54,7 +54,7 @@ describe.concurrent('upgrade floods and slow handshakes', () => {
     // Only the rate limit is under test: the other caps are lifted.
     const r = await relayProcess('flood', { ...UNLIMITED, RELAY_UPGRADE_RATE_PER_MINUTE: '60', RELAY_TRUSTED_PROXIES: '127.0.0.1' });
     const flood = scaled(600, 6000);
-    const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1' });
+    const token = await issuer.mint({ role: 'client', workspaceId: 'w1', runtimeTargetId: 't1' });
     const statuses: number[] = [];
     for (let i = 0; i < flood; i += 50) {
       const batch = Array.from({ length: Math.min(50, flood - i) }, () => upgradeStatus(r.wsUrl, { ...spec('client', 'w1'), token, headers: { 'x-forwarded-for': '203.0.113.7' } }));
@@ -78,7 +78,7 @@ describe.concurrent('upgrade floods and slow handshakes', () => {
     try {
       const calls = () => platform.requests.filter((q) => q.path === '/slow-validate').length;
       const before = calls();
-      const token = await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1' });
+      const token = await issuer.mint({ role: 'client', workspaceId: 'w1', runtimeTargetId: 't1' });
       const statuses = await Promise.all(Array.from({ length: 100 }, () => upgradeStatus(r.wsUrl, { ...spec('client', 'w1'), token })));
       const refused = statuses.filter((s) => s === 429).length;
       const timedOut = statuses.filter((s) => s === 503).length;
@@ -135,7 +135,7 @@ describe.concurrent('memory', () => {
     const r = await relayProcess('idle', { ...UNLIMITED, RELAY_MAX_LOGS: '50' });
     const n = scaled(1000, 10_000);
     const scopes = 100;
-    const tokens = await Promise.all(Array.from({ length: scopes }, (_, i) => issuer.mint({ workspaceId: `idle-${i}`, runtimeTargetId: 't1', clientId: `c-${i}` })));
+    const tokens = await Promise.all(Array.from({ length: scopes }, (_, i) => issuer.mint({ role: 'client', workspaceId: `idle-${i}`, runtimeTargetId: 't1', clientId: `c-${i}` })));
     // Warm up code paths once so the baseline includes them.
     const warm = await connectPeer(r.wsUrl, { ...spec('client', 'idle-0'), token: tokens[0] as string });
     warm.ws.close();

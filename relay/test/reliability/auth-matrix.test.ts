@@ -225,3 +225,22 @@ describe('platform and key-set failures', () => {
     }
   });
 });
+
+// Issue 22, item 8: a token without a `role` claim names no role. Before, it
+// was admitted as whatever role the query asked for, a workspace daemon
+// included; now every mode refuses it with 401 and the logged reason says why.
+describe.each(MODES)('a token without a role claim, admission mode %s', (mode) => {
+  const roleless: [PeerOptions['role'], Record<string, unknown>][] = [
+    ['workspace-daemon', { workspaceId: 'w1', runtimeTargetId: 't1' }],
+    ['client', { workspaceId: 'w1', runtimeTargetId: 't1', scope: 'runtime', clientId: 'attacker' }],
+    ['worker', { workspaceId: 'w1', managedExecutorId: 'm1' }],
+  ];
+
+  it.each(roleless)('is refused as %s with 401 MISSING_ROLE_CLAIM', async (role, claims) => {
+    const r = relays.get(mode) as TestRelay;
+    const logged = r.logLines.length;
+    const target = role === 'worker' ? {} : { runtimeTargetId: 't1' };
+    await expectRefused(mode, { role, workspaceId: 'w1', ...target, token: await issuer.mint(claims) }, { status: 401 });
+    expect(r.logLines.slice(logged).filter((l) => l.includes('"admission_denied"') && l.includes('MISSING_ROLE_CLAIM'))).toHaveLength(1);
+  });
+});

@@ -45,7 +45,7 @@ describe('through one relay', () => {
   afterAll(async () => relay.close());
 
   const join = async (role: 'workspace-daemon' | 'client', clientId?: string) =>
-    connectPeer(relay.wsUrl, { role, workspaceId: 'w1', runtimeTargetId: 't1', token: await issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1', ...(clientId ? { clientId } : {}) }) });
+    connectPeer(relay.wsUrl, { role, workspaceId: 'w1', runtimeTargetId: 't1', token: await issuer.mint({ role, workspaceId: 'w1', runtimeTargetId: 't1', ...(clientId ? { clientId } : {}) }) });
 
   it(`${N} frames each way on three sessions arrive complete, once each, in order`, async () => {
     const daemon = await join('workspace-daemon');
@@ -127,8 +127,8 @@ describe('through two relays whose presence lookups vary in latency', () => {
     });
     try {
       const mint = (claims: Record<string, unknown>) => issuer.mint({ workspaceId: 'w1', runtimeTargetId: 't1', ...claims });
-      const daemon = await connectPeer(a.wsUrl, { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({}) });
-      const client = await connectPeer(b.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ clientId: 'c' }) });
+      const daemon = await connectPeer(a.wsUrl, { role: 'workspace-daemon', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ role: 'workspace-daemon' }) });
+      const client = await connectPeer(b.wsUrl, { role: 'client', workspaceId: 'w1', runtimeTargetId: 't1', token: await mint({ role: 'client', clientId: 'c' }) });
       await waitFor(() => bus.presence.size > 0, 5000, 'presence');
       await openSession(client, daemon, 'varying');
       const n = 500;

@@ -175,16 +175,16 @@ describe('platform outage', () => {
     const r = await startTestRelay({ RELAY_VALIDATE_URL: `${platform.url}${VALIDATE_PATH}`, RELAY_ADMISSION_TIMEOUT_MS: '300' });
     try {
       const claims = { workspaceId: 'w1', runtimeTargetId: 't1' };
-      const daemon = await connectPeer(r.wsUrl, { role: 'workspace-daemon', ...claims, token: await issuer.mint(claims) });
-      const client = await connectPeer(r.wsUrl, { role: 'client', ...claims, token: await issuer.mint({ ...claims, clientId: 'c' }) });
+      const daemon = await connectPeer(r.wsUrl, { role: 'workspace-daemon', ...claims, token: await issuer.mint({ ...claims, role: 'workspace-daemon' }) });
+      const client = await connectPeer(r.wsUrl, { role: 'client', ...claims, token: await issuer.mint({ ...claims, role: 'client', clientId: 'c' }) });
       await openSession(client, daemon, 'outage');
       platform.route('POST', VALIDATE_PATH, () => ({ destroy: true }));
-      expect(await upgradeStatus(r.wsUrl, { role: 'client', ...claims, token: await issuer.mint(claims) })).toBe(503);
+      expect(await upgradeStatus(r.wsUrl, { role: 'client', ...claims, token: await issuer.mint({ ...claims, role: 'client' }) })).toBe(503);
       expect((await fetch(`${r.httpUrl}/ready`)).status).toBe(200); // restarting the relay would not help
       client.send(sequenced('outage', 1));
       await daemon.next((m) => m.seq === 1 && m.sessionId === 'outage');
       issuer.serveValidate();
-      expect(await upgradeStatus(r.wsUrl, { role: 'client', ...claims, token: await issuer.mint(claims) })).toBe(101);
+      expect(await upgradeStatus(r.wsUrl, { role: 'client', ...claims, token: await issuer.mint({ ...claims, role: 'client' }) })).toBe(101);
       daemon.ws.close();
       client.ws.close();
     } finally {

@@ -66,7 +66,7 @@ afterAll(async () => {
 
 async function join(role: 'workspace-daemon' | 'client' | 'worker', claims: Record<string, unknown> = {}): Promise<TestPeer> {
   const target = role === 'worker' ? {} : { runtimeTargetId: 't1' };
-  const token = await issuer.mint({ workspaceId: 'w1', ...target, ...claims });
+  const token = await issuer.mint({ role, workspaceId: 'w1', ...target, ...claims });
   return connectPeer(relay.wsUrl, { role, workspaceId: 'w1', ...target, token });
 }
 
