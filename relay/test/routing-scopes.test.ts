@@ -189,6 +189,32 @@ describe('worker transport', () => {
   });
 });
 
+describe('request ownership (issue 22, item 9)', () => {
+  it('the first client to send a key-exchange requestId gets the response; another client reusing it is refused', async () => {
+    const r = await relayWith();
+    const daemon = await join(r, 'workspace-daemon', 'w1', 't1');
+    const victim = await join(r, 'client', 'w1', 't1', { clientId: 'victim' });
+    const attacker = await join(r, 'client', 'w1', 't1', { clientId: 'attacker' });
+    const rejected = () => counterValue(r.relay, 'relay_frames_client_rejected_total');
+    const before = await rejected();
+    victim.send(kexInit('kx-1'));
+    await daemon.next((m) => m.requestId === 'kx-1');
+    // The attacker learned the in-flight requestId and sends its own init with it.
+    attacker.send(kexInit('kx-1'));
+    expect(await attacker.next((m) => m.type === 'relay_status')).toMatchObject({ code: 'INVALID_FRAME' });
+    expect(await rejected()).toBe(before + 1);
+    daemon.send(kexResponse('kx-1', 's-victim'));
+    await victim.next((m) => m.type === 'relay_key_exchange_response' && m.sessionId === 's-victim');
+    // The daemon saw one init, the attacker none of the response; the attacker stays connected.
+    expect(daemon.messages.filter((m) => m.includes('"kx-1"'))).toHaveLength(1);
+    expect(attacker.messages.filter((m) => m.includes('s-victim'))).toEqual([]);
+    expect(attacker.ws.readyState).toBe(attacker.ws.OPEN);
+    expect(r.logLines.filter((l) => l.includes('"request_id_taken"'))).toHaveLength(1);
+    await closeAll([daemon, victim, attacker]);
+    await r.close();
+  });
+});
+
 describe('session events', () => {
   const channel = 'agent-session:abc';
   it('authorises subscriptions, fans out daemon events (docs/protocol.md#weak-session-events) and presence, binds presence userId to the token', async () => {

@@ -6,6 +6,11 @@ import { TrackingTable } from './tracking-table.js';
 /** Owner is who asked for a response: a local peer, or a peer on another relay (bus). */
 export type Owner<P> = { readonly kind: 'local'; readonly peer: P } | { readonly kind: 'remote'; readonly relayId: string };
 
+/** sameOwner: the same local peer, or the same sending relay (a tracking table's `claim` test). */
+export function sameOwner<P>(a: Owner<P>, b: Owner<P>): boolean {
+  return a.kind === 'local' ? b.kind === 'local' && a.peer === b.peer : b.kind === 'remote' && a.relayId === b.relayId;
+}
+
 /** ScopeState is one scope's mutable state; only the relay's event loop mutates it. */
 export interface ScopeState<P> {
   readonly workspaceId: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decideDaemonSlot } from './daemon-slot.js';
 import { connectedPresence, isRedirectUrlAllowed, shouldRedirect, usablePresence } from './redirect-policy.js';
 import { ScopeRegistry } from './scope-registry.js';
-import { forgetPeer, isEvictable, newScope } from './scope.js';
+import { forgetPeer, isEvictable, newScope, sameOwner, type Owner } from './scope.js';
 import { TrackingTable } from './tracking-table.js';
 
 const limits = { requestTtlMs: 100, sessionOwnerTtlMs: 100, requestTrackMax: 3, sessionOwnerTrackMax: 3 };
@@ -27,6 +27,31 @@ describe('TrackingTable', () => {
     t.prune(160);
     expect(t.size).toBe(1);
     expect(t.get('a', 160)).toBe('A');
+  });
+});
+
+describe('TrackingTable.claim: the first writer wins (issue 22, item 9)', () => {
+  const alice: Owner<string> = { kind: 'local', peer: 'alice' };
+  const mallory: Owner<string> = { kind: 'local', peer: 'mallory' };
+  const relayB: Owner<string> = { kind: 'remote', relayId: 'relay-b' };
+
+  it('refuses a live key held by another owner and keeps the first', () => {
+    const t = new TrackingTable<Owner<string>>(100, 10);
+    expect(t.claim('r', alice, 0, sameOwner)).toBe(true);
+    expect(t.claim('r', mallory, 10, sameOwner)).toBe(false);
+    expect(t.claim('r', relayB, 10, sameOwner)).toBe(false);
+    expect(t.get('r', 10)).toBe(alice);
+  });
+
+  it('lets the same owner repeat (a refresh), and anyone claim an expired or taken key', () => {
+    const t = new TrackingTable<Owner<string>>(100, 10);
+    t.claim('r', alice, 0, sameOwner);
+    expect(t.claim('r', { kind: 'local', peer: 'alice' }, 50, sameOwner)).toBe(true);
+    expect(t.claim('r', mallory, 149, sameOwner)).toBe(false);
+    expect(t.claim('r', mallory, 150, sameOwner)).toBe(true);
+    t.take('r', 151);
+    expect(t.claim('r', relayB, 152, sameOwner)).toBe(true);
+    expect(t.claim('r', { kind: 'remote', relayId: 'relay-b' }, 153, sameOwner)).toBe(true);
   });
 });
 

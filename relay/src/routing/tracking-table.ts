@@ -28,6 +28,18 @@ export class TrackingTable<O> {
     }
   }
 
+  /**
+   * claim records key → owner unless a live entry names someone else (`same` says who is the
+   * same owner): the first writer wins, so a peer that learns another's request id cannot
+   * take its response. A repeat by the same owner refreshes the entry. Returns false when refused.
+   */
+  claim(key: string, owner: O, now: number, same: (a: O, b: O) => boolean): boolean {
+    const held = this.get(key, now);
+    if (held !== undefined && !same(held, owner)) return false;
+    this.set(key, owner, now);
+    return true;
+  }
+
   /** get returns the live owner of key, or undefined. */
   get(key: string, now: number): O | undefined {
     const e = this.entries.get(key);

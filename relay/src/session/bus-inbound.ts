@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js';
 import { parseClientFrameBytes, parseDaemonFrameBytes } from '../frames/index.js';
 import { routeDaemonFrame } from '../routing/route.js';
 import type { ScopeRegistry } from '../routing/scope-registry.js';
+import { sameOwner } from '../routing/scope.js';
 import type { DaemonPath } from './daemon-path.js';
 import type { SessionLimits } from './limits.js';
 import type { Outcome } from './outcomes.js';
@@ -44,9 +45,12 @@ export class BusInbound {
       if (!parsed.ok) return 'bus_rejected';
       const f = parsed.frame;
       const owner = { kind: 'remote', relayId: frame.sourceRelayId } as const;
-      if (f.kind === 'kex_init' && (f.requestId ?? '') !== '') scope.kexRequests.set(f.requestId as string, owner, now);
+      // The first writer wins here too: a request id another relay or a local client holds is refused.
+      if (f.kind === 'kex_init' && (f.requestId ?? '') !== '') {
+        if (!scope.kexRequests.claim(f.requestId as string, owner, now, sameOwner)) return 'bus_request_id_taken';
+      }
       if ((f.kind === 'pairing_offer_request' || f.kind === 'pairing_redeem_request') && f.requestId) {
-        scope.pairingRequests.set(f.requestId, owner, now);
+        if (!scope.pairingRequests.claim(f.requestId, owner, now, sameOwner)) return 'bus_request_id_taken';
       }
       const daemon = scope.daemon;
       return daemon !== null && this.out.send(daemon, buf) === 'sent' ? 'bus_to_daemon' : 'bus_no_daemon';

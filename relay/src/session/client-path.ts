@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import { parseClientFrameBytes } from '../frames/index.js';
 import { checkClientFrame, deliverClientFrame, ownsSession } from '../routing/route.js';
 import type { ScopeRegistry } from '../routing/scope-registry.js';
+import { sameOwner } from '../routing/scope.js';
 import type { ClientRemote } from './client-remote.js';
 import type { SessionLimits } from './limits.js';
 import { closeOutcome, type Outcome } from './outcomes.js';
@@ -78,8 +79,9 @@ export class ClientPath {
       if (!this.rate.pairingRequest(peer)) return 'pairing_rate_limited';
     } else if (!this.rate.runtime(peer, now)) return 'runtime_rate_limited';
     if (check.track) {
+      // The first writer wins: a live requestId of another peer is refused, so its response cannot be taken.
       const table = check.track.table === 'kex' ? scope.kexRequests : scope.pairingRequests;
-      table.set(check.track.requestId, { kind: 'local', peer }, now);
+      if (!table.claim(check.track.requestId, { kind: 'local', peer }, now, sameOwner)) return 'request_id_taken';
     }
     if (check.sessionId !== undefined) {
       // docs/protocol.md#weak-session-ownership: a client may only speak in sessions its own key exchange opened.

@@ -40,6 +40,7 @@ export type Outcome =
   | 'pairing_rate_limited'
   | 'runtime_rate_limited'
   | 'session_not_owned'
+  | 'request_id_taken'
   | 'runtime_target_required'
   | 'daemon_unavailable'
   | 'client_routed_bus'
@@ -67,6 +68,7 @@ export type Outcome =
   | 'bus_to_daemon'
   | 'bus_no_daemon'
   | 'bus_daemon_rate_limited'
+  | 'bus_request_id_taken'
   | `refused:${RelayCloseReason}`;
 
 /** Effect is what reporting one outcome does, in this order: counter, drop, upgrade rejection, log, status, close. */
@@ -160,6 +162,14 @@ export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
   pairing_rate_limited: closing(CloseReason.pairingRateLimit, 'frames_client_pairing_rate_limited_total'),
   runtime_rate_limited: closing(CloseReason.runtimeRateLimit, 'frames_client_runtime_rate_limited_total'),
   session_not_owned: { counter: 'client_messages_dropped_total', drop: 'session_not_owned' },
+  // Another client's live key-exchange or pairing requestId: refused, so its response cannot be
+  // taken. Logged at warn: the request's own limiter was charged first, which bounds the lines.
+  request_id_taken: {
+    counter: 'frames_client_rejected_total',
+    drop: 'request_id_taken',
+    status: 'INVALID_FRAME',
+    log: { level: 'warn', event: 'request_id_taken' },
+  },
   runtime_target_required: { counter: 'client_messages_dropped_total', drop: 'runtime_target_required', status: 'RUNTIME_TARGET_REQUIRED' },
   // The DAEMON_UNAVAILABLE status carries extras, so the client path sends it itself.
   daemon_unavailable: { counter: 'client_messages_dropped_total', drop: 'daemon_unavailable' },
@@ -190,6 +200,7 @@ export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
   bus_to_daemon: { counter: 'bus_frames_to_daemon_total' },
   bus_no_daemon: { counter: 'bus_frames_dropped_total', drop: 'bus_no_daemon' },
   bus_daemon_rate_limited: { counter: 'bus_frames_daemon_rate_limited_total', drop: 'bus_daemon_rate_limited' },
+  bus_request_id_taken: { counter: 'bus_frames_rejected_total', drop: 'request_id_taken' },
   // ---- registration: a peer refused after its 101 ----
   ...prefixed('refused:', Object.values(CloseReason), (reason) => ({
     counter: 'ws_connections_rejected_total',
