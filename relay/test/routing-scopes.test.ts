@@ -173,6 +173,11 @@ describe('worker transport', () => {
       '/api/runtime/workspaces/w1/managed-executors/m1/%2e%2e/m2/claim',
       '/api/runtime/workspaces/w1/managed-executors/m1/%2E%2E/%2E%2E/%2E%2E/admin',
       '/api/runtime/workspaces/w1/managed-executors/m1//evil',
+      // Issue 22, item 11: a `;` parameter hides a dot segment from a plain check, and Tomcat-style servers strip it.
+      '/api/runtime/workspaces/w1/managed-executors/m1/..;/m2/claim',
+      '/api/runtime/workspaces/w1/managed-executors/m1/..;x=1/m2/claim',
+      '/api/runtime/workspaces/w1/managed-executors/m1/%2e%2e;/m2/claim',
+      '/api/runtime/workspaces/w1/managed-executors/m1/..%3b/m2/claim',
       '/api/runtime/workspaces/w1/managed-executors/m1?x=../../m2',
       '/api/runtime/workspaces/w1/managed-executors/m1#frag',
       '/api/runtime/workspaces/w1/managed-executors/m2/claim',

@@ -27,7 +27,8 @@ const DENIED: WorkerPathDecision = Object.freeze({ ok: false, reason: 'PATH_DENI
 
 /**
  * decodeWorkerPath returns the decoded segments of an absolute path, or null
- * when the path is ambiguous: dot segments (also percent-encoded), empty
+ * when the path is ambiguous: dot segments (also percent-encoded, also with a
+ * `;` parameter), empty
  * segments (`//`), encoded separators, `?`, `#`, backslashes, control or
  * non-ASCII characters, malformed escapes. A single trailing slash is allowed.
  */
@@ -43,11 +44,22 @@ export function decodeWorkerPath(rawPath: string): string[] | null {
       return null;
     }
     const decoded = decodeSegment(segment);
-    if (decoded === null || decoded === '.' || decoded === '..') return null;
+    if (decoded === null || isDotSegment(decoded)) return null;
     if (!DECODED_SEGMENT.test(decoded) || DECODED_FORBIDDEN.test(decoded)) return null;
     segments.push(decoded);
   }
   return segments;
+}
+
+/**
+ * isDotSegment: `.` or `..`, also once a `;` path parameter is stripped (`..;`, `..;x=1`, `.;`), because
+ * servers that normalise the Tomcat/Spring way drop the parameter and then resolve the dot segment.
+ * A segment that is empty before its `;` is refused too: such a server reads it as `//`.
+ */
+function isDotSegment(decoded: string): boolean {
+  const semi = decoded.indexOf(';');
+  const bare = semi === -1 ? decoded : decoded.slice(0, semi);
+  return bare === '.' || bare === '..' || bare === '';
 }
 
 function decodeSegment(segment: string): string | null {
