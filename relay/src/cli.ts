@@ -40,6 +40,12 @@ interface ServeOptions {
   issuerKeyFile: string;
 }
 
+/** refuseDevKey ends `serve --dev` with the key path's problem (devKeyPathProblem) instead of a stack trace. */
+function refuseDevKey(err: unknown): never {
+  process.stderr.write(`viewport-relay: ${(err as Error).message}\n`);
+  process.exit(2);
+}
+
 async function serve(opts: ServeOptions, env: Env): Promise<void> {
   const adminToken = randomBytes(16).toString('hex');
   const effective = opts.dev ? devEnvironment(env, adminToken) : env;
@@ -50,7 +56,7 @@ async function serve(opts: ServeOptions, env: Env): Promise<void> {
     process.exit(2);
   }
   const config = parsed.config;
-  const devIssuer = opts.dev ? await loadOrCreateDevIssuer(opts.issuerKeyFile) : undefined;
+  const devIssuer = opts.dev ? await loadOrCreateDevIssuer(opts.issuerKeyFile).catch(refuseDevKey) : undefined;
   const running = await runRelay(config, { handleSignals: true, ...(devIssuer ? { devIssuer } : {}) });
   if (devIssuer) {
     const base = `ws://${config.host}:${running.port}/ws`;
@@ -94,7 +100,9 @@ async function token(opts: TokenOptions): Promise<void> {
     process.stderr.write(
       loaded.reason === 'MISSING'
         ? `viewport-relay: no dev issuer key at ${opts.issuerKeyFile}; start "viewport-relay serve --dev" once, or pass --issuer-key-file\n`
-        : `viewport-relay: the dev issuer key at ${opts.issuerKeyFile} is unreadable\n`,
+        : loaded.reason === 'UNSAFE'
+          ? `viewport-relay: ${loaded.problem}\n`
+          : `viewport-relay: the dev issuer key at ${opts.issuerKeyFile} is unreadable\n`,
     );
     process.exit(2);
   }

@@ -1,7 +1,9 @@
 // The dev issuer: a local signing key whose public half is served as a JWKS,
 // so `viewport-relay serve --dev` admits tokens that `viewport-relay token`
-// mints. For local development only; the key file lives in the temp dir.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// mints. For local development only; the key file lives in the temp dir, which
+// other users share: a key file or directory they could have planted or can
+// change is refused, never used (whoever holds the key can sign tokens).
+import { lstatSync, mkdirSync, readFileSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -61,10 +63,34 @@ export async function createDevIssuer(): Promise<DevIssuer> {
   return fromPrivateJwk({ ...jwk, kid: randomUUID() });
 }
 
-/** loadOrCreateDevIssuer reuses the key in file, or creates one and stores it (mode 0600). */
+/**
+ * devKeyPathProblem says why the key file or its directory must not be trusted: a symbolic link,
+ * owned by another user than uid, or writable by group or others. Undefined when both are safe
+ * or do not exist yet. The message names the path and what to do, never the key.
+ */
+export function devKeyPathProblem(file: string, uid: number | undefined = process.getuid?.()): string | undefined {
+  for (const [what, path] of [['directory', dirname(file)], ['file', file]] as const) {
+    let st: Stats;
+    try {
+      st = lstatSync(path);
+    } catch {
+      continue; // not there yet: nothing to trust
+    }
+    const fix = `remove it or pass --issuer-key-file with a path of your own`;
+    if (st.isSymbolicLink()) return `the dev issuer key ${what} ${path} is a symbolic link; ${fix}`;
+    if (uid !== undefined && st.uid !== uid) return `the dev issuer key ${what} ${path} is owned by another user (uid ${st.uid}); ${fix}`;
+    if ((st.mode & 0o022) !== 0) {
+      return `the dev issuer key ${what} ${path} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); ${fix}`;
+    }
+  }
+  return undefined;
+}
+
+/** loadOrCreateDevIssuer reuses the key in file, or creates one and stores it (mode 0600); throws on an unsafe path. */
 export async function loadOrCreateDevIssuer(file: string = DEFAULT_DEV_KEY_FILE): Promise<DevIssuer> {
   const loaded = await loadDevIssuer(file);
   if (loaded.ok) return loaded.issuer;
+  if (loaded.reason === 'UNSAFE') throw new Error(loaded.problem);
   const { privateKey } = await generateKeyPair(ALG, { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID() };
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -73,8 +99,13 @@ export async function loadOrCreateDevIssuer(file: string = DEFAULT_DEV_KEY_FILE)
   return fromPrivateJwk(privateJwk);
 }
 
-/** loadDevIssuer reads a stored key, reporting a missing or unreadable file as a value. */
-export async function loadDevIssuer(file: string): Promise<{ ok: true; issuer: DevIssuer } | { ok: false; reason: 'MISSING' | 'INVALID' }> {
+/** DevIssuerLoad is a loaded key, or why there is none; UNSAFE carries the problem to show. */
+export type DevIssuerLoad = { ok: true; issuer: DevIssuer } | { ok: false; reason: 'MISSING' | 'INVALID' } | { ok: false; reason: 'UNSAFE'; problem: string };
+
+/** loadDevIssuer reads a stored key, reporting a missing, unreadable or unsafe (devKeyPathProblem) file as a value. */
+export async function loadDevIssuer(file: string): Promise<DevIssuerLoad> {
+  const problem = devKeyPathProblem(file);
+  if (problem !== undefined) return { ok: false, reason: 'UNSAFE', problem };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -61,8 +61,10 @@ async function resolveTokens(flags: ProbeFlags, settings: ProbeSettings): Promis
     return {
       ok: false,
       error:
-        `no --daemon-token/--client-token given and no usable dev issuer key at ${flags.issuerKeyFile}; ` +
-        'pass tokens for a deployed relay, or start "viewport-relay serve --dev" on this machine',
+        loaded.reason === 'UNSAFE'
+          ? `no --daemon-token/--client-token given, and ${loaded.problem}`
+          : `no --daemon-token/--client-token given and no usable dev issuer key at ${flags.issuerKeyFile}; ` +
+            'pass tokens for a deployed relay, or start "viewport-relay serve --dev" on this machine',
     };
   }
   const scope = { workspaceId: settings.workspaceId, runtimeTargetId: settings.runtimeTargetId };
