@@ -55,6 +55,14 @@ describe('dev issuer key ownership', () => {
     expect(readFileSync(file, 'utf8')).toBe(planted);
   });
 
+  it('will not create its key in a directory others can write, and reports a missing key as missing', async () => {
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o777);
+    expect(await loadDevIssuer(file)).toEqual({ ok: false, reason: 'MISSING' });
+    await expect(loadOrCreateDevIssuer(file)).rejects.toThrow('dev issuer key directory');
+    expect(() => readFileSync(file)).toThrow();
+  });
+
   it('refuses a key file or directory owned by another user', async () => {
     await loadOrCreateDevIssuer(file);
     const otherUid = (process.getuid?.() ?? 0) + 1;

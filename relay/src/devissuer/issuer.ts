@@ -86,11 +86,23 @@ export function devKeyPathProblem(file: string, uid: number | undefined = proces
   return undefined;
 }
 
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** loadOrCreateDevIssuer reuses the key in file, or creates one and stores it (mode 0600); throws on an unsafe path. */
 export async function loadOrCreateDevIssuer(file: string = DEFAULT_DEV_KEY_FILE): Promise<DevIssuer> {
   const loaded = await loadDevIssuer(file);
   if (loaded.ok) return loaded.issuer;
   if (loaded.reason === 'UNSAFE') throw new Error(loaded.problem);
+  // Not there yet: a directory someone else controls must not receive our key either.
+  const problem = devKeyPathProblem(file);
+  if (problem !== undefined) throw new Error(problem);
   const { privateKey } = await generateKeyPair(ALG, { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID() };
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -104,6 +116,7 @@ export type DevIssuerLoad = { ok: true; issuer: DevIssuer } | { ok: false; reaso
 
 /** loadDevIssuer reads a stored key, reporting a missing, unreadable or unsafe (devKeyPathProblem) file as a value. */
 export async function loadDevIssuer(file: string): Promise<DevIssuerLoad> {
+  if (!pathExists(file)) return { ok: false, reason: 'MISSING' };
   const problem = devKeyPathProblem(file);
   if (problem !== undefined) return { ok: false, reason: 'UNSAFE', problem };
   let text: string;
