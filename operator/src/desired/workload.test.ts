@@ -36,8 +36,8 @@ describe('relay Deployment', () => {
             terminationGracePeriodSeconds: 45,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
             topologySpreadConstraints: [
-              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR }, matchLabelKeys: ['pod-template-hash'] },
-              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR }, matchLabelKeys: ['pod-template-hash'] },
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', nodeTaintsPolicy: 'Honor', labelSelector: { matchLabels: SELECTOR }, matchLabelKeys: ['pod-template-hash'] },
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', nodeTaintsPolicy: 'Honor', labelSelector: { matchLabels: SELECTOR }, matchLabelKeys: ['pod-template-hash'] },
             ],
             containers: [
               {
@@ -81,6 +81,18 @@ describe('relay Deployment', () => {
     const c = (desiredRelayWorkload(modelOf(spec), 's') as Obj).spec.template.spec.containers[0];
     const names = ['ws', 'peer'];
     expect(c.ports).toEqual(ports.map((containerPort, i) => ({ name: names[i], containerPort, protocol: 'TCP' })));
+  });
+
+  it('a strict spread counts only nodes whose taints the relay tolerates', () => {
+    // A tainted control plane must not count as an empty domain, or DoNotSchedule
+    // leaves a replica Pending on one control plane and two workers.
+    const spread = { topologyKey: 'kubernetes.io/hostname', maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule' as const };
+    const w = desiredRelayWorkload(modelOf({ backplane: REDIS_MANAGED, replicas: 3, topologySpread: spread }), 's') as Obj;
+    const constraints = w.spec.template.spec.topologySpreadConstraints as Obj[];
+    expect(constraints[0]).toMatchObject({ ...spread, nodeTaintsPolicy: 'Honor' });
+    expect(constraints.map((c) => c.nodeTaintsPolicy)).toEqual(['Honor', 'Honor']);
+    // nodeAffinityPolicy stays at the API default, Honor.
+    expect(constraints.every((c) => !('nodeAffinityPolicy' in c))).toBe(true);
   });
 
   it('omits replicas when autoscaling owns them', () => {
@@ -134,6 +146,7 @@ describe('relay StatefulSet (pinned)', () => {
     expect(w.kind).toBe('StatefulSet');
     expect(w.spec).toMatchObject({ replicas: 3, serviceName: 'relay-pods', podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } });
     expect(w.spec.template.spec.topologySpreadConstraints[0].matchLabelKeys).toBeUndefined();
+    expect(w.spec.template.spec.topologySpreadConstraints[0].nodeTaintsPolicy).toBe('Honor');
   });
 });
 

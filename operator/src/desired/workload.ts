@@ -46,10 +46,16 @@ function topologySpread(m: RelayModel): Record<string, unknown>[] | undefined {
   // Deployments re-create pods under a new template hash; spreading only among
   // the same revision keeps a rollout from skewing on old pods.
   const matchLabelKeys = m.pinned ? undefined : ['pod-template-hash'];
+  // Count only nodes a relay may run on. By default the scheduler counts a node
+  // whose taints the pod does not tolerate (a tainted control plane) as an empty
+  // domain, so DoNotSchedule leaves a replica Pending. Node selectors and
+  // affinity are already honored by default (nodeAffinityPolicy: Honor). The
+  // field is on by default since Kubernetes 1.26; the operator needs 1.29.
   const constraint = (topologyKey: string, maxSkew: number, whenUnsatisfiable: string): Record<string, unknown> => ({
     maxSkew,
     topologyKey,
     whenUnsatisfiable,
+    nodeTaintsPolicy: 'Honor',
     labelSelector,
     ...(matchLabelKeys ? { matchLabelKeys } : {}),
   });

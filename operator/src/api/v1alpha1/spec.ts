@@ -217,7 +217,7 @@ const TopologySpread = z
     maxSkew: z.number().int().min(1).optional().describe('Default 1.'),
     whenUnsatisfiable: z.enum(['DoNotSchedule', 'ScheduleAnyway']).optional().describe('Default ScheduleAnyway.'),
   })
-  .describe('Spread relay pods across zones (and nodes, always ScheduleAnyway).');
+  .describe('Spread relay pods across zones (and nodes, always ScheduleAnyway). Only nodes whose taints the pods tolerate count as domains.');
 
 const NetworkPolicy = z
   .strictObject({
