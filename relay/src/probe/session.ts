@@ -7,9 +7,9 @@ import {
   generateKeyPair,
   parseE2eeFrame,
   toBase64Url,
-  type E2eeFrame,
   type RandomSource,
 } from '../e2ee/index.js';
+import { answerAsEchoDaemon } from '../e2ee/echo-responder.js';
 import { isWsUrl } from '../e2ee/relay-endpoint.js';
 import { Conditions } from './conditions.js';
 import { openLink, type Link } from './link.js';
@@ -238,33 +238,16 @@ export class ProbeSession {
     this.notify();
   }
 
+  // The probe's daemon is the echo daemon every other client of ours talks to;
+  // only the wording of its failures is the probe's own.
   private handleDaemonFrame(value: unknown): void {
-    const parsed = parseE2eeFrame(value);
-    if (!parsed.ok) return; // relay_status and other control frames are not for the probe daemon
-    const frame: E2eeFrame = parsed.frame;
-    if (frame.type === 'relay_key_exchange_init') {
-      const answered = this.daemon.handleInit(frame);
-      if (!answered.ok) this.handshakeFailure = `daemon refused the key exchange init (${answered.error.code}): ${answered.error.message}`;
-      else this.daemonLink?.send(answered.response);
-    } else if (frame.type === 'e2ee') {
-      this.echoFromDaemon(frame);
-    }
-  }
-
-  /** echoFromDaemon opens a client envelope as the daemon and seals the same plaintext back. */
-  private echoFromDaemon(frame: Extract<E2eeFrame, { type: 'e2ee' }>): void {
-    const opened = this.daemon.open(frame);
-    if (!opened.ok) {
-      this.frameFailure = `client→daemon envelope refused by the daemon (${opened.error.code}): ${opened.error.message}`;
-      return;
-    }
-    const sealed = this.daemon.seal(frame.sessionId, opened.plaintext);
-    if (!sealed.ok) {
-      this.frameFailure = `daemon could not seal the echo (${sealed.error.code})`;
-      return;
-    }
-    this.daemonLink?.send(sealed.frame);
-    if (sealed.keyUpdate) this.daemonLink?.send(sealed.keyUpdate);
+    const answer = answerAsEchoDaemon(this.daemon, value);
+    for (const frame of answer.send) this.daemonLink?.send(frame);
+    const error = answer.error;
+    if (error === undefined) return;
+    if (error.step === 'init') this.handshakeFailure = `daemon refused the key exchange init (${error.code}): ${error.message}`;
+    else if (error.step === 'open') this.frameFailure = `client→daemon envelope refused by the daemon (${error.code}): ${error.message}`;
+    else this.frameFailure = `daemon could not seal the echo (${error.code})`;
   }
 
   private handleRelayStatus(role: 'daemon' | 'client', value: Record<string, unknown>): void {
