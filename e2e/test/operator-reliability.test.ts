@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { API_GROUP, API_VERSION, RELAY_KIND, RELAY_PLURAL } from '../../operator/src/api/v1alpha1/group.js';
+import { API_GROUP, API_VERSION, FIELD_MANAGER, RELAY_KIND, RELAY_PLURAL } from '../../operator/src/api/v1alpha1/group.js';
 import { REASONS } from '../../operator/src/api/v1alpha1/conditions.js';
 import { parseRelay } from '../../operator/src/api/v1alpha1/relay.js';
 import { desiredChildren } from '../../operator/src/desired/index.js';
@@ -255,11 +255,20 @@ describe('conflicting writers and Secret rotation', () => {
       return d.spec?.template.spec?.containers[0]?.image === testRelayImage ? d : undefined;
     });
     expect(reverted.metadata?.annotations?.['intruder.example.com/note']).toBe('kept');
-    // Converged, not fighting: another pass writes nothing.
+    // Converged, not fighting: another pass writes nothing. The resourceVersion
+    // cannot tell: the deployment controller keeps writing status while the
+    // rollout settles. The spec's generation and the operator's own managedFields
+    // entry change only when the operator writes.
     await waitFor('the relay Ready again', () => readyRelay(kube, NS.conflict));
-    const rv = (await apps.readNamespacedDeployment({ namespace: NS.conflict, name })).metadata?.resourceVersion;
+    const operatorWrites = async () => {
+      const d = await apps.readNamespacedDeployment({ namespace: NS.conflict, name });
+      const own = d.metadata?.managedFields?.filter((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply');
+      return { generation: d.metadata?.generation, own: JSON.stringify(own) };
+    };
+    const written = await operatorWrites();
+    expect(JSON.parse(written.own) as unknown[]).toHaveLength(1);
     expect(await operator.reconcile(`${NS.conflict}/relay`)).toMatchObject({ result: 'done' });
-    expect((await apps.readNamespacedDeployment({ namespace: NS.conflict, name })).metadata?.resourceVersion).toBe(rv);
+    expect(await operatorWrites()).toEqual(written);
   });
 
   it('a rotated Secret rolls the pods and the relay converges to Ready without an operator restart', async () => {
