@@ -1,7 +1,8 @@
 // Scenario 6: breaking things on purpose. A deleted Redis pod is replaced and
 // the relays route through the new one; a managed Redis that cannot start and
 // a revoked Secret show up in the status with a clear reason (never the
-// secret's value), and the relay recovers once fixed.
+// secret's value), a regenerated Redis password reaches Redis and the relays
+// alike, and the relay recovers once fixed.
 import type { V1Pod } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../controlplane/wait.js';
@@ -43,6 +44,24 @@ describe('breaking the relay on purpose', () => {
     expect(back.status?.backplane).toMatchObject({ mode: 'redis', ready: true });
     // The relays reconnected to the new Redis (same Service address): presence and bus work again.
     await crossPodRoundTrip('ws-after-redis');
+  });
+
+  it('recovers from a deleted generated Secret: the new Redis password reaches Redis and the relays alike', async () => {
+    const oldPassword = await api.secretValue('relay-generated', 'redis-password');
+    const [redisPod] = await api.pods('relay', 'redis', { readyOnly: true });
+    const oldRedis = redisPod?.metadata?.name;
+    await api.core.deleteNamespacedSecret({ name: 'relay-generated', namespace: api.namespace });
+    await waitFor('a new generated Secret with a new Redis password', async () => {
+      const password = await api.secretValue('relay-generated', 'redis-password').catch(() => undefined);
+      return password !== undefined && password !== oldPassword ? true : undefined;
+    });
+    // Redis reads its password only when it starts: it must restart with the new one, as the relays do.
+    await waitFor('a new Redis pod, Ready', async () => {
+      const pods = await api.pods('relay', 'redis', { readyOnly: false });
+      return pods.length === 1 && pods[0]?.metadata?.name !== oldRedis && isPodReady(pods[0] as V1Pod) ? true : undefined;
+    });
+    await api.waitForRelay('relay', 'relay Ready with the new password', readyAgain);
+    await crossPodRoundTrip('ws-after-password');
   });
 
   it('reports BackplaneNotReady while the managed Redis cannot start, and recovers when fixed', async () => {

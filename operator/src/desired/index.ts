@@ -59,7 +59,7 @@ export function desiredChildren(input: DesiredInput): KubeObject[] {
   const children: KubeObject[] = [
     desiredServiceAccount(m),
     ...(needsGeneratedSecret(m) ? [desiredGeneratedSecret(m, input.generated)] : []),
-    ...(m.managedRedis ? [desiredRedisService(m), desiredRedisDeployment(m)] : []),
+    ...(m.managedRedis ? [desiredRedisService(m), desiredRedisDeployment(m, input.generated)] : []),
     desiredService(m),
     ...(m.pinned ? [desiredHeadlessService(m), ...desiredPodServices(m)] : []),
     desiredRelayWorkload(m, input.secretsChecksum),

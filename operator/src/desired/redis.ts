@@ -1,16 +1,24 @@
 // Managed Redis (Valkey) for the redis backplane: one replica, no persistence.
 // The bus and presence are soft state; relays re-publish presence on restart.
 import type { KubeObject } from '../object.js';
-import { childLabels, selectorLabels } from './labels.js';
+import { secretsChecksum } from './hash.js';
+import { childLabels, SECRETS_CHECKSUM_ANNOTATION, selectorLabels } from './labels.js';
 import { DEFAULT_REDIS_IMAGE, GENERATED_KEYS, REDIS_PORT, type RelayModel } from './model.js';
 import { podSecurity, restrictedContainerSecurity } from './workload.js';
 
 /** REDIS_UID is the non-root user of the official Valkey/Redis images. */
 export const REDIS_UID = 999;
 
-/** desiredRedisDeployment is the managed backplane server. */
-export function desiredRedisDeployment(m: RelayModel): KubeObject {
+/**
+ * desiredRedisDeployment is the managed backplane server. Its pod template
+ * carries the checksum of the password it reads, so a new password (a deleted
+ * generated Secret, a rotation) restarts Redis with it, as it rolls the relays:
+ * an env var from a Secret is read only when the container starts.
+ */
+export function desiredRedisDeployment(m: RelayModel, generated: Readonly<Record<string, string>>): KubeObject {
   const managed = m.spec.backplane?.redis?.managed ?? {};
+  const password = { name: m.names.generatedSecret, key: GENERATED_KEYS.redisPassword };
+  const checksum = secretsChecksum([{ ...password, value: generated[GENERATED_KEYS.redisPassword] }]);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -21,7 +29,7 @@ export function desiredRedisDeployment(m: RelayModel): KubeObject {
       strategy: { type: 'Recreate' },
       selector: { matchLabels: selectorLabels(m, 'redis') },
       template: {
-        metadata: { labels: childLabels(m, 'redis') },
+        metadata: { labels: childLabels(m, 'redis'), annotations: { [SECRETS_CHECKSUM_ANNOTATION]: checksum } },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
@@ -43,7 +51,7 @@ export function desiredRedisDeployment(m: RelayModel): KubeObject {
               env: [
                 {
                   name: 'REDIS_PASSWORD',
-                  valueFrom: { secretKeyRef: { name: m.names.generatedSecret, key: GENERATED_KEYS.redisPassword } },
+                  valueFrom: { secretKeyRef: password },
                 },
               ],
               ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],

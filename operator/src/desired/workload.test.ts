@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LABELS, modelOf, REDIS_MANAGED, SELECTOR } from '../../test/relays.js';
 import { relayEnv } from './env.js';
+import { SECRETS_CHECKSUM_ANNOTATION } from './labels.js';
 import { desiredRedisDeployment } from './redis.js';
 import { desiredRelayWorkload } from './workload.js';
 
@@ -152,7 +153,7 @@ describe('relay StatefulSet (pinned)', () => {
 
 describe('managed Redis Deployment', () => {
   it('runs one non-root Valkey without persistence, password from the generated Secret', () => {
-    const d = desiredRedisDeployment(modelOf({ backplane: REDIS_MANAGED })) as Obj;
+    const d = desiredRedisDeployment(modelOf({ backplane: REDIS_MANAGED }), { 'redis-password': 'p1' }) as Obj;
     expect(d.spec.replicas).toBe(1);
     expect(d.spec.strategy).toEqual({ type: 'Recreate' });
     const c = d.spec.template.spec.containers[0];
@@ -161,5 +162,15 @@ describe('managed Redis Deployment', () => {
     expect(c.env).toEqual([{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'relay-generated', key: 'redis-password' } } }]);
     expect(c.securityContext).toEqual(restricted);
     expect(d.spec.template.spec.securityContext.runAsUser).toBe(999);
+  });
+
+  it('restarts when its password changes: the pod template carries the password checksum, never the password', () => {
+    const m = modelOf({ backplane: REDIS_MANAGED });
+    const template = (password: string) => (desiredRedisDeployment(m, { 'redis-password': password }) as Obj).spec.template;
+    const checksum = (password: string): string => template(password).metadata.annotations[SECRETS_CHECKSUM_ANNOTATION];
+    expect(checksum('first-password')).toMatch(/^[0-9a-f]{16}$/);
+    expect(checksum('first-password')).toBe(checksum('first-password'));
+    expect(checksum('second-password')).not.toBe(checksum('first-password'));
+    expect(JSON.stringify(template('first-password'))).not.toContain('first-password');
   });
 });
