@@ -85,13 +85,18 @@ export function memoryLogger(lines: string[], who: string): Logger {
 
 const chartDir = resolve(import.meta.dirname, '../../charts/viewport-relay-operator');
 
-/** chartRbac renders the operator chart with helm and returns its RBAC objects (ServiceAccount, roles, bindings). */
-export function chartRbac(helm: string, release: string, namespace: string): KubeObject[] {
-  const rendered = execFileSync(helm, ['template', release, join(chartDir), '--namespace', namespace], { encoding: 'utf8' });
+/** chartRbac renders the operator chart with helm (and any extra helm args) and returns its RBAC objects (ServiceAccount, roles, bindings). */
+export function chartRbac(helm: string, release: string, namespace: string, extraArgs: readonly string[] = []): KubeObject[] {
+  const rendered = chartTemplate(helm, release, namespace, extraArgs);
   const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
   return parseAllDocuments(rendered)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null && kinds.has(o.kind));
+}
+
+/** chartTemplate is `helm template` of the operator chart, as text. */
+export function chartTemplate(helm: string, release: string, namespace: string, extraArgs: readonly string[] = []): string {
+  return execFileSync(helm, ['template', release, join(chartDir), '--namespace', namespace, ...extraArgs], { encoding: 'utf8' });
 }
 
 /** chartIdentity is the ServiceAccount the chart runs the operator as and the one Lease its leader-election Role names. */

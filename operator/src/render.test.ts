@@ -12,18 +12,19 @@ const examplesDir = join(root, 'examples');
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml'));
 const cfg = { relayImage: 'ghcr.io/viewport/relay:test' };
 
-// What each example must produce, by "Kind/name".
+// What each example must produce, by "Kind/name" (NetworkPolicies are on unless a spec turns them off).
 const expected: Record<string, string[]> = {
-  'minimal-single.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay'],
+  'minimal-single.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'NetworkPolicy/relay'],
   'managed-redis.yaml': [
     'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
     'PodDisruptionBudget/relay', 'HorizontalPodAutoscaler/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'Ingress/relay', 'ServiceMonitor/relay',
   ],
-  'external-redis-tls.yaml': ['ServiceAccount/relay', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'Ingress/relay'],
-  'server-backplane.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'Ingress/relay'],
+  'external-redis-tls.yaml': ['ServiceAccount/relay', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'Ingress/relay'],
+  'server-backplane.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'Ingress/relay'],
   'pinned-redirect.yaml': [
     'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Service/relay-pods',
-    'Service/relay-0', 'Service/relay-1', 'Service/relay-2', 'StatefulSet/relay', 'PodDisruptionBudget/relay', 'Ingress/relay',
+    'Service/relay-0', 'Service/relay-1', 'Service/relay-2', 'StatefulSet/relay', 'PodDisruptionBudget/relay', 'NetworkPolicy/relay',
+    'NetworkPolicy/relay-redis', 'Ingress/relay',
   ],
   'gateway-api.yaml': [
     'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
@@ -89,7 +90,7 @@ describe('viewport-relay-operator CLI (built dist/, `npm test` builds first)', (
     const { stdout } = await run(process.execPath, [cli, 'render', '-f', join(examplesDir, 'minimal-single.yaml'), '-o', 'json']);
     const list = JSON.parse(stdout) as { kind: string; items: { kind: string }[] };
     expect(list.kind).toBe('List');
-    expect(list.items.map((i) => i.kind)).toEqual(['ServiceAccount', 'Secret', 'Service', 'Deployment']);
+    expect(list.items.map((i) => i.kind)).toEqual(['ServiceAccount', 'Secret', 'Service', 'Deployment', 'NetworkPolicy']);
   });
 
   it('render exits 1 with the problem on an invalid file', async () => {

@@ -25,6 +25,26 @@ function matchesSelector(obj: KubeObject, selector: string | undefined): boolean
   });
 }
 
+// Only the field selector the operator uses: metadata.name=<name>.
+function matchesFields(obj: KubeObject, selector: string | undefined): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=');
+    return k === 'metadata.name' && obj.metadata.name === v;
+  });
+}
+
+/** inScope: a list or watch with opts would see obj. */
+function inScope(obj: KubeObject, apiVersion: string, kind: string, opts: ListOptions): boolean {
+  return (
+    obj.apiVersion === apiVersion &&
+    obj.kind === kind &&
+    (opts.namespace === undefined || obj.metadata.namespace === opts.namespace) &&
+    matchesSelector(obj, opts.labelSelector) &&
+    matchesFields(obj, opts.fieldSelector)
+  );
+}
+
 /** MemoryKube implements KubeAdapter over a Map. */
 export class MemoryKube implements KubeAdapter {
   readonly objects = new Map<string, KubeObject>();
@@ -35,6 +55,11 @@ export class MemoryKube implements KubeAdapter {
   private uidSeq = 0;
   private failures: Failure[] = [];
   private watchers: { apiVersion: string; kind: string; opts: ListOptions; cb: WatchCallbacks }[] = [];
+
+  /** watching lists the options of every running watch of a kind (what an informer would hold). */
+  watching(kind: string): ListOptions[] {
+    return this.watchers.filter((w) => w.kind === kind).map((w) => w.opts);
+  }
 
   /** failNext makes the next `times` calls of verb on matching refs fail with error. */
   failNext(verb: Failure['verb'], match: (ref: ObjectRef) => boolean, error: KubeError, times = 1): void {
@@ -107,9 +132,7 @@ export class MemoryKube implements KubeAdapter {
 
   private notify(type: 'added' | 'modified' | 'deleted', obj: KubeObject): void {
     for (const w of this.watchers) {
-      if (w.apiVersion !== obj.apiVersion || w.kind !== obj.kind) continue;
-      if (w.opts.namespace !== undefined && w.opts.namespace !== obj.metadata.namespace) continue;
-      if (!matchesSelector(obj, w.opts.labelSelector)) continue;
+      if (!inScope(obj, w.apiVersion, w.kind, w.opts)) continue;
       w.cb.onEvent({ type, object: clone(obj) });
     }
   }
@@ -125,13 +148,7 @@ export class MemoryKube implements KubeAdapter {
     const ref = { apiVersion, kind, namespace: opts.namespace, name: '' };
     const err = this.failure('list', ref) ?? this.unservedError(ref);
     if (err) return { ok: false, error: err };
-    const out = [...this.objects.values()].filter(
-      (o) =>
-        o.apiVersion === apiVersion &&
-        o.kind === kind &&
-        (opts.namespace === undefined || o.metadata.namespace === opts.namespace) &&
-        matchesSelector(o, opts.labelSelector),
-    );
+    const out = [...this.objects.values()].filter((o) => inScope(o, apiVersion, kind, opts));
     return { ok: true, value: out.map(clone) };
   }
 
@@ -212,7 +229,7 @@ export class MemoryKube implements KubeAdapter {
     }
     queueMicrotask(() => {
       for (const o of this.objects.values()) {
-        if (o.apiVersion === apiVersion && o.kind === kind && (opts.namespace === undefined || o.metadata.namespace === opts.namespace) && matchesSelector(o, opts.labelSelector)) {
+        if (inScope(o, apiVersion, kind, opts)) {
           cb.onEvent({ type: 'added', object: clone(o) });
         }
       }

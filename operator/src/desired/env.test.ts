@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelOf, PLATFORM, REDIS_MANAGED } from '../../test/relays.js';
-import { relayEnv, type EnvVar } from './env.js';
+import { CLUSTER_PROXY_RANGES, relayEnv, type EnvVar } from './env.js';
 
 // Flatten env to name → value | "secret:<name>/<key>" | "field:<path>" for readable tables.
 function flat(env: EnvVar[]): Record<string, string> {
@@ -49,6 +49,7 @@ describe('relayEnv', () => {
         RELAY_PEER_LINK_HOST: 'field:status.podIP',
         RELAY_CLIENT_REDIRECT_ENABLED: '0',
         RELAY_DRAIN_GRACE_MS: '60000',
+        RELAY_TRUSTED_PROXIES: CLUSTER_PROXY_RANGES.join(','),
       },
     ],
     [
@@ -115,6 +116,9 @@ describe('relayEnv', () => {
         RELAY_PEER_LINK_PORT: '9000',
         RELAY_PEER_LINK_HOST: 'field:status.podIP',
         RELAY_CLIENT_REDIRECT_ENABLED: '1',
+        RELAY_TRUSTED_PROXIES: CLUSTER_PROXY_RANGES.join(','),
+        RELAY_REDIRECT_ALLOWED_HOSTS: 'relay.example.com,relay-0.relay.example.com,relay-1.relay.example.com',
+        RELAY_TLS_HOST: 'relay.example.com',
       },
     ],
   ])('%s', (_name, spec, expected) => {
@@ -126,5 +130,52 @@ describe('relayEnv', () => {
     const names = relayEnv(modelOf({ backplane: REDIS_MANAGED, replicas: 2, routing: { mode: 'pinned', podHostPattern: '{pod}.r.example.com' }, exposure: { host: 'r.example.com', ingress: {} } })).map((e) => e.name);
     expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('RELAY_PUBLIC_WS_BASE_URL'));
     expect(names.indexOf('REDIS_PASSWORD')).toBeLessThan(names.indexOf('RELAY_REDIS_URL'));
+  });
+
+  const valueOf = (spec: Record<string, unknown>, name: string): string | undefined => flat(relayEnv(modelOf(spec)))[name];
+  const gateway = { host: 'relay.example.com', httpRoute: { parentRefs: [{ name: 'gw' }] } };
+
+  it('trusts the cluster ranges as proxies behind a Gateway too, none without Ingress or Gateway', () => {
+    expect(valueOf({ exposure: gateway }, 'RELAY_TRUSTED_PROXIES')).toBe(CLUSTER_PROXY_RANGES.join(','));
+    expect(valueOf({ exposure: { host: 'relay.example.com' } }, 'RELAY_TRUSTED_PROXIES')).toBeUndefined();
+    expect(valueOf({}, 'RELAY_TRUSTED_PROXIES')).toBeUndefined();
+  });
+
+  it('exposure.trustedProxies replaces the default; [] trusts no proxy (LoadBalancer with externalTrafficPolicy Local)', () => {
+    expect(valueOf({ exposure: { ...gateway, trustedProxies: ['10.8.0.0/14', 'fd00:1::/64'] } }, 'RELAY_TRUSTED_PROXIES')).toBe('10.8.0.0/14,fd00:1::/64');
+    expect(valueOf({ exposure: { ...gateway, trustedProxies: [] } }, 'RELAY_TRUSTED_PROXIES')).toBeUndefined();
+  });
+
+  it('a value in spec.pod.env wins without a duplicate entry (server-side apply refuses duplicate names)', () => {
+    const env = relayEnv(modelOf({ exposure: gateway, pod: { env: [{ name: 'RELAY_TRUSTED_PROXIES', value: '10.1.2.3' }] } }));
+    expect(env.filter((e) => e.name === 'RELAY_TRUSTED_PROXIES')).toEqual([{ name: 'RELAY_TRUSTED_PROXIES', value: '10.1.2.3' }]);
+  });
+
+  it('pinned routing with redirect off, in staging, or shared routing: no redirect host list', () => {
+    const pinned = {
+      backplane: REDIS_MANAGED,
+      replicas: 2,
+      routing: { mode: 'pinned', podHostPattern: '{pod}.relay.example.com' },
+      exposure: { host: 'relay.example.com', ingress: {} },
+    };
+    expect(valueOf({ ...pinned, clientRedirect: { enabled: false } }, 'RELAY_REDIRECT_ALLOWED_HOSTS')).toBeUndefined();
+    expect(valueOf({ ...pinned, clientRedirect: { enabled: false } }, 'RELAY_TLS_HOST')).toBeUndefined();
+    // Staging and dev relays redirect to any host: no list (it would refuse local test addresses).
+    expect(valueOf({ ...pinned, relayMode: 'staging' }, 'RELAY_REDIRECT_ALLOWED_HOSTS')).toBeUndefined();
+    expect(valueOf(pinned, 'RELAY_REDIRECT_ALLOWED_HOSTS')).toBe('relay.example.com,relay-0.relay.example.com,relay-1.relay.example.com');
+    expect(valueOf({ backplane: REDIS_MANAGED, replicas: 2, clientRedirect: { enabled: true }, exposure: { host: 'relay.example.com', ingress: {} } }, 'RELAY_REDIRECT_ALLOWED_HOSTS')).toBeUndefined();
+  });
+
+  it('pinned routing with autoscaling lists a host for every pod up to maxReplicas', () => {
+    const hosts = valueOf(
+      {
+        backplane: REDIS_MANAGED,
+        autoscaling: { minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 70 },
+        routing: { mode: 'pinned', podHostPattern: '{pod}.r.example.com' },
+        exposure: { host: 'r.example.com', ingress: {} },
+      },
+      'RELAY_REDIRECT_ALLOWED_HOSTS',
+    );
+    expect(hosts).toBe('r.example.com,relay-0.r.example.com,relay-1.r.example.com,relay-2.r.example.com');
   });
 });

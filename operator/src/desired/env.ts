@@ -34,6 +34,61 @@ export function publicWsBaseUrl(m: RelayModel): string {
   return m.endpoint;
 }
 
+/**
+ * CLUSTER_PROXY_RANGES are trusted as proxies when the relay is exposed through
+ * an Ingress or a Gateway: the controller's pod address is unknown, but it is
+ * a cluster address (private, shared or loopback for a mesh sidecar), never a
+ * public client's. Clients inside these ranges can still reach the pod
+ * directly; networkPolicy.ingressFrom narrows who may (docs/security.md).
+ */
+export const CLUSTER_PROXY_RANGES = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  'fc00::/7',
+  '::1/128',
+] as const;
+
+/** trustedProxies is RELAY_TRUSTED_PROXIES: the spec's list, else the cluster ranges behind an Ingress or Gateway, else none. */
+export function trustedProxies(m: RelayModel): readonly string[] {
+  const exposure = m.spec.exposure;
+  if (exposure?.trustedProxies !== undefined) return exposure.trustedProxies;
+  return exposure?.ingress !== undefined || exposure?.httpRoute !== undefined ? CLUSTER_PROXY_RANGES : [];
+}
+
+/**
+ * redirectHosts: the hosts a pinned prod relay may send clients to (the shared
+ * one and every per-pod host), else none. Only prod needs the list: staging and
+ * dev relays redirect to any host (docs/protocol.md#redirect), and a list there
+ * would also refuse the local addresses test runners rewrite per-pod hosts to.
+ */
+export function redirectHosts(m: RelayModel): string[] {
+  const pattern = m.spec.routing?.podHostPattern;
+  const prod = (m.spec.relayMode ?? 'prod') === 'prod';
+  if (!prod || !m.pinned || !m.redirectEnabled || pattern === undefined || m.host === undefined) return [];
+  return [m.host, ...m.podNames.map((pod) => podHost(pattern, pod))];
+}
+
+/**
+ * policyEnv: variables that follow from the exposure (docs/protocol.md#client-ip,
+ * docs/protocol.md#redirect) and that spec.pod.env may still set itself (they
+ * were the documented workaround): the spec's value then wins, never a duplicate.
+ */
+function policyEnv(m: RelayModel): EnvVar[] {
+  const env: EnvVar[] = [];
+  const proxies = trustedProxies(m);
+  if (proxies.length > 0) env.push(plain('RELAY_TRUSTED_PROXIES', proxies.join(',')));
+  const hosts = redirectHosts(m);
+  if (hosts.length > 0 && m.host !== undefined) {
+    // A prod relay redirects only to allowed hosts: without these it never redirects.
+    env.push(plain('RELAY_REDIRECT_ALLOWED_HOSTS', hosts.join(',')), plain('RELAY_TLS_HOST', m.host));
+  }
+  const own = new Set((m.spec.pod?.env ?? []).map((e) => e.name));
+  return env.filter((e) => !own.has(e.name));
+}
+
 /** redisServiceHost is the in-cluster DNS name of the managed Redis. */
 export function redisServiceHost(m: RelayModel): string {
   return `${m.names.redis}.${m.namespace}.svc`;
@@ -95,6 +150,7 @@ export function relayEnv(m: RelayModel): EnvVar[] {
   }
   env.push(plain('RELAY_CLIENT_REDIRECT_ENABLED', flag(m.redirectEnabled)));
   env.push(plain('RELAY_DRAIN_GRACE_MS', String(m.drainGraceSeconds * 1000)));
+  env.push(...policyEnv(m));
   for (const extra of spec.pod?.env ?? []) env.push({ ...extra });
   return env;
 }

@@ -112,10 +112,42 @@ describe('NetworkPolicy', () => {
   });
 
   it.each([
-    ['disabled', { backplane: REDIS_MANAGED }],
+    ['disabled', { backplane: REDIS_MANAGED, networkPolicy: { enabled: false } }],
     ['no managed redis', { networkPolicy: { enabled: true } }],
   ])('redis policy absent: %s', (_name, spec) => {
     expect(desiredRedisNetworkPolicy(modelOf(spec))).toBeUndefined();
+  });
+
+  it('is on by default: without a networkPolicy field both policies exist, the same as enabled: true', () => {
+    const spec = { backplane: REDIS_MANAGED, replicas: 2 };
+    expect(desiredRelayNetworkPolicy(modelOf(spec))).toEqual(desiredRelayNetworkPolicy(modelOf({ ...spec, networkPolicy: { enabled: true } })));
+    expect(desiredRedisNetworkPolicy(modelOf(spec))).toEqual(desiredRedisNetworkPolicy(modelOf({ ...spec, networkPolicy: { enabled: true } })));
+    expect(desiredRelayNetworkPolicy(modelOf(spec))).toBeDefined();
+    expect(desiredRedisNetworkPolicy(modelOf(spec))).toBeDefined();
+  });
+
+  it('enabled: false opts out of both policies', () => {
+    const spec = { backplane: REDIS_MANAGED, networkPolicy: { enabled: false } };
+    expect(desiredRelayNetworkPolicy(modelOf(spec))).toBeUndefined();
+    expect(desiredRedisNetworkPolicy(modelOf(spec))).toBeUndefined();
+  });
+
+  it('relay with ingressFrom: metrics scrapers from the monitoring namespace by default, in a rule of their own', () => {
+    const from = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }];
+    const np = desiredRelayNetworkPolicy(modelOf({ networkPolicy: { ingressFrom: from } }));
+    expect((np!.spec as { ingress: unknown }).ingress).toEqual([
+      { from, ports: [{ protocol: 'TCP', port: 7781 }] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 7781 }] },
+    ]);
+  });
+
+  it('relay with ingressFrom and metricsFrom: the given scrapers; an empty list adds none', () => {
+    const from = [{ podSelector: { matchLabels: { app: 'gw' } } }];
+    const metricsFrom = [{ namespaceSelector: { matchLabels: { team: 'obs' } }, podSelector: { matchLabels: { app: 'prometheus' } } }];
+    const np = desiredRelayNetworkPolicy(modelOf({ networkPolicy: { ingressFrom: from, metricsFrom } }));
+    expect((np!.spec as { ingress: { from: unknown }[] }).ingress.map((r) => r.from)).toEqual([from, metricsFrom]);
+    const none = desiredRelayNetworkPolicy(modelOf({ networkPolicy: { ingressFrom: from, metricsFrom: [] } }));
+    expect((none!.spec as { ingress: { from: unknown }[] }).ingress.map((r) => r.from)).toEqual([from]);
   });
 });
 

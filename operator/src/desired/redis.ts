@@ -1,5 +1,8 @@
 // Managed Redis (Valkey) for the redis backplane: one replica, no persistence.
 // The bus and presence are soft state; relays re-publish presence on restart.
+// Memory is bounded below the container limit with noeviction: streams are
+// never evicted silently; writes past the bound fail and the relay refuses
+// (an OOM kill would lose every stream and all presence at once).
 import type { KubeObject } from '../object.js';
 import { secretsChecksum } from './hash.js';
 import { childLabels, SECRETS_CHECKSUM_ANNOTATION, selectorLabels } from './labels.js';
@@ -9,6 +12,31 @@ import { podSecurity, restrictedContainerSecurity } from './workload.js';
 /** REDIS_UID is the non-root user of the official Valkey/Redis images. */
 export const REDIS_UID = 999;
 
+/** DEFAULT_REDIS_RESOURCES apply when spec.backplane.redis.managed.resources is absent. */
+export const DEFAULT_REDIS_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+/** MAXMEMORY_SHARE of the container limit is the dataset bound; the rest covers client buffers, fragmentation and the process. */
+export const MAXMEMORY_SHARE = 0.75;
+
+const QUANTITY_SUFFIX: Record<string, number> = {
+  '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** quantityBytes reads a memory quantity ("256Mi", "1G", 268435456, "1e9"), or undefined when it is not one. */
+export function quantityBytes(q: string | number | undefined): number | undefined {
+  if (typeof q === 'number') return Number.isFinite(q) && q > 0 ? q : undefined;
+  const match = /^([0-9]+(?:\.[0-9]+)?)(?:([kKMGTPE]i?)|[eE]([0-9]+))?$/.exec(q ?? '');
+  if (!match) return undefined;
+  const factor = match[3] !== undefined ? 10 ** Number(match[3]) : QUANTITY_SUFFIX[match[2] ?? ''];
+  return factor === undefined ? undefined : Number(match[1]) * factor;
+}
+
+/** redisMaxmemoryArgs bounds the dataset to a share of the memory limit, or nothing without a readable limit. */
+export function redisMaxmemoryArgs(limit: string | number | undefined): string[] {
+  const bytes = quantityBytes(limit);
+  return bytes === undefined ? [] : ['--maxmemory', String(Math.floor(bytes * MAXMEMORY_SHARE))];
+}
+
 /**
  * desiredRedisDeployment is the managed backplane server. Its pod template
  * carries the checksum of the password it reads, so a new password (a deleted
@@ -17,6 +45,7 @@ export const REDIS_UID = 999;
  */
 export function desiredRedisDeployment(m: RelayModel, generated: Readonly<Record<string, string>>): KubeObject {
   const managed = m.spec.backplane?.redis?.managed ?? {};
+  const resources = managed.resources ?? DEFAULT_REDIS_RESOURCES;
   const password = { name: m.names.generatedSecret, key: GENERATED_KEYS.redisPassword };
   const checksum = secretsChecksum([{ ...password, value: generated[GENERATED_KEYS.redisPassword] }]);
   return {
@@ -45,8 +74,10 @@ export function desiredRedisDeployment(m: RelayModel, generated: Readonly<Record
                 'no',
                 '--requirepass',
                 '$(REDIS_PASSWORD)',
+                // Streams must not be evicted silently: a full Redis refuses writes instead.
                 '--maxmemory-policy',
                 'noeviction',
+                ...redisMaxmemoryArgs(resources.limits?.memory),
               ],
               env: [
                 {
@@ -55,7 +86,7 @@ export function desiredRedisDeployment(m: RelayModel, generated: Readonly<Record
                 },
               ],
               ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
-              resources: managed.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+              resources,
               readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5 },
               livenessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 10, failureThreshold: 3 },
               securityContext: restrictedContainerSecurity(),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LABELS, modelOf, REDIS_MANAGED, SELECTOR } from '../../test/relays.js';
 import { relayEnv } from './env.js';
 import { SECRETS_CHECKSUM_ANNOTATION } from './labels.js';
-import { desiredRedisDeployment } from './redis.js';
+import { desiredRedisDeployment, quantityBytes } from './redis.js';
 import { desiredRelayWorkload } from './workload.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -158,7 +158,10 @@ describe('managed Redis Deployment', () => {
     expect(d.spec.strategy).toEqual({ type: 'Recreate' });
     const c = d.spec.template.spec.containers[0];
     expect(c.image).toBe('docker.io/valkey/valkey:8.1-alpine');
-    expect(c.args).toEqual(['--save', '', '--appendonly', 'no', '--requirepass', '$(REDIS_PASSWORD)', '--maxmemory-policy', 'noeviction']);
+    // maxmemory is 3/4 of the default 256Mi limit: 192 MiB.
+    expect(c.args).toEqual([
+      '--save', '', '--appendonly', 'no', '--requirepass', '$(REDIS_PASSWORD)', '--maxmemory-policy', 'noeviction', '--maxmemory', String(192 * 2 ** 20),
+    ]);
     expect(c.env).toEqual([{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'relay-generated', key: 'redis-password' } } }]);
     expect(c.securityContext).toEqual(restricted);
     expect(d.spec.template.spec.securityContext.runAsUser).toBe(999);
@@ -172,5 +175,31 @@ describe('managed Redis Deployment', () => {
     expect(checksum('first-password')).toBe(checksum('first-password'));
     expect(checksum('second-password')).not.toBe(checksum('first-password'));
     expect(JSON.stringify(template('first-password'))).not.toContain('first-password');
+  });
+});
+
+describe('managed Redis memory bound', () => {
+  it.each([
+    ['1Gi', 2 ** 30],
+    ['512Mi', 512 * 2 ** 20],
+    ['1G', 1e9],
+    ['500M', 5e8],
+    ['128974848', 128974848],
+    [268435456, 268435456],
+    ['1e9', 1e9],
+    ['2.5Gi', 2.5 * 2 ** 30],
+  ])('reads %s as %d bytes', (q, bytes) => {
+    expect(quantityBytes(q)).toBe(bytes);
+  });
+
+  it.each([['banana'], ['1Xi'], ['-1Gi'], [''], [undefined]])('ignores %s', (q) => {
+    expect(quantityBytes(q)).toBeUndefined();
+  });
+
+  it('sets maxmemory to 3/4 of the container memory limit, and none without a limit', () => {
+    const argsOf = (resources: Record<string, unknown>): string[] =>
+      (desiredRedisDeployment(modelOf({ backplane: { mode: 'redis', redis: { managed: { resources } } } }), {}) as Obj).spec.template.spec.containers[0].args;
+    expect(argsOf({ limits: { memory: '1Gi' } }).slice(-4)).toEqual(['--maxmemory-policy', 'noeviction', '--maxmemory', String(768 * 2 ** 20)]);
+    expect(argsOf({ requests: { memory: '64Mi' } })).not.toContain('--maxmemory');
   });
 });

@@ -18,6 +18,8 @@ export interface ListOptions {
   /** Namespace, or undefined for all namespaces. */
   namespace?: string;
   labelSelector?: string;
+  /** fieldSelector, e.g. metadata.name=<name> to watch one object. */
+  fieldSelector?: string;
 }
 
 /** WatchEvent is one informer notification. The initial list arrives as "added". */

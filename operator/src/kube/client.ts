@@ -122,6 +122,7 @@ export class ClientKube implements KubeAdapter {
   private async listRaw(apiVersion: string, kind: string, opts: ListOptions): Promise<KubeResult<ListBody>> {
     const query: Record<string, string> = {};
     if (opts.labelSelector) query.labelSelector = opts.labelSelector;
+    if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
     const res = await this.request(HttpMethod.GET, resourcePath(apiVersion, kind, opts.namespace), query);
     if (!res.ok) return res;
     const list = res.value as ListBody;
@@ -169,7 +170,7 @@ export class ClientKube implements KubeAdapter {
       if (!res.ok) throw Object.assign(new Error(res.error.message), { statusCode: res.error.status, reason: res.error.reason });
       return res.value as unknown as KubernetesListObject<KubernetesObject>;
     };
-    const informer = new ListWatch<KubernetesObject>(path, new Watch(this.kc), listFn, false, opts.labelSelector);
+    const informer = new ListWatch<KubernetesObject>(path, new Watch(this.kc), listFn, false, opts.labelSelector, opts.fieldSelector);
     const withKind = (o: KubernetesObject): KubeObject => ({ ...(o as unknown as KubeObject), apiVersion, kind });
     informer.on('add', (o) => cb.onEvent({ type: 'added', object: withKind(o) }));
     informer.on('update', (o) => cb.onEvent({ type: 'modified', object: withKind(o) }));

@@ -57,6 +57,36 @@ describe('startWatches', () => {
     w.stop();
   });
 
+  it('never watches unrelated Secrets: owned ones by label, referenced ones one name at a time', async () => {
+    const kube = new MemoryKube();
+    const delivered: string[] = [];
+    const watch = kube.watch.bind(kube);
+    kube.watch = (apiVersion, kind, opts, cb) =>
+      watch(apiVersion, kind, opts, { ...cb, onEvent: (e) => (kind === 'Secret' && delivered.push(e.object.metadata.name), cb.onEvent(e)) });
+    for (let i = 0; i < 50; i++) kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `unrelated-${i}`, namespace: 'viewport' } });
+    kube.seed(relayObject({}, { name: 'a' }));
+    const w = startWatches({ kube, clock: new ManualClock(), log: silentLogger, namespaces: [], onKey: () => undefined, secretsOf: () => ['platform'] });
+    await flush();
+    kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'platform', namespace: 'viewport' } });
+    kube.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'a-generated', namespace: 'viewport', labels: { 'app.kubernetes.io/managed-by': 'viewport-relay-operator', 'relay.getviewport.com/relay': 'a' } },
+    });
+    kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unrelated-late', namespace: 'viewport' } });
+    expect(delivered.sort()).toEqual(['a-generated', 'platform']);
+    expect(kube.watching('Secret')).toEqual([
+      { namespace: undefined, labelSelector: 'app.kubernetes.io/managed-by=viewport-relay-operator', fieldSelector: undefined },
+      { namespace: 'viewport', labelSelector: undefined, fieldSelector: 'metadata.name=platform' },
+    ]);
+    expect(w.referencedSecrets()).toEqual(['viewport/platform']);
+    // The last relay naming a Secret is gone: its watch stops.
+    kube.remove({ apiVersion: 'relay.getviewport.com/v1alpha1', kind: 'ViewportRelay', namespace: 'viewport', name: 'a' });
+    expect(w.referencedSecrets()).toEqual([]);
+    expect(kube.watching('Secret')).toHaveLength(1);
+    w.stop();
+  });
+
   it('watches only the configured namespaces', async () => {
     const kube = new MemoryKube();
     const keys: string[] = [];

@@ -1,9 +1,12 @@
 // Informers feeding the work queue: ViewportRelays and every owned child kind
-// (label-filtered), per watched namespace or cluster-wide. Secrets are watched
-// unfiltered: a user Secret named by a relay's spec carries no label of ours,
-// so an index (Secret -> relays naming it, kept from relay events) maps its
-// changes to relays. A watch that errors has stopped (client-node keeps only
-// 410 to itself), so it is restarted here with exponential backoff.
+// (label-filtered), per watched namespace or cluster-wide. Secrets are never
+// watched wholesale: the owned ones (generated) by the managed-by label like
+// every child, and each user Secret a relay's spec names by a watch on that
+// one name (an index, Secret -> relays naming it, kept from relay events,
+// starts and stops them), so unrelated Secrets are never sent to the operator
+// or held in its memory (docs/security.md). A watch that errors has stopped
+// (client-node keeps only 410 to itself), so it is restarted here with
+// exponential backoff.
 import { RELAY_API_VERSION, RELAY_KIND } from '../api/v1alpha1/group.js';
 import type { Clock, TimerId } from '../clock.js';
 import { MANAGED_BY_SELECTOR, RELAY_LABEL } from '../desired/labels.js';
@@ -34,6 +37,8 @@ export interface WatchSet {
   synced(): boolean;
   /** relayKeys are the relays seen so far (for periodic resync). */
   relayKeys(): string[];
+  /** referencedSecrets are the "namespace/name" of the user Secrets watched one by one. */
+  referencedSecrets(): string[];
   stop(): void;
 }
 
@@ -70,6 +75,11 @@ export class SecretIndex {
     this.byRelay.delete(relayKey);
   }
 
+  /** secrets lists every referenced "namespace/name". */
+  secrets(): string[] {
+    return [...this.bySecret.keys()];
+  }
+
   /** relaysOf lists the relays that reference namespace/name. */
   relaysOf(namespace: string, name: string): string[] {
     return [...(this.bySecret.get(`${namespace}/${name}`) ?? [])];
@@ -81,22 +91,23 @@ interface WatchedKind {
   apiVersion: string;
   kind: string;
   selector: string | undefined;
-  /** optional: an add-on API that may not be installed; not needed for synced(). */
+  /** fieldSelector narrows the watch to one object (a referenced Secret). */
+  fieldSelector?: string;
+  /** optional: an add-on API that may not be installed, or a per-Secret watch; not needed for synced(). */
   optional: boolean;
 }
 
-/** watchedKinds: ViewportRelays, then every child kind by our label (Secrets unfiltered when an index is kept). */
-function watchedKinds(indexSecrets: boolean): WatchedKind[] {
+/** watchedKinds: ViewportRelays, then every child kind (Secrets included) by our label. */
+function watchedKinds(): WatchedKind[] {
   return [
     { apiVersion: RELAY_API_VERSION, kind: RELAY_KIND, selector: undefined, optional: false },
-    ...CHILD_KINDS.map((k) => ({
-      apiVersion: k.apiVersion,
-      kind: k.kind,
-      // Referenced Secrets are the user's and unlabelled: watch them all (in scope) when an index is kept.
-      selector: k.kind === 'Secret' && indexSecrets ? undefined : MANAGED_BY_SELECTOR,
-      optional: k.optional,
-    })),
+    ...CHILD_KINDS.map((k) => ({ apiVersion: k.apiVersion, kind: k.kind, selector: MANAGED_BY_SELECTOR, optional: k.optional })),
   ];
+}
+
+/** referencedSecretWatch watches the one Secret namespace/name (it carries no label of ours). */
+function referencedSecretWatch(name: string): WatchedKind {
+  return { apiVersion: 'v1', kind: 'Secret', selector: undefined, fieldSelector: `metadata.name=${name}`, optional: true };
 }
 
 /** trackRelay records a relay event in the known relays and the Secret index; the relay's key. */
@@ -126,68 +137,122 @@ function relaysOfChild(obj: KubeObject, secretIndex: SecretIndex): string[] {
   return [...new Set([...(child !== undefined ? [child] : []), ...referencing])];
 }
 
-/** startWatches starts every informer and keeps it running until stop(). */
-export function startWatches(o: WatchSetOptions): WatchSet {
-  const relays = new Set<string>();
-  const secretIndex = new SecretIndex();
-  const required = new Set<string>();
-  const syncedSet = new Set<string>();
-  const handles = new Map<string, WatchHandle>();
-  const timers = new Map<string, TimerId>();
-  const failures = new Map<string, number>();
-  let stopped = false;
-  const scopes: (string | undefined)[] = o.namespaces.length > 0 ? [...o.namespaces] : [undefined];
-  const kinds = watchedKinds(o.secretsOf !== undefined);
-  const keysOf = (isRelay: boolean, e: WatchEvent): string[] =>
-    isRelay ? [trackRelay(e, relays, secretIndex, o.secretsOf)] : relaysOfChild(e.object, secretIndex);
+/** Runner runs watches by id and restarts a failed one with backoff until it is retired. */
+class Runner {
+  readonly synced = new Set<string>();
+  private readonly handles = new Map<string, WatchHandle>();
+  private readonly timers = new Map<string, TimerId>();
+  private readonly failures = new Map<string, number>();
+  // Watches that should be running; a retired one is not restarted.
+  private readonly live = new Set<string>();
+  private stopped = false;
 
-  const run = (id: string, k: WatchedKind, namespace: string | undefined): void => {
-    if (stopped) return;
-    const isRelay = k.kind === RELAY_KIND;
-    handles.set(
+  constructor(
+    private readonly o: WatchSetOptions,
+    private readonly onEvent: (k: WatchedKind, e: WatchEvent) => void,
+  ) {}
+
+  start(id: string, k: WatchedKind, namespace: string | undefined): void {
+    this.live.add(id);
+    this.run(id, k, namespace);
+  }
+
+  retire(id: string): void {
+    this.live.delete(id);
+    const timer = this.timers.get(id);
+    if (timer !== undefined) this.o.clock.clearTimer(timer);
+    this.timers.delete(id);
+    this.handles.get(id)?.stop();
+    this.handles.delete(id);
+    this.failures.delete(id);
+    this.synced.delete(id);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.o.clock.clearTimer(t);
+    for (const h of this.handles.values()) h.stop();
+  }
+
+  private run(id: string, k: WatchedKind, namespace: string | undefined): void {
+    if (this.stopped || !this.live.has(id)) return;
+    const { o } = this;
+    const opts = { namespace, labelSelector: k.selector, fieldSelector: k.fieldSelector };
+    this.handles.set(
       id,
-      o.kube.watch(k.apiVersion, k.kind, { namespace, labelSelector: k.selector }, {
-        onEvent: (e) => {
-          for (const key of keysOf(isRelay, e)) o.onKey(key);
-        },
+      o.kube.watch(k.apiVersion, k.kind, opts, {
+        onEvent: (e) => this.onEvent(k, e),
         onSynced: () => {
-          syncedSet.add(id);
-          failures.delete(id);
+          this.synced.add(id);
+          this.failures.delete(id);
         },
         onError: (error) => {
-          if (stopped) return;
-          const n = (failures.get(id) ?? 0) + 1;
-          failures.set(id, n);
+          if (this.stopped || !this.live.has(id)) return;
+          const n = (this.failures.get(id) ?? 0) + 1;
+          this.failures.set(id, n);
           const delay = Math.min((o.minRestartMs ?? 1000) * 2 ** (n - 1), o.maxRestartMs ?? 5 * 60_000);
           // Add-on APIs that are not installed fail with 404 forever; log those quietly.
           const level = k.optional && error.status === 404 ? 'info' : 'warn';
           o.log[level]('watch_restart', { kind: k.kind, namespace: namespace ?? '*', reason: error.reason, inMs: delay });
           o.onRestart?.(k.kind);
-          handles.get(id)?.stop();
-          timers.set(
+          this.handles.get(id)?.stop();
+          this.timers.set(
             id,
-            o.clock.setTimer(() => run(id, k, namespace), delay),
+            o.clock.setTimer(() => this.run(id, k, namespace), delay),
           );
         },
       }),
     );
+  }
+}
+
+/** startWatches starts every informer and keeps it running until stop(). */
+export function startWatches(o: WatchSetOptions): WatchSet {
+  const relays = new Set<string>();
+  const secretIndex = new SecretIndex();
+  const required = new Set<string>();
+  const scopes: (string | undefined)[] = o.namespaces.length > 0 ? [...o.namespaces] : [undefined];
+
+  // One watch per referenced Secret: started when a relay first names it, retired when none does.
+  const referenced = new Map<string, string>();
+  const syncReferencedWatches = (): void => {
+    const wanted = new Set(secretIndex.secrets());
+    for (const [secret, id] of referenced) {
+      if (wanted.has(secret)) continue;
+      runner.retire(id);
+      referenced.delete(secret);
+    }
+    for (const secret of wanted) {
+      if (referenced.has(secret)) continue;
+      const slash = secret.indexOf('/');
+      const id = `v1/Secret/${secret}`;
+      referenced.set(secret, id);
+      runner.start(id, referencedSecretWatch(secret.slice(slash + 1)), secret.slice(0, slash));
+    }
   };
 
-  for (const k of kinds) {
+  const runner: Runner = new Runner(o, (k, e) => {
+    if (k.kind !== RELAY_KIND) {
+      for (const key of relaysOfChild(e.object, secretIndex)) o.onKey(key);
+      return;
+    }
+    const key = trackRelay(e, relays, secretIndex, o.secretsOf);
+    if (o.secretsOf) syncReferencedWatches();
+    o.onKey(key);
+  });
+
+  for (const k of watchedKinds()) {
     for (const ns of scopes) {
       const id = `${k.apiVersion}/${k.kind}/${ns ?? '*'}`;
       if (!k.optional) required.add(id);
-      run(id, k, ns);
+      runner.start(id, k, ns);
     }
   }
 
   return {
-    synced: () => [...required].every((id) => syncedSet.has(id)),
+    synced: () => [...required].every((id) => runner.synced.has(id)),
     relayKeys: () => [...relays],
-    stop: () => {
-      stopped = true;
-      for (const t of timers.values()) o.clock.clearTimer(t);
-      for (const h of handles.values()) h.stop();
-    },
+    referencedSecrets: () => [...referenced.keys()].sort(),
+    stop: () => runner.stop(),
   };
 }

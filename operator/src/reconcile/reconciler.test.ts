@@ -65,6 +65,8 @@ describe('Reconciler', () => {
       'Deployment/relay',
       'Deployment/relay-redis',
       'Ingress/relay',
+      'NetworkPolicy/relay',
+      'NetworkPolicy/relay-redis',
       'PodDisruptionBudget/relay',
       'Secret/relay-generated',
       'Service/relay',

@@ -170,6 +170,19 @@ const Exposure = z
     tls: Tls.optional(),
     ingress: Ingress.optional(),
     httpRoute: HttpRoute.optional(),
+    trustedProxies: z
+      .array(
+        z
+          .string()
+          .min(2)
+          .max(64)
+          .regex(/^[0-9A-Fa-f:.]+(\/[0-9]{1,3})?$/, 'must be an IP address or CIDR'),
+      )
+      .max(64)
+      .optional()
+      .describe(
+        'RELAY_TRUSTED_PROXIES: addresses (IPs or CIDRs) whose X-Forwarded-For the relay believes, so per-IP limits apply to the client, not the proxy. Default with ingress or httpRoute: the private, shared and loopback ranges (10/8, 172.16/12, 192.168/16, 100.64/10, 127/8, fc00::/7, ::1); otherwise none. [] trusts none (a LoadBalancer with externalTrafficPolicy Local).',
+      ),
   })
   .describe('How clients and daemons reach the relay from outside the cluster: ingress or httpRoute, not both.');
 
@@ -219,16 +232,26 @@ const TopologySpread = z
   })
   .describe('Spread relay pods across zones (and nodes, always ScheduleAnyway). Only nodes whose taints the pods tolerate count as domains.');
 
+const networkPolicyPeers = z.array(z.record(z.string(), z.unknown()).meta(preserveUnknown)).max(32);
+
 const NetworkPolicy = z
   .strictObject({
-    enabled: z.boolean().describe('Relay accepts traffic only from ingressFrom (plus metrics scrapers); Redis only from relays.'),
-    ingressFrom: z
-      .array(z.record(z.string(), z.unknown()).meta(preserveUnknown))
-      .max(32)
+    enabled: z
+      .boolean()
       .optional()
-      .describe('NetworkPolicyPeer list allowed to reach the relay port (your ingress controller or gateway).'),
+      .describe('Default true. false: no NetworkPolicy at all (every pod in the cluster reaches the peer-link port and managed Redis).'),
+    ingressFrom: networkPolicyPeers
+      .optional()
+      .describe(
+        `NetworkPolicyPeer list allowed to reach the relay port ${String(RELAY_PORT)} (your ingress controller or gateway). Default: every pod in the cluster, nothing from outside it.`,
+      ),
+    metricsFrom: networkPolicyPeers
+      .optional()
+      .describe(
+        `Scrapers of /metrics (port ${String(RELAY_PORT)}, behind the admin token), added when ingressFrom is set. Default: pods in the namespace named monitoring.`,
+      ),
   })
-  .describe('networking.k8s.io/v1 NetworkPolicy.');
+  .describe('networking.k8s.io/v1 NetworkPolicy, on by default: the peer-link port and managed Redis only from this relay\'s own pods.');
 
 const ServiceMonitor = z
   .strictObject({
