@@ -122,6 +122,7 @@ export class ClientKube implements KubeAdapter {
   private async listRaw(apiVersion: string, kind: string, opts: ListOptions): Promise<KubeResult<ListBody>> {
     const query: Record<string, string> = {};
     if (opts.labelSelector) query.labelSelector = opts.labelSelector;
+    if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
     const res = await this.request(HttpMethod.GET, resourcePath(apiVersion, kind, opts.namespace), query);
     if (!res.ok) return res;
     const list = res.value as ListBody;
@@ -153,6 +154,17 @@ export class ClientKube implements KubeAdapter {
   async replace(obj: KubeObject): Promise<KubeResult<KubeObject>> {
     const path = resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
     const res = await this.request(HttpMethod.PUT, path, { fieldManager: FIELD_MANAGER }, obj);
+    return res.ok ? { ok: true, value: res.value as KubeObject } : res;
+  }
+
+  async serverVersion(): Promise<KubeResult<{ major: string; minor: string; gitVersion: string }>> {
+    const res = await this.request(HttpMethod.GET, '/version', {});
+    return res.ok ? { ok: true, value: res.value as { major: string; minor: string; gitVersion: string } } : res;
+  }
+
+  async jsonPatch(ref: ObjectRef, ops: readonly { op: string; path: string; value?: unknown }[]): Promise<KubeResult<KubeObject>> {
+    const path = resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    const res = await this.request(HttpMethod.PATCH, path, { fieldManager: FIELD_MANAGER }, ops, 'application/json-patch+json');
     return res.ok ? { ok: true, value: res.value as KubeObject } : res;
   }
 
