@@ -16,6 +16,7 @@ describe('covers', () => {
     ['a changed value is drift', { a: 1 }, { a: 2 }, false],
     ['a removed field is drift', {}, { a: 1 }, false],
     ['an empty object matches a missing field', {}, { a: {} }, true],
+    ['a zero value the API server does not store matches a missing field', {}, { publishNotReadyAddresses: false, n: 0 }, true],
     ['quantities compare by value', { cpu: '1', memory: '1Gi', n: '1k' }, { cpu: '1000m', memory: '1024Mi', n: '1000' }, true],
     ['scalar lists are owned whole', { args: ['--save', '', '--appendonly', 'no', '--extra'] }, { args: ['--save', '', '--appendonly', 'no'] }, false],
     ['object lists match in order, extra items allowed', { l: [{ n: 1, x: 1 }, { n: 9 }, { n: 2 }] }, { l: [{ n: 1 }, { n: 2 }] }, true],

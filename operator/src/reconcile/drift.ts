@@ -37,10 +37,11 @@ const isEmpty = (v: unknown): boolean =>
 
 /** covers: got carries every field of want with want's value. Lists of objects match element by element in
  * order (the API server keeps the order of applied list items); extra elements someone else added are drift
- * only when they break that order. An empty object or list in want matches a missing field. */
+ * only when they break that order. An empty object or list, false, 0 or "" in want matches a missing field. */
 export function covers(got: unknown, want: unknown): boolean {
   if (want === undefined) return true;
-  if (got === undefined || got === null) return isEmpty(want) || want === null;
+  // The API server does not store a zero value it defaults to (a Go omitempty field): missing is that value.
+  if (got === undefined || got === null) return isEmpty(want) || want === null || want === false || want === 0 || want === '';
   if (Array.isArray(want)) {
     if (!Array.isArray(got)) return false;
     // Scalars lists (args, command, finalizers) are owned whole: exact.
