@@ -14,20 +14,20 @@ const cfg = { relayImage: 'ghcr.io/viewport/relay:test' };
 
 // What each example must produce, by "Kind/name".
 const expected: Record<string, string[]> = {
-  'minimal-single.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay'],
+  'minimal-single.yaml': ['ServiceAccount/minimal', 'Secret/minimal-generated', 'Service/minimal', 'Deployment/minimal'],
   'managed-redis.yaml': [
-    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
-    'PodDisruptionBudget/relay', 'HorizontalPodAutoscaler/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'Ingress/relay', 'ServiceMonitor/relay',
+    'ServiceAccount/managed-redis', 'Secret/managed-redis-generated', 'Service/managed-redis-redis', 'Deployment/managed-redis-redis', 'Service/managed-redis', 'Deployment/managed-redis',
+    'PodDisruptionBudget/managed-redis', 'HorizontalPodAutoscaler/managed-redis', 'NetworkPolicy/managed-redis', 'NetworkPolicy/managed-redis-redis', 'Ingress/managed-redis', 'ServiceMonitor/managed-redis',
   ],
-  'external-redis-tls.yaml': ['ServiceAccount/relay', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'Ingress/relay'],
-  'server-backplane.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'Ingress/relay'],
+  'external-redis-tls.yaml': ['ServiceAccount/external-redis', 'Service/external-redis', 'Deployment/external-redis', 'PodDisruptionBudget/external-redis', 'Ingress/external-redis'],
+  'server-backplane.yaml': ['ServiceAccount/server-backplane', 'Secret/server-backplane-generated', 'Service/server-backplane', 'Deployment/server-backplane', 'PodDisruptionBudget/server-backplane', 'Ingress/server-backplane'],
   'pinned-redirect.yaml': [
-    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Service/relay-pods',
-    'Service/relay-0', 'Service/relay-1', 'Service/relay-2', 'StatefulSet/relay', 'PodDisruptionBudget/relay', 'Ingress/relay',
+    'ServiceAccount/pinned', 'Secret/pinned-generated', 'Service/pinned-redis', 'Deployment/pinned-redis', 'Service/pinned', 'Service/pinned-pods',
+    'Service/pinned-0', 'Service/pinned-1', 'Service/pinned-2', 'StatefulSet/pinned', 'PodDisruptionBudget/pinned', 'Ingress/pinned',
   ],
   'gateway-api.yaml': [
-    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
-    'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'HTTPRoute/relay', 'Certificate/relay',
+    'ServiceAccount/gateway', 'Secret/gateway-generated', 'Service/gateway-redis', 'Deployment/gateway-redis', 'Service/gateway', 'Deployment/gateway',
+    'PodDisruptionBudget/gateway', 'NetworkPolicy/gateway', 'NetworkPolicy/gateway-redis', 'HTTPRoute/gateway', 'Certificate/gateway',
   ],
 };
 
