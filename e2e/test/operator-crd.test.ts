@@ -129,15 +129,24 @@ describe('ViewportRelay CRD', () => {
         {
           op: 'add',
           path: '/status',
-          value: { replicas: 2, readyReplicas: 1, endpoint: 'wss://relay.example.com/ws', backplane: { mode: 'redis', ready: true } },
+          value: {
+            replicas: 2,
+            readyReplicas: 1,
+            endpoint: 'wss://relay.example.com/ws',
+            backplane: { mode: 'redis', ready: true },
+            conditions: [{ type: 'Ready', status: 'False', reason: 'ImagePullFailed', message: 'pod columns-0: ImagePullBackOff', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+          },
         },
       ],
     });
     const res = await shared.kubectl(['get', 'vrelay', 'columns', '-n', namespace]);
     expect(res.code).toBe(0);
     const [header, row] = res.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/));
-    expect(header).toEqual(['NAME', 'MODE', 'REPLICAS', 'READY', 'ENDPOINT', 'AGE']);
-    expect(row?.slice(0, 5)).toEqual(['columns', 'redis', '2', '1', 'wss://relay.example.com/ws']);
+    // A relay that is not ready says so, and why, before anything else.
+    expect(header).toEqual(['NAME', 'READY', 'REASON', 'REPLICAS', 'ENDPOINT', 'AGE']);
+    expect(row?.slice(0, 5)).toEqual(['columns', 'False', 'ImagePullFailed', '2', 'wss://relay.example.com/ws']);
+    const wide = await shared.kubectl(['get', 'vrelay', 'columns', '-n', namespace, '-o', 'wide']);
+    expect(wide.stdout.split('\n')[0]?.trim().split(/\s+/)).toEqual(['NAME', 'READY', 'REASON', 'REPLICAS', 'ENDPOINT', 'AGE', 'MODE']);
   });
 
   it('keeps status and spec apart (status subresource)', async () => {

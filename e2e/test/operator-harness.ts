@@ -58,8 +58,8 @@ export const conditionOf = (r: Relay | undefined, type: string) => r?.status?.co
 /** readyRelay is a waitFor check: the relay once Ready=True, not paused, with
  * status and condition at its generation (at least `atLeast`); until then it
  * throws the current status, which a timeout reports. */
-export async function readyRelay(kube: KubeAdapter, namespace: string, atLeast = 1): Promise<Relay> {
-  const r = await readRelay(kube, namespace);
+export async function readyRelay(kube: KubeAdapter, namespace: string, atLeast = 1, name = 'relay'): Promise<Relay> {
+  const r = await readRelay(kube, namespace, name);
   const generation = r?.metadata.generation ?? 0;
   const ready = conditionOf(r, 'Ready');
   if (

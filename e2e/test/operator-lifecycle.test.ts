@@ -20,6 +20,7 @@ import { createOperator, type Operator } from '../../operator/src/main.js';
 import type { KubeObject } from '../../operator/src/object.js';
 import { installCrds, kubeConfigForServiceAccount, waitFor } from '../controlplane/index.js';
 import { chartIdentity, chartRbac, conditionOf, memoryLogger, readRelay, readyRelay, testOperatorConfig, testRelayImage, type Relay } from './operator-harness.js';
+import { startExposureStandIns } from './exposure-stand-in.js';
 import { countByVerb, recordingKube, resourceOf, WRITE_VERBS, type RecordingKube } from './recording-kube.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
@@ -65,7 +66,7 @@ function workloadOf(children: KubeObject[]): KubeObject {
 // Secrets the examples reference. Values are fake but well-formed.
 function secretsFor(namespace: string): { name: string; data: Record<string, string> }[] {
   return [
-    { name: 'viewport-platform', data: { 'internal-key': 'k'.repeat(32) } },
+    { name: 'relay-platform', data: { 'internal-key': 'k'.repeat(32) } },
     { name: 'relay-admin', data: { token: 't'.repeat(32) } },
     { name: 'relay-redis', data: { url: `rediss://:secret@redis.${namespace}.example.com:6380/0` } },
     { name: 'relay-bus', data: { 'hmac-key': 'h'.repeat(32) } },
@@ -81,14 +82,15 @@ const logLines: string[] = [];
 const log = memoryLogger(logLines, 'lifecycle');
 
 let operator: Operator;
+let standIns: { stop(): Promise<void> } | undefined;
 let recorded: RecordingKube;
 let rbacObjects: KubeObject[];
 
 beforeAll(async () => {
   await installCrds(shared, join(import.meta.dirname, 'fixtures/addon-crds'));
   await core.createNamespace({ body: { metadata: { name: operatorNamespace } } });
-  // external-redis-tls.yaml schedules its pods with this PriorityClass, a cluster prerequisite.
-  const priority = await shared.kubectl(['create', 'priorityclass', 'viewport-critical', '--value=1000000']);
+  // external-redis-tls.yaml schedules its pods with this PriorityClass, a cluster prerequisite (applied as users do).
+  const priority = await shared.kubectl(['apply', '--server-side', '-f', join(examplesDir, 'prerequisites')]);
   expect(priority.stderr).toBe('');
   rbacObjects = chartRbac(inject('toolchain').helm, release, operatorNamespace);
   const applied = await shared.kubectl(['apply', '--server-side', '-f', '-'], rbacObjects.map((o) => stringify(o)).join('---\n'));
@@ -111,10 +113,13 @@ beforeAll(async () => {
   };
   operator = createOperator({ kube: recorded.kube, config, log });
   operator.start();
+  // The tier runs no ingress controller, gateway or cert-manager: stand-ins publish what they would.
+  standIns = startExposureStandIns(shared.kc, examples.map(namespaceOf));
   await waitFor('the operator to lead and sync', () => (operator.isLeader() && operator.ready() ? true : undefined));
 });
 
 afterAll(async () => {
+  await standIns?.stop();
   await operator?.stop();
 });
 
@@ -126,7 +131,8 @@ describe('operator lifecycle with the chart RBAC', () => {
   it.each(examples)('%s: becomes Ready with every child owned by the relay', async (file) => {
     const namespace = namespaceOf(file);
     const doc = parse(readFileSync(join(examplesDir, file), 'utf8')) as Relay;
-    doc.metadata.namespace = namespace;
+    // Each example has its own name (they all apply into one namespace); here each gets its own namespace.
+    doc.metadata = { ...doc.metadata, name: 'relay', namespace };
     const applied = await shared.kubectl(['apply', '-f', '-'], stringify(doc));
     expect(applied.stderr).toBe('');
 
@@ -189,7 +195,7 @@ describe('operator lifecycle with the chart RBAC', () => {
     const before = await apps.readNamespacedDeployment({ namespace, name });
     await core.patchNamespacedSecret({
       namespace,
-      name: 'viewport-platform',
+      name: 'relay-platform',
       body: [{ op: 'replace', path: '/data/internal-key', value: Buffer.from('n'.repeat(32)).toString('base64') }],
     });
     const rolled = await waitFor('a new pod template', async () => {
@@ -209,7 +215,7 @@ describe('operator lifecycle with the chart RBAC', () => {
   it('notices a revoked and a restored referenced Secret by itself (Secret watch, no resync)', async () => {
     const namespace = namespaceOf('gateway-api.yaml');
     await waitFor('Ready before the revocation', () => readyRelay(admin, namespace));
-    const platform = secretsFor(namespace).find((s) => s.name === 'viewport-platform');
+    const platform = secretsFor(namespace).find((s) => s.name === 'relay-platform');
     if (!platform) throw new Error('no platform Secret fixture');
     await core.deleteNamespacedSecret({ namespace, name: platform.name });
     // Resync is 10 minutes here: only a Secret event can bring this within the deadline.

@@ -43,7 +43,7 @@ beforeAll(async () => {
   await installCrds(cp, join(repo, 'crds'));
   const core = cp.adminKubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'viewport-platform' }, stringData: { 'internal-key': 'k'.repeat(32) } } });
+  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'relay-platform' }, stringData: { 'internal-key': 'k'.repeat(32) } } });
 });
 afterAll(async () => {
   await operator?.stop();
@@ -60,7 +60,7 @@ describe('watch expiry and 410 Gone', () => {
     operator.start();
     await waitFor('the operator synced', () => (operator?.ready() ? true : undefined));
     const doc = parse(readFileSync(join(repo, 'examples/minimal-single.yaml'), 'utf8')) as KubeObject;
-    doc.metadata.namespace = namespace;
+    doc.metadata = { ...doc.metadata, name: 'relay', namespace };
     expect((await cp.kubectl(['apply', '-f', '-'], { input: stringify(doc) })).stderr).toBe('');
     await waitFor('Ready at generation 1', () => readyRelay(kube, namespace, 1), { timeoutMs: 90_000 });
     // Several spec changes, each made only after the relay informer had to list

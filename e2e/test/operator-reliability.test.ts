@@ -25,6 +25,7 @@ import { createOperator, type Operator } from '../../operator/src/main.js';
 import type { KubeObject } from '../../operator/src/object.js';
 import { installCrds, waitFor } from '../controlplane/index.js';
 import { conditionOf, memoryLogger, readRelay, readyRelay, testOperatorConfig, testRelayImage, type Relay } from './operator-harness.js';
+import { startExposureStandIns } from './exposure-stand-in.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
 const shared = useSharedControlPlane();
@@ -47,7 +48,7 @@ function secretsFor(namespace: string): { name: string; data: Record<string, str
     return value;
   };
   return [
-    { name: 'viewport-platform', data: { 'internal-key': v('internal-key') } },
+    { name: 'relay-platform', data: { 'internal-key': v('internal-key') } },
     { name: 'relay-admin', data: { token: v('admin-token') } },
     { name: 'relay-redis', data: { url: `rediss://:${v('redis-password')}@redis.${namespace}.example.com:6380/0` } },
     { name: 'relay-bus', data: { 'hmac-key': v('hmac') } },
@@ -57,6 +58,7 @@ function secretsFor(namespace: string): { name: string; data: Record<string, str
 
 const logLines: string[] = [];
 let operator: Operator;
+let standIns: { stop(): Promise<void> } | undefined;
 
 function exampleRelay(file: string, namespace: string, name = 'relay'): Relay {
   const doc = parse(readFileSync(join(examplesDir, file), 'utf8')) as Relay;
@@ -107,10 +109,13 @@ beforeAll(async () => {
     log: memoryLogger(logLines, 'operator'),
   });
   operator.start();
+  // The managed-redis example is exposed through an Ingress: a stand-in controller gives it an address.
+  standIns = startExposureStandIns(shared.kc, [NS.pss, NS.conflict]);
   await waitFor('the operator to sync', () => (operator.ready() ? true : undefined));
 });
 
 afterAll(async () => {
+  await standIns?.stop();
   await operator?.stop();
   // The shared fake node has room for 110 pods: give ours back to the files that run next.
   for (const name of Object.values(NS)) await core.deleteNamespace({ name });
@@ -217,7 +222,7 @@ describe('invalid ViewportRelays', () => {
     const r = await settled(NS.missing, 'relay');
     const stalled = conditionOf(r, 'Stalled') as { status: string; reason: string; message?: string };
     expect(stalled).toMatchObject({ status: 'True', reason: 'SecretNotFound' });
-    expect(stalled.message).toContain('viewport-platform/internal-key');
+    expect(stalled.message).toContain('relay-platform/internal-key');
   });
 });
 
@@ -278,7 +283,7 @@ describe('conflicting writers and Secret rotation', () => {
     secretValues.push(rotated);
     await core.patchNamespacedSecret({
       namespace: NS.conflict,
-      name: 'viewport-platform',
+      name: 'relay-platform',
       body: [{ op: 'replace', path: '/data/internal-key', value: Buffer.from(rotated).toString('base64') }],
     });
     // Secrets are not watched: the next resync or any relay event picks the change up; a spec touch stands in for the resync.

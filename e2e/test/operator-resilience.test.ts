@@ -22,14 +22,14 @@ const retryPeriodMs = 2_000;
 
 function minimalRelay(namespace: string): string {
   const doc = parse(readFileSync(join(repo, 'examples/minimal-single.yaml'), 'utf8')) as KubeObject;
-  doc.metadata.namespace = namespace;
+  doc.metadata = { ...doc.metadata, name: 'relay', namespace };
   return stringify(doc);
 }
 
 async function prepareNamespace(kc: KubeConfig, namespace: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'viewport-platform' }, stringData: { 'internal-key': 'k'.repeat(32) } } });
+  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'relay-platform' }, stringData: { 'internal-key': 'k'.repeat(32) } } });
 }
 
 /** severable wraps an adapter so a test can cut it off from the API server, as

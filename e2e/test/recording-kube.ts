@@ -4,6 +4,8 @@
 import { apiGroupOf, findKind } from '../../operator/src/kinds.js';
 import type { KubeAdapter, KubeError, KubeResult } from '../../operator/src/kube/adapter.js';
 
+type JsonPatch = NonNullable<KubeAdapter['jsonPatch']>;
+
 /** RecordedError is one failed call, by verb and resource. */
 export interface RecordedError {
   readonly verb: string;
@@ -70,6 +72,9 @@ export function recordingKube(inner: KubeAdapter): RecordingKube {
     create: async (obj) => note('create', resourceOf(obj.apiVersion, obj.kind), await inner.create(obj), obj.metadata),
     replace: async (obj) => note('update', resourceOf(obj.apiVersion, obj.kind), await inner.replace(obj), obj.metadata),
     delete: async (ref, uid) => note('delete', resourceOf(ref.apiVersion, ref.kind), await inner.delete(ref, uid), ref),
+    ...(inner.jsonPatch ? { jsonPatch: async (ref: Parameters<JsonPatch>[0], ops: Parameters<JsonPatch>[1]) => note('patch', resourceOf(ref.apiVersion, ref.kind), await inner.jsonPatch!(ref, ops), ref) } : {}),
+    // /version is a non-resource URL every authenticated client may read: no RBAC entry to record.
+    ...(inner.serverVersion ? { serverVersion: () => inner.serverVersion!() } : {}),
     watch: (apiVersion, kind, opts, callbacks) => {
       const resource = resourceOf(apiVersion, kind);
       used.add(`${resource}:list`);

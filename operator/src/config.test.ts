@@ -24,6 +24,13 @@ describe('loadConfig', () => {
     expect(res).toMatchObject({ ok: true, config: { namespaces: ['c'], relayImage: 'y:2', leaderElect: false } });
   });
 
+  it('reads the resync period as a duration', () => {
+    expect(loadConfig({ resyncPeriod: '30s', leaderElect: 'false' }, {})).toMatchObject({ ok: true, config: { resyncMs: 30_000 } });
+    expect(loadConfig({ leaderElect: 'false' }, { VIEWPORT_OPERATOR_RESYNC_PERIOD: '2m' })).toMatchObject({ ok: true, config: { resyncMs: 120_000 } });
+    expect(loadConfig({ leaderElect: 'false' }, {})).toMatchObject({ ok: true, config: { resyncMs: 600_000 } });
+    expect(loadConfig({ resyncPeriod: '0s', leaderElect: 'false' }, {})).toMatchObject({ ok: false, errors: [expect.stringContaining('--resync-period')] });
+  });
+
   it('lists every error at once', () => {
     const res = loadConfig({ namespaces: 'Bad_NS', leaderElect: 'maybe', metricsPort: '70000' }, {});
     expect(res).toEqual({

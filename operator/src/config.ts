@@ -30,6 +30,7 @@ export interface RunFlags {
   healthPort?: string;
   relayImage?: string;
   kubeconfig?: string;
+  resyncPeriod?: string;
 }
 
 /** DEFAULT_RELAY_IMAGE is the relay image matching this operator's version. */
@@ -57,6 +58,18 @@ function parsePort(name: string, v: string | undefined, fallback: number, errors
   return n;
 }
 
+/** parseDuration reads "90s", "10m", "1h" (or plain seconds) as milliseconds, at least one second. */
+function parseDuration(name: string, v: string | undefined, fallback: number, errors: string[]): number {
+  if (v === undefined || v === '') return fallback;
+  const m = /^([0-9]+)(s|m|h)?$/.exec(v.trim());
+  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
+  if (!Number.isFinite(ms) || ms < 1000) {
+    errors.push(`${name}: expected a duration of at least 1s such as 30s, 10m or 1h, got "${v}"`);
+    return fallback;
+  }
+  return ms;
+}
+
 /** loadConfig merges flags (first) with environment variables (second) and defaults. */
 export function loadConfig(flags: RunFlags, env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const errors: string[] = [];
@@ -78,7 +91,7 @@ export function loadConfig(flags: RunFlags, env: Readonly<Record<string, string 
     healthPort: parsePort('--health-port', flags.healthPort, 8081, errors),
     relayImage: flags.relayImage ?? env.VIEWPORT_RELAY_IMAGE ?? DEFAULT_RELAY_IMAGE,
     kubeconfig: flags.kubeconfig ?? env.KUBECONFIG,
-    resyncMs: 10 * 60_000,
+    resyncMs: parseDuration('--resync-period', flags.resyncPeriod ?? env.VIEWPORT_OPERATOR_RESYNC_PERIOD, 10 * 60_000, errors),
     concurrency: 2,
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config: Object.freeze(config) };

@@ -76,6 +76,26 @@ export const KINDS: readonly KindInfo[] = [
     verbs: ['update'],
   },
   {
+    // Listed by label while a relay is not ready, to say why its pods do not come up.
+    apiVersion: 'v1',
+    kind: 'Pod',
+    plural: 'pods',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['list'],
+  },
+  {
+    // FailedCreate Events about a StatefulSet that lacks pods (it has no ReplicaFailure condition).
+    apiVersion: 'v1',
+    kind: 'Event',
+    plural: 'events',
+    namespaced: true,
+    child: false,
+    optional: false,
+    verbs: ['list'],
+  },
+  {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
     plural: 'events',

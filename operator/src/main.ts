@@ -11,6 +11,7 @@ import { referencedSecretNames } from './desired/index.js';
 import { relayModel } from './desired/model.js';
 import type { RandomSecret } from './desired/secret.js';
 import type { KubeAdapter } from './kube/adapter.js';
+import { checkServerVersion } from './kube/min-version.js';
 import { startWatches, type WatchSet } from './kube/watch.js';
 import { LeaderElector } from './leader.js';
 import type { KubeObject } from './object.js';
@@ -70,7 +71,12 @@ export function createOperator(deps: OperatorDeps): Operator {
   const queue = new WorkQueue({
     clock,
     concurrency: config.concurrency,
-    worker: async (key) => ({ retry: (await reconcile(key)).result === 'retry' }),
+    worker: async (key) => {
+      const result = await reconcile(key);
+      // Not ready yet: pod failures and exposure live in objects no informer watches, so look again.
+      if (result.result === 'done' && result.recheckAfterMs !== undefined) queue.addAfter(key, result.recheckAfterMs);
+      return { retry: result.result === 'retry' };
+    },
     onDepth: (d) => metrics.queueDepth.set(d),
     onCrash: (key, error) => log.error('reconcile_crashed', { key, error: error instanceof Error ? error.message : String(error) }),
   });
@@ -132,7 +138,7 @@ function measuredReconcile(
     if (result.result === 'retry') {
       metrics.errors.inc({ reason: result.reason });
       log.warn('reconcile_retry', { key, reason: result.reason, message: result.message });
-    } else if (result.reason !== 'Reconciled') {
+    } else if (result.reason !== 'Reconciled' && result.recheckAfterMs === undefined) {
       log.info('reconcile_done', { key, reason: result.reason });
     }
     return result;
@@ -214,6 +220,13 @@ export async function runOperator(config: OperatorConfig, kube: KubeAdapter, onE
   const clock = systemClock();
   const log = jsonLogger(() => clock.now());
   const metrics = createMetrics(true);
+  const tooOld = await checkServerVersion(kube);
+  if (tooOld !== undefined) {
+    log.error('unsupported_kubernetes', { message: tooOld });
+    process.stderr.write(`error: ${tooOld}\n`);
+    onExit(2);
+    return;
+  }
   const op = createOperator({ kube, config, clock, log, metrics, onLeadershipLost: () => onExit(1) });
   const text = 'text/plain; charset=utf-8';
   const metricsServer = await listen(config.metricsPort, async (path) =>

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { CHILD_KINDS, findKind } from './kinds.js';
-import { formatObjects, GENERATED_PLACEHOLDER, renderRelays } from './render.js';
+import { ambiguous, formatObjects, GENERATED_PLACEHOLDER, renderRelays } from './render.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const examplesDir = join(root, 'examples');
@@ -14,21 +14,21 @@ const cfg = { relayImage: 'ghcr.io/viewport/relay:test' };
 
 // What each example must produce, by "Kind/name" (NetworkPolicies are on unless a spec turns them off).
 const expected: Record<string, string[]> = {
-  'minimal-single.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'NetworkPolicy/relay'],
+  'minimal-single.yaml': ['ServiceAccount/minimal', 'Secret/minimal-generated', 'Service/minimal', 'Deployment/minimal', 'NetworkPolicy/minimal'],
   'managed-redis.yaml': [
-    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
-    'PodDisruptionBudget/relay', 'HorizontalPodAutoscaler/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'Ingress/relay', 'ServiceMonitor/relay',
+    'ServiceAccount/managed-redis', 'Secret/managed-redis-generated', 'Service/managed-redis-redis', 'Deployment/managed-redis-redis', 'Service/managed-redis', 'Deployment/managed-redis',
+    'PodDisruptionBudget/managed-redis', 'HorizontalPodAutoscaler/managed-redis', 'NetworkPolicy/managed-redis', 'NetworkPolicy/managed-redis-redis', 'Ingress/managed-redis', 'ServiceMonitor/managed-redis',
   ],
-  'external-redis-tls.yaml': ['ServiceAccount/relay', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'Ingress/relay'],
-  'server-backplane.yaml': ['ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay', 'Deployment/relay', 'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'Ingress/relay'],
+  'external-redis-tls.yaml': ['ServiceAccount/external-redis', 'Service/external-redis', 'Deployment/external-redis', 'PodDisruptionBudget/external-redis', 'NetworkPolicy/external-redis', 'Ingress/external-redis'],
+  'server-backplane.yaml': ['ServiceAccount/server-backplane', 'Secret/server-backplane-generated', 'Service/server-backplane', 'Deployment/server-backplane', 'PodDisruptionBudget/server-backplane', 'NetworkPolicy/server-backplane', 'Ingress/server-backplane'],
   'pinned-redirect.yaml': [
-    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Service/relay-pods',
-    'Service/relay-0', 'Service/relay-1', 'Service/relay-2', 'StatefulSet/relay', 'PodDisruptionBudget/relay', 'NetworkPolicy/relay',
-    'NetworkPolicy/relay-redis', 'Ingress/relay',
+    'ServiceAccount/pinned', 'Secret/pinned-generated', 'Service/pinned-redis', 'Deployment/pinned-redis', 'Service/pinned', 'Service/pinned-pods',
+    'Service/pinned-0', 'Service/pinned-1', 'Service/pinned-2', 'StatefulSet/pinned', 'PodDisruptionBudget/pinned', 'NetworkPolicy/pinned',
+    'NetworkPolicy/pinned-redis', 'Ingress/pinned',
   ],
   'gateway-api.yaml': [
-    'ServiceAccount/relay', 'Secret/relay-generated', 'Service/relay-redis', 'Deployment/relay-redis', 'Service/relay', 'Deployment/relay',
-    'PodDisruptionBudget/relay', 'NetworkPolicy/relay', 'NetworkPolicy/relay-redis', 'HTTPRoute/relay', 'Certificate/relay',
+    'ServiceAccount/gateway', 'Secret/gateway-generated', 'Service/gateway-redis', 'Deployment/gateway-redis', 'Service/gateway', 'Deployment/gateway',
+    'PodDisruptionBudget/gateway', 'NetworkPolicy/gateway', 'NetworkPolicy/gateway-redis', 'HTTPRoute/gateway', 'Certificate/gateway',
   ],
 };
 
@@ -63,6 +63,45 @@ describe('render every example', () => {
       const res = renderRelays(readFileSync(join(examplesDir, file), 'utf8'), cfg);
       if (res.ok) for (const o of res.objects) expect(childKinds.has(o.kind)).toBe(true);
     }
+  });
+});
+
+describe('render output for YAML 1.1 readers (kubectl)', () => {
+  it.each(['no', 'yes', 'on', 'off', 'y', 'n', 'N', 'True', '~', 'null', '', '0755', '010', '1_000', '12:30', '1e3', '0x1f', '0o17', '.inf', '-.5', '42'])('quotes %j', (text) => {
+    expect(ambiguous(text)).toBe(true);
+    const out = formatObjects([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { [text === '' ? 'empty' : text]: text } }], 'yaml');
+    // Read back by a YAML 1.1 reader, the value (and the key) are still that string.
+    const read = YAML.parse(out.replace(/^---\n/, ''), { version: '1.1' }) as { data: Record<string, unknown> };
+    expect(read.data[text === '' ? 'empty' : text]).toBe(text);
+  });
+
+  it.each(['relay', 'viewport:relay', 'ghcr.io/viewport/relay:0.1.0', '7781x', 'noeviction'])('leaves %j plain', (text) => {
+    expect(ambiguous(text)).toBe(false);
+  });
+
+  it('keeps the managed Redis args strings for YAML 1.1 and 1.2 readers', () => {
+    const res = renderRelays(readFileSync(join(examplesDir, 'managed-redis.yaml'), 'utf8'), cfg);
+    if (!res.ok) throw new Error(res.errors.join('\n'));
+    const text = formatObjects(res.objects, 'yaml');
+    for (const version of ['1.1', '1.2'] as const) {
+      const redis = YAML.parseAllDocuments(text, { version })
+        .map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec?: { template: { spec: { containers: { args: unknown[] }[] } } } })
+        .find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-redis'));
+      const args = redis?.spec?.template.spec.containers[0]?.args ?? [];
+      expect(args.length).toBeGreaterThan(0);
+      for (const a of args) expect(typeof a, `${version} ${String(a)}`).toBe('string');
+    }
+    expect(text).not.toMatch(/^%YAML/m);
+  });
+
+  it('leaves out what only a live cluster knows: owner references, generated Secret data, the Secret checksum', () => {
+    const res = renderRelays(readFileSync(join(examplesDir, 'managed-redis.yaml'), 'utf8'), cfg);
+    if (!res.ok) throw new Error(res.errors.join('\n'));
+    const text = formatObjects(res.objects, 'yaml');
+    expect(text).not.toContain('ownerReferences');
+    expect(text).not.toContain('secrets-checksum');
+    expect(text).not.toContain(GENERATED_PLACEHOLDER);
+    expect(res.objects.find((o) => o.kind === 'Secret')?.data).toBeUndefined();
   });
 });
 

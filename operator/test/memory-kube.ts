@@ -7,7 +7,7 @@ import type { KubeAdapter, KubeError, KubeResult, ListOptions, WatchCallbacks, W
 
 /** Write is one mutating call the double served, for assertions. */
 export interface Write {
-  verb: 'apply' | 'applyStatus' | 'create' | 'replace' | 'delete';
+  verb: 'apply' | 'applyStatus' | 'create' | 'replace' | 'delete' | 'jsonPatch';
   ref: ObjectRef;
 }
 
@@ -202,6 +202,24 @@ export class MemoryKube implements KubeAdapter {
     }
     this.writes.push({ verb: 'replace', ref });
     return { ok: true, value: clone(this.store(clone(obj), existing)) };
+  }
+
+  /** jsonPatch supports what the operator sends: test, add and replace on /field and /spec/field. */
+  async jsonPatch(ref: ObjectRef, ops: readonly { op: string; path: string; value?: unknown }[]): Promise<KubeResult<KubeObject>> {
+    const err = this.failure('jsonPatch', ref);
+    if (err) return { ok: false, error: err };
+    const existing = this.objects.get(refKey(ref));
+    if (!existing) return { ok: false, error: { status: 404, reason: 'NotFound', message: 'not found' } };
+    const next = clone(existing) as Record<string, unknown> & KubeObject;
+    for (const op of ops) {
+      const parts = op.path.split('/').slice(1);
+      const parent = parts.slice(0, -1).reduce<Record<string, unknown>>((at, k) => at[k] as Record<string, unknown>, next);
+      const last = parts[parts.length - 1] as string;
+      if (op.op === 'test' && !same(parent[last], op.value)) return { ok: false, error: { status: 422, reason: 'Invalid', message: `test of ${op.path} failed` } };
+      if (op.op === 'add' || op.op === 'replace') parent[last] = clone(op.value);
+    }
+    this.writes.push({ verb: 'jsonPatch', ref });
+    return { ok: true, value: clone(this.store(next, existing)) };
   }
 
   async delete(ref: ObjectRef, uid?: string): Promise<KubeResult<void>> {

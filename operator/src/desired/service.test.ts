@@ -36,7 +36,7 @@ describe('service builders', () => {
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: 'relay-pods', namespace: 'viewport', labels: { ...LABELS, 'relay.getviewport.com/service': 'headless' } },
-        spec: { clusterIP: 'None', selector: SELECTOR, ports: [ws], publishNotReadyAddresses: false },
+        spec: { clusterIP: 'None', selector: SELECTOR, ports: [ws] },
       },
     ],
     [

@@ -30,7 +30,8 @@ export function desiredHeadlessService(m: RelayModel): KubeObject {
       namespace: m.namespace,
       labels: { ...childLabels(m, 'relay'), [SERVICE_ROLE_LABEL]: 'headless' },
     },
-    spec: { clusterIP: 'None', selector: selectorLabels(m, 'relay'), ports: [wsPort], publishNotReadyAddresses: false },
+    // publishNotReadyAddresses is left at its default (false), which the API server does not store.
+    spec: { clusterIP: 'None', selector: selectorLabels(m, 'relay'), ports: [wsPort] },
   };
 }
 

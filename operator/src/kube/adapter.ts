@@ -18,7 +18,7 @@ export interface ListOptions {
   /** Namespace, or undefined for all namespaces. */
   namespace?: string;
   labelSelector?: string;
-  /** fieldSelector, e.g. metadata.name=<name> to watch one object. */
+  /** fieldSelector, e.g. metadata.name=<name> to watch one object, involvedObject.uid=<uid> for Events. */
   fieldSelector?: string;
 }
 
@@ -54,6 +54,10 @@ export interface KubeAdapter {
   create(obj: KubeObject): Promise<KubeResult<KubeObject>>;
   /** replace is a PUT carrying metadata.resourceVersion: 409 when someone else wrote first. */
   replace(obj: KubeObject): Promise<KubeResult<KubeObject>>;
+  /** jsonPatch sends an RFC 6902 JSON patch (verb patch); optional so test doubles may leave it out. */
+  jsonPatch?(ref: ObjectRef, ops: readonly { op: string; path: string; value?: unknown }[]): Promise<KubeResult<KubeObject>>;
+  /** serverVersion reads /version (any authenticated client may); optional for test doubles. */
+  serverVersion?(): Promise<KubeResult<{ major: string; minor: string; gitVersion: string }>>;
   /** delete with a uid precondition, so a re-created object of the same name survives. */
   delete(ref: ObjectRef, uid?: string): Promise<KubeResult<void>>;
   watch(apiVersion: string, kind: string, opts: ListOptions, callbacks: WatchCallbacks): WatchHandle;

@@ -17,7 +17,7 @@ describe('resourcePath', () => {
   });
 
   it('refuses kinds outside the table', () => {
-    expect(() => resourcePath('v1', 'Pod', 'ns')).toThrow(/unknown kind/);
+    expect(() => resourcePath('v1', 'ConfigMap', 'ns')).toThrow(/unknown kind/);
   });
 });
 

@@ -157,6 +157,17 @@ export class ClientKube implements KubeAdapter {
     return res.ok ? { ok: true, value: res.value as KubeObject } : res;
   }
 
+  async serverVersion(): Promise<KubeResult<{ major: string; minor: string; gitVersion: string }>> {
+    const res = await this.request(HttpMethod.GET, '/version', {});
+    return res.ok ? { ok: true, value: res.value as { major: string; minor: string; gitVersion: string } } : res;
+  }
+
+  async jsonPatch(ref: ObjectRef, ops: readonly { op: string; path: string; value?: unknown }[]): Promise<KubeResult<KubeObject>> {
+    const path = resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    const res = await this.request(HttpMethod.PATCH, path, { fieldManager: FIELD_MANAGER }, ops, 'application/json-patch+json');
+    return res.ok ? { ok: true, value: res.value as KubeObject } : res;
+  }
+
   async delete(ref: ObjectRef, uid?: string): Promise<KubeResult<void>> {
     const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(uid ? { preconditions: { uid } } : {}) };
     const res = await this.request(HttpMethod.DELETE, resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name), {}, body);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FIELD_MANAGER } from '../api/v1alpha1/group.js';
 import type { KubeObject, ManagedFieldsEntry } from '../object.js';
-import { ownsReplicas, replicasHandoff } from './apply.js';
+import { isUpToDate, ownsReplicas, planChildren, replicasHandoff } from './apply.js';
 
 const deployment = (spec: Record<string, unknown>, managedFields?: ManagedFieldsEntry[]): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -33,5 +33,23 @@ describe('replicasHandoff', () => {
 
   it('ownsReplicas ignores a status-subresource entry of the same manager', () => {
     expect(ownsReplicas(deployment({}, [{ ...ours({ 'f:replicas': {} }), subresource: 'status' }]))).toBe(false);
+  });
+});
+
+describe('planChildren', () => {
+  const hashed = (image: string, hash = 'h1'): KubeObject => ({
+    ...deployment({ template: { spec: { containers: [{ name: 'relay', image }] } } }),
+    metadata: { name: 'relay', namespace: 'viewport', annotations: { 'relay.getviewport.com/spec-hash': hash } },
+  });
+  const live = (o: KubeObject) => new Map([['apps/v1/Deployment/viewport/relay', o]]);
+
+  it('applies nothing when the live child carries the hash and every applied field (even after a restart: no memory needed)', () => {
+    expect(isUpToDate(hashed('a'), hashed('a'))).toBe(true);
+    expect(planChildren([hashed('a')], live(hashed('a')))).toEqual({ apply: [], prune: [] });
+  });
+
+  it('re-applies on an edited field even when the hash still matches, and on a new hash', () => {
+    expect(planChildren([hashed('a')], live(hashed('evil'))).apply).toHaveLength(1);
+    expect(planChildren([hashed('a', 'h2')], live(hashed('a'))).apply).toHaveLength(1);
   });
 });

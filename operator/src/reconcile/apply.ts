@@ -1,17 +1,11 @@
-// Apply: decide which desired children differ from what was last applied,
-// server-side apply those, and delete owned children no longer desired.
+// Apply: decide which desired children differ from the live ones (spec hash
+// and every field the operator applies), server-side apply those, repair what
+// the API server refuses to merge, and delete owned children no longer desired.
 import { FIELD_MANAGER } from '../api/v1alpha1/group.js';
 import { specHashOf } from '../desired/hash.js';
-import type { KubeAdapter, KubeError } from '../kube/adapter.js';
+import type { KubeAdapter, KubeError, KubeResult } from '../kube/adapter.js';
 import { refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
-
-/** AppliedRecord remembers what the operator last wrote to one child. */
-export interface AppliedRecord {
-  hash: string;
-  uid: string | undefined;
-  generation: number | undefined;
-  resourceVersion: string | undefined;
-}
+import { drifted, repairOps } from './drift.js';
 
 /** Plan is the work for one pass. */
 export interface Plan {
@@ -20,29 +14,19 @@ export interface Plan {
 }
 
 /**
- * isUpToDate: the observed child carries the desired hash and nobody changed it
- * since our last apply (generation for kinds that have one, else resourceVersion).
- * Without a record (operator restart) we re-apply once: SSA of identical content is a no-op.
+ * isUpToDate: the observed child carries the desired hash (nothing was removed from what the operator applies)
+ * and every field the operator applies, with its value (nobody edited, removed or re-owned one since). Checked
+ * on every pass, so an edited annotation or a patched port is put back at the next event or resync.
  */
-export function isUpToDate(desired: KubeObject, observed: KubeObject | undefined, record: AppliedRecord | undefined): boolean {
-  if (!observed || !record) return false;
-  if (specHashOf(observed) !== specHashOf(desired) || record.hash !== specHashOf(desired)) return false;
-  if (record.uid !== observed.metadata.uid) return false;
-  if (observed.metadata.generation !== undefined) return observed.metadata.generation === record.generation;
-  return observed.metadata.resourceVersion === record.resourceVersion;
+export function isUpToDate(desired: KubeObject, observed: KubeObject | undefined): boolean {
+  if (!observed) return false;
+  return specHashOf(observed) === specHashOf(desired) && !drifted(desired, observed);
 }
 
-/** planChildren compares desired with observed children and the applied records. Pure. */
-export function planChildren(
-  desired: readonly KubeObject[],
-  observed: ReadonlyMap<string, KubeObject>,
-  records: ReadonlyMap<string, AppliedRecord>,
-): Plan {
+/** planChildren compares desired with observed children. Pure. */
+export function planChildren(desired: readonly KubeObject[], observed: ReadonlyMap<string, KubeObject>): Plan {
   const desiredKeys = new Set(desired.map((d) => refKey(refOf(d))));
-  const apply = desired.filter((d) => {
-    const key = refKey(refOf(d));
-    return !isUpToDate(d, observed.get(key), records.get(key));
-  });
+  const apply = desired.filter((d) => !isUpToDate(d, observed.get(refKey(refOf(d)))));
   const prune = [...observed.entries()]
     .filter(([key]) => !desiredKeys.has(key))
     .map(([, o]) => ({ ref: refOf(o), uid: o.metadata.uid }));
@@ -90,13 +74,39 @@ export interface ApplyOutcome {
   pruned: ObjectRef[];
 }
 
+/** RECREATE_KINDS may be deleted and created again when the API server forbids an update (an immutable
+ * field): nothing runs in them. Workloads never are (their pods would go with them). */
+const RECREATE_KINDS = new Set(['Service', 'Ingress', 'HTTPRoute', 'Certificate', 'PodDisruptionBudget', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'ServiceMonitor']);
+
+const isInvalid = (e: KubeError): boolean => e.status === 422;
+const isImmutable = (e: KubeError): boolean => /immutable/i.test(e.message);
+
+/**
+ * applyRepairing: server-side apply, and when the API server refuses the merge of our fields with someone
+ * else's (422), put our fields back wholesale with a resourceVersion-guarded JSON patch and apply again; when
+ * it forbids the update itself (an immutable field) delete the child (uid precondition) and create it afresh.
+ */
+async function applyRepairing(kube: KubeAdapter, obj: KubeObject, observed: KubeObject | undefined): Promise<KubeResult<KubeObject>> {
+  const first = await kube.apply(obj);
+  if (first.ok || !observed || !isInvalid(first.error)) return first;
+  let last: KubeResult<KubeObject> = first;
+  if (!isImmutable(first.error)) {
+    const ops = repairOps(obj, observed);
+    if (!ops || !kube.jsonPatch) return first;
+    const patched = await kube.jsonPatch(refOf(observed), ops);
+    if (!patched.ok) return first;
+    last = await kube.apply(obj);
+    if (last.ok || !isImmutable(last.error)) return last;
+  }
+  // Only an immutable field gets here: the object cannot become what we apply without being created again.
+  if (!RECREATE_KINDS.has(obj.kind)) return last;
+  const removed = await kube.delete(refOf(observed), observed.metadata.uid);
+  if (!removed.ok && removed.error.status !== 404) return last;
+  return kube.apply(obj);
+}
+
 /** executePlan applies then prunes; every call is attempted, errors are collected. */
-export async function executePlan(
-  kube: KubeAdapter,
-  plan: Plan,
-  observed: ReadonlyMap<string, KubeObject>,
-  records: Map<string, AppliedRecord>,
-): Promise<ApplyOutcome> {
+export async function executePlan(kube: KubeAdapter, plan: Plan, observed: ReadonlyMap<string, KubeObject>): Promise<ApplyOutcome> {
   const out: ApplyOutcome = { applied: new Map(), errors: [], created: [], pruned: [] };
   // In order: a Deployment should not start before its Secret and ServiceAccount exist.
   for (const obj of plan.apply) {
@@ -105,28 +115,19 @@ export async function executePlan(
     const handoff = replicasHandoff(obj, observed.get(key));
     const handed = handoff === undefined ? undefined : await kube.apply(handoff, HANDOFF_MANAGER);
     if (handed !== undefined && !handed.ok) {
-      records.delete(key);
       out.errors.push({ ref, error: handed.error });
       continue;
     }
-    const res = await kube.apply(obj);
+    const res = await applyRepairing(kube, obj, observed.get(key));
     if (!res.ok) {
-      records.delete(key);
       out.errors.push({ ref, error: res.error });
       continue;
     }
     if (!observed.has(key)) out.created.push(ref);
     out.applied.set(key, res.value);
-    records.set(key, {
-      hash: specHashOf(obj) ?? '',
-      uid: res.value.metadata.uid,
-      generation: res.value.metadata.generation,
-      resourceVersion: res.value.metadata.resourceVersion,
-    });
   }
   for (const { ref, uid } of plan.prune) {
     const res = await kube.delete(ref, uid);
-    records.delete(refKey(ref));
     if (res.ok || res.error.status === 404) out.pruned.push(ref);
     else out.errors.push({ ref, error: res.error });
   }

@@ -67,3 +67,19 @@ export async function observeRelay(
     .map((r) => ({ name: r.name, key: r.key, value: secrets.get(r.name)?.[r.key] }));
   return { ok: true, observed: { children, generated, referenced } };
 }
+
+/** WorkloadFacts are the cluster's own reasons why a relay's pods do not come up. */
+export type WorkloadFactsResult = { ok: true; pods: KubeObject[]; events: KubeObject[] } | { ok: false; error: KubeError };
+
+/** observePods lists the relay's pods (relay and managed Redis) and, for a StatefulSet, the Events about it:
+ * only called while the relay is not ready, so a settled relay costs no extra request. */
+export async function observePods(kube: KubeAdapter, m: RelayModel, statefulSet: KubeObject | undefined): Promise<WorkloadFactsResult> {
+  const pods = await kube.list('v1', 'Pod', { namespace: m.namespace, labelSelector: `${RELAY_LABEL}=${m.name}` });
+  if (!pods.ok) return pods;
+  const uid = statefulSet?.metadata.uid;
+  if (uid === undefined) return { ok: true, pods: pods.value, events: [] };
+  // A StatefulSet reports pods it cannot create only as Events.
+  const events = await kube.list('v1', 'Event', { namespace: m.namespace, fieldSelector: `involvedObject.uid=${uid},reason=FailedCreate` });
+  if (!events.ok) return events;
+  return { ok: true, pods: pods.value, events: events.value };
+}

@@ -2,8 +2,9 @@
 // labels and Event reasons, so they are string literals, never free text.
 import { z } from 'zod';
 
-/** CONDITION_TYPES: Ready (normal-true), Reconciling and Stalled (abnormal-true, kstatus). */
-export const CONDITION_TYPES = ['Ready', 'Reconciling', 'Stalled'] as const;
+/** CONDITION_TYPES: Ready (normal-true), Reconciling and Stalled (abnormal-true, kstatus), and
+ * Exposed (normal-true, only when spec.exposure publishes the relay through an Ingress or HTTPRoute). */
+export const CONDITION_TYPES = ['Ready', 'Reconciling', 'Stalled', 'Exposed'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** REASONS is every condition reason the operator writes. */
@@ -17,7 +18,15 @@ export const REASONS = [
   'SecretNotFound', // a referenced Secret or key does not exist
   'ApplyRejected', // the API server refused a child (4xx): user must act
   'ApplyFailed', // transient apply error; retried with backoff
-  'RolloutStalled', // workload exceeded its progress deadline
+  'RolloutStalled', // workload exceeded its progress deadline, or pods kept failing past it
+  'FailedCreate', // the workload controller cannot create pods (missing PriorityClass, quota, admission)
+  'ImagePullFailed', // a pod cannot pull its image (ErrImagePull, ImagePullBackOff, InvalidImageName)
+  'CrashLoopBackOff', // a container keeps exiting
+  'ContainerConfigError', // a container cannot start as configured (CreateContainerConfigError)
+  'Unschedulable', // the scheduler finds no node for a pod
+  'Exposed', // Exposed true: the Ingress has an address, or every route and certificate is accepted and ready
+  'ExposurePending', // waiting for an ingress address, a route's acceptance or a certificate
+  'ExposureRejected', // a gateway refused a route (Accepted or ResolvedRefs false)
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -37,8 +37,9 @@ describe('generated CRD', () => {
     });
   });
 
-  it('has the printer columns Mode, Replicas, Ready, Endpoint, Age', () => {
-    expect((version.additionalPrinterColumns as Node[]).map((c) => c.name)).toEqual(['Mode', 'Replicas', 'Ready', 'Endpoint', 'Age']);
+  it('has the printer columns Ready, Reason, Replicas, Endpoint, Age (and Mode with -o wide)', () => {
+    expect((version.additionalPrinterColumns as Node[]).map((c) => c.name)).toEqual(['Ready', 'Reason', 'Replicas', 'Endpoint', 'Age', 'Mode']);
+    expect((version.additionalPrinterColumns as Node[]).filter((c) => c.priority === undefined).map((c) => c.name)).toEqual(['Ready', 'Reason', 'Replicas', 'Endpoint', 'Age']);
   });
 
   it('carries every spec rule as CEL with its message and field', () => {
@@ -67,8 +68,11 @@ describe('generated CRD', () => {
   it('marks int-or-string and free-form fields', () => {
     const pdb = (props.spec!.properties as Record<string, Node>).podDisruptionBudget!;
     expect((pdb.properties as Record<string, Node>).maxUnavailable).toMatchObject({ 'x-kubernetes-int-or-string': true });
-    const pod = (props.spec!.properties as Record<string, Node>).pod!;
-    expect((pod.properties as Record<string, Node>).affinity).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    const env = ((props.spec!.properties as Record<string, Node>).pod!.properties as Record<string, Node>).env!;
+    expect(((env.items as Node).properties as Record<string, Node>).valueFrom).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'core/v1 EnvVarSource.' });
+    // Quantities keep their pattern: the API server refuses `cpu: banana` at admission.
+    const limits = ((props.spec!.properties as Record<string, Node>).resources!.properties as Record<string, Node>).limits!;
+    expect(limits.additionalProperties).toMatchObject({ 'x-kubernetes-int-or-string': true, pattern: expect.stringContaining('[KMGTPE]i') });
   });
 });
 

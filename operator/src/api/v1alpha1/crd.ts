@@ -31,8 +31,13 @@ export function toStructural(node: JsonSchema, path = ''): JsonSchema {
       throw new Error(`toStructural: ${key} at ${path || '/'} is not structural`);
     }
     if (key === 'anyOf') {
-      // The only union we allow is int-or-string, which has its own marker.
-      if (node['x-kubernetes-int-or-string'] === true) continue;
+      // The only union we allow is int-or-string, which has its own marker; the
+      // string branch's pattern (a quantity, a percentage) applies to strings only.
+      if (node['x-kubernetes-int-or-string'] === true) {
+        const pattern = (value as JsonSchema[]).find((b) => b.type === 'string')?.pattern;
+        if (typeof pattern === 'string') out.pattern = pattern;
+        continue;
+      }
       throw new Error(`toStructural: anyOf at ${path || '/'} is not structural`);
     }
     if (key === 'additionalProperties') {
@@ -111,12 +116,14 @@ export function buildCrd(): JsonSchema {
               labelSelectorPath: '.status.selector',
             },
           },
+          // Ready and Reason first: a stalled or paused relay must not look like a healthy one.
           additionalPrinterColumns: [
-            { name: 'Mode', type: 'string', jsonPath: '.status.backplane.mode', description: 'Backplane mode' },
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Ready condition' },
+            { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: 'Why the relay is (not) ready' },
             { name: 'Replicas', type: 'integer', jsonPath: '.status.replicas', description: 'Relay pods' },
-            { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready relay pods' },
             { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Public WebSocket URL' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Mode', type: 'string', jsonPath: '.status.backplane.mode', description: 'Backplane mode', priority: 1 },
           ],
           schema: {
             openAPIV3Schema: {

@@ -24,6 +24,24 @@ describe('parseRelay accepts valid specs', () => {
     ['peer links on another port', { backplane: { ...redis, peerLinks: { port: 9000 } }, replicas: 2 }],
     ['peer links off', { backplane: { ...redis, peerLinks: { enabled: false } }, replicas: 2 }],
     ['gateway', { exposure: { host: 'r.example.com', tls: { secretName: 't' }, httpRoute: { parentRefs: [{ name: 'gw' }] } } }],
+    [
+      'quantities, images and scheduling in their usual forms',
+      {
+        image: 'registry.example.com:5000/team/viewport-relay:1.2.3-rc.1@sha256:' + 'a'.repeat(64),
+        resources: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': 1 }, limits: { cpu: 2, memory: '1.5Gi' } },
+        podDisruptionBudget: { maxUnavailable: '25%' },
+        pod: {
+          tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'relay', effect: 'NoSchedule' }, { operator: 'Exists' }],
+          affinity: {
+            nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: { matchExpressions: [{ key: 'pool', operator: 'In', values: ['edge'] }] } }] },
+            podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'x' } } }] },
+          },
+          priorityClassName: 'viewport-critical',
+        },
+      },
+    ],
+    ['a short image name', { image: 'relay' }],
+    ['a localhost registry image', { image: 'localhost:5000/relay:dev' }],
   ])('%s', (_name, spec) => {
     const res = parseRelay(relay(spec));
     expect(res.ok ? 'ok' : res.problems).toBe('ok');
@@ -89,6 +107,17 @@ describe('parseRelay rejects malformed shapes', () => {
     ['fractional peer-link port', { backplane: { ...redis, peerLinks: { port: 8091.5 } } }, 'spec.backplane.peerLinks.port'],
     ['peer-link port as a string', { backplane: { ...redis, peerLinks: { port: '8091' } } }, 'spec.backplane.peerLinks.port'],
     ['unknown peerLinks field', { backplane: { ...redis, peerLinks: { host: '10.0.0.1' } } }, 'spec.backplane.peerLinks'],
+    ['cpu: banana', { resources: { limits: { cpu: 'banana' } } }, 'spec.resources.limits.cpu'],
+    ['negative memory', { resources: { requests: { memory: '-1Gi' } } }, 'spec.resources.requests.memory'],
+    ['bad managed Redis quantity', { backplane: { mode: 'redis', redis: { managed: { resources: { limits: { memory: '1 GB' } } } } } }, 'spec.backplane.redis.managed.resources.limits.memory'],
+    ['image with upper-case path', { image: 'ghcr.io/Viewport/Relay:1' }, 'spec.image'],
+    ['image with a space', { image: 'relay :1' }, 'spec.image'],
+    ['image with an empty tag', { image: 'relay:' }, 'spec.image'],
+    ['percentage PDB as garbage', { podDisruptionBudget: { maxUnavailable: 'half' } }, 'spec.podDisruptionBudget.maxUnavailable'],
+    ['toleration with a bad effect', { pod: { tolerations: [{ key: 'k', operator: 'Exists', effect: 'Sometimes' }] } }, 'spec.pod.tolerations.0.effect'],
+    ['toleration with an unknown field', { pod: { tolerations: [{ key: 'k', opertor: 'Exists' }] } }, 'spec.pod.tolerations.0'],
+    ['affinity without a topology key', { pod: { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: {} }] } } } }, 'spec.pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.0.topologyKey'],
+    ['node affinity with a bad operator', { pod: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Like' }] }] } } } } }, 'spec.pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.0.matchExpressions.0.operator'],
   ])('%s', (_name, spec, path) => {
     const res = parseRelay(relay(spec));
     expect(res.ok).toBe(false);

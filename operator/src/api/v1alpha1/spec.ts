@@ -3,6 +3,7 @@
 // derived from these zod schemas. Defaults live in desired/defaults.ts, not
 // here, so the CRD carries no defaults (GitOps tools diff on them).
 import { z } from 'zod';
+import { Affinity, Toleration } from './scheduling.js';
 
 // Kubernetes-specific markers copied verbatim into the generated CRD.
 const intOrString = { 'x-kubernetes-int-or-string': true } as const;
@@ -20,7 +21,20 @@ const hostname = z
   .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lower-case DNS name');
 const httpUrl = z.url({ protocol: /^https?$/ });
 const stringMap = z.record(z.string(), z.string());
-const quantity = z.union([z.number().int(), z.string().min(1)]).meta(intOrString);
+/** QUANTITY_PATTERN is a non-negative Kubernetes quantity (the API server's own grammar, without a minus sign):
+ * `cpu: banana` is refused at admission instead of failing on the relay's workload. */
+export const QUANTITY_PATTERN = '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+const quantity = z.union([z.number().int().min(0), z.string().regex(new RegExp(QUANTITY_PATTERN), 'must be a Kubernetes quantity, e.g. 500m, 1, 512Mi')]).meta(intOrString);
+const intOrPercent = z.union([z.number().int().min(0), z.string().regex(/^[0-9]+%$/, 'must be a count or a percentage, e.g. 1 or 50%')]).meta(intOrString);
+
+// Container image reference (the distribution/reference grammar): [registry[:port]/]path[:tag][@digest].
+const domainPart = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const pathPart = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+/** IMAGE_PATTERN is a container image reference: lower-case path, optional registry, tag and digest. */
+export const IMAGE_PATTERN =
+  `^(?:${domainPart}(?:\\.${domainPart})*(?::[0-9]+)?/)?${pathPart}(?:/${pathPart})*` +
+  '(?::[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$';
+const image = z.string().min(1).max(1024).regex(new RegExp(IMAGE_PATTERN), 'must be an image reference, e.g. ghcr.io/viewport/relay:0.1.0');
 
 /** SecretKeyRef points at one key of a Secret in the relay's namespace. */
 export const SecretKeyRef = z
@@ -65,7 +79,7 @@ const Admin = z
 
 const ManagedRedis = z
   .strictObject({
-    image: z.string().min(1).optional().describe('Redis-compatible image (default a Valkey release).'),
+    image: image.optional().describe('Redis-compatible image (default a Valkey release).'),
     resources: Resources.optional(),
   })
   .describe('The operator runs a single Redis/Valkey Deployment and Service; no persistence (it is a bus, not a store).');
@@ -218,8 +232,8 @@ const Autoscaling = z
 const PodDisruptionBudget = z
   .strictObject({
     enabled: z.boolean().optional().describe('Default true when more than one replica can run.'),
-    minAvailable: quantity.optional(),
-    maxUnavailable: quantity.optional().describe('Default 1.'),
+    minAvailable: intOrPercent.optional(),
+    maxUnavailable: intOrPercent.optional().describe('Default 1.'),
   })
   .describe('policy/v1 PodDisruptionBudget.');
 
@@ -278,9 +292,9 @@ const Pod = z
     labels: stringMap.optional(),
     annotations: stringMap.optional(),
     nodeSelector: stringMap.optional(),
-    tolerations: z.array(z.record(z.string(), z.unknown()).meta(preserveUnknown)).max(64).optional(),
-    affinity: z.record(z.string(), z.unknown()).meta(preserveUnknown).optional(),
-    priorityClassName: z.string().min(1).optional(),
+    tolerations: z.array(Toleration).max(64).optional(),
+    affinity: Affinity.optional(),
+    priorityClassName: secretName.optional().describe('PriorityClass of the relay pods (it must exist: pods are refused without it).'),
     env: z.array(EnvVar).max(64).optional(),
   })
   .describe('Relay pod overrides.');
@@ -308,7 +322,7 @@ const Drain = z
 export const ViewportRelaySpec = z
   .strictObject({
     replicas: z.number().int().min(0).max(1000).optional().describe('Relay replicas (default 1). Leave unset with autoscaling.'),
-    image: z.string().min(1).optional().describe('Relay image (default: the operator --relay-image).'),
+    image: image.optional().describe('Relay image (default: the operator --relay-image).'),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
     imagePullSecrets: z.array(z.strictObject({ name: secretName })).max(16).optional(),
     resources: Resources.optional(),

@@ -26,7 +26,7 @@ export const ViewportRelayStatus = z
       .max(8)
       .optional()
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
-      .describe('Ready, Reconciling, Stalled.'),
+      .describe('Ready, Reconciling, Stalled, and Exposed when spec.exposure publishes the relay.'),
   })
   .describe('Observed state, written by the operator.');
 /** ViewportRelayStatus (type) is the status as written by the operator. */
