@@ -122,6 +122,9 @@ for image in relay operator; do
 	docker build -f "$repo/Dockerfile.$image" -t "$name:$tag" --build-arg "REVISION=$revision" "${build_args[@]}" "$repo"
 	kind load docker-image --name "$cluster" "$name:$tag"
 done
+# The rolling-update scenario moves the relays to another tag of the same image.
+docker tag "viewport-relay:$tag" "viewport-relay:$tag-next"
+kind load docker-image --name "$cluster" "viewport-relay:$tag-next"
 for image in "${load_images[@]}"; do
 	kind load docker-image --name "$cluster" "$image"
 done
@@ -145,9 +148,12 @@ platform_host="${E2E_PLATFORM_HOST:-$(docker network inspect kind \
 phase suite
 log "running the e2e suite (platform at $platform_host)"
 cd "$repo"
-E2E_PROVIDER=kind \
-	E2E_PLATFORM_HOST="$platform_host" \
-	E2E_KUBECTL="$kubectl" \
-	E2E_OPERATOR_NAMESPACE="$namespace" \
-	E2E_RELAY_IMAGE="viewport-relay:$tag" \
-	npm run e2e
+export E2E_PROVIDER=kind E2E_PLATFORM_HOST="$platform_host" E2E_KUBECTL="$kubectl" E2E_OPERATOR_NAMESPACE="$namespace" \
+	E2E_RELAY_IMAGE="viewport-relay:$tag" E2E_HELM="$helm" E2E_HELM_RELEASE="$release"
+npm run e2e
+
+# Last, as it changes the installation the suite ran on: the operator pod
+# killed, helm upgrade with a changed CRD, helm uninstall.
+phase lifecycle
+log "killing, upgrading and uninstalling the operator"
+npm exec -w e2e -- vitest run --config "$repo/e2e/kind/vitest.lifecycle.config.ts"

@@ -1,21 +1,21 @@
-// Scenario 4: a rolling update while a probe session streams. The operator
-// rolls the relay pods one at a time (surge 1, never fewer ready than
-// wanted), each old relay drains and tells its peers to reconnect, the probe
-// reconnects to a new pod and completes, and no relay is killed before its
-// drain ends.
-import type { V1Pod } from '@kubernetes/client-node';
+// Scenario 4: a rolling update (a new image tag and a changed env value)
+// while a probe session streams. The operator rolls the relay pods one at a
+// time (surge 1, never fewer ready than wanted), each old relay drains and
+// tells its peers to reconnect, the probe reconnects to a new pod and
+// completes, and no relay is killed before its drain ends.
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../controlplane/wait.js';
 import { loadFixture } from '../helpers/fixtures.js';
-import { runProbeCli } from '../helpers/probe.js';
 import { useScenario } from '../helpers/scenario.js';
-import { isPodReady, isReadyAtGeneration, RELAY_PORT } from '../helpers/relay.js';
-import { startTcpRouter } from '../helpers/tcp-router.js';
+import { isPodReady, isReadyAtGeneration } from '../helpers/relay.js';
+import { startStreamingProbe } from '../helpers/streaming.js';
 
 const scenario = useScenario('e2e-rolling');
 const { provider, api } = scenario;
 
 const FRAMES = 2000;
+// The same relay under another tag (e2e/kind/run.sh loads it; the local runner plays any *relay* image).
+const nextImage = `${provider.ctx.relayImage}-next`;
 
 type RollingFixture = Record<string, unknown> & { spec: { pod: { env: { name: string; value: string }[] } } };
 
@@ -26,33 +26,12 @@ describe('a rolling update', () => {
     await api.waitForRelay('relay', 'relay Ready with 2 replicas', (r) => isReadyAtGeneration(r) && r.status?.readyReplicas === 2);
     const oldPods = (await api.waitForReadyPods('relay', 2)).map((p) => p.metadata?.name ?? '');
 
-    // A Service stand-in: each new connection goes to a ready, non-terminating relay pod, round robin.
-    const router = await startTcpRouter({
-      host: '127.0.0.1',
-      pick: async (index) => {
-        const ready = await api.pods('relay', 'relay', { readyOnly: true });
-        const pod: V1Pod | undefined = ready[index % Math.max(1, ready.length)];
-        return pod === undefined ? undefined : provider.reach(pod, RELAY_PORT);
-      },
-    });
-    // Slow the stream so it outlasts the rollout; lifted once the rollout is over.
-    router.latencyMs = 30;
+    // Slowed so it outlasts the rollout; lifted once the rollout is over.
+    const stream = await startStreamingProbe(scenario, 'ws-rolling', FRAMES);
     try {
-      const tokens = await scenario.platform().tokens('ws-rolling', 'target-1');
-      const probing = runProbeCli({
-        url: `ws://127.0.0.1:${String(router.port)}/ws`,
-        workspace: 'ws-rolling',
-        target: 'target-1',
-        tokens,
-        frames: FRAMES,
-        reconnect: true,
-        timeoutMs: 20_000,
-      });
-      await waitFor('the probe to be streaming', () => (router.bytesToCallers > 16_384 ? true : undefined), { timeoutMs: 60_000 });
-
-      // Change one env value: a new pod template, so the Deployment rolls.
+      // A new image tag and one changed env value: a new pod template, so the Deployment rolls.
       const env = rolling.spec.pod.env.map((e) => (e.name === 'E2E_REVISION' ? { ...e, value: '2' } : e));
-      await api.patch('relay', { spec: { pod: { env } } });
+      await api.patch('relay', { spec: { image: nextImage, pod: { env } } });
       let minReady = Number.POSITIVE_INFINITY;
       let maxRunning = 0;
       await waitFor(
@@ -67,17 +46,18 @@ describe('a rolling update', () => {
         },
         { timeoutMs: 150_000, intervalMs: 250 },
       );
-      router.latencyMs = 0;
-      const probe = await probing;
+      const probe = await stream.finish();
       expect(probe.report, probe.output).toMatchObject({ ok: true, frames: { requested: FRAMES, intact: FRAMES, failed: 0 } });
       expect(probe.report?.reconnects).toBeGreaterThanOrEqual(1);
       // maxUnavailable 0, maxSurge 1: one extra pod at most, never fewer than 2 ready.
       expect(maxRunning).toBeLessThanOrEqual(3);
       expect(minReady).toBeGreaterThanOrEqual(2);
     } finally {
-      await router.close();
+      await stream.finish();
     }
     await api.waitForRelay('relay', 'relay Ready after the rollout', (r) => isReadyAtGeneration(r) && r.status?.readyReplicas === 2);
+    const images = (await api.pods('relay', 'relay', { readyOnly: true })).map((p) => p.spec?.containers[0]?.image);
+    expect(images).toEqual([nextImage, nextImage]);
 
     const terminations = provider.terminations();
     if (terminations !== undefined) {

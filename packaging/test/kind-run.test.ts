@@ -85,10 +85,13 @@ describe('e2e/kind/run.sh', () => {
       'kind load docker-image --name viewport-e2e viewport-relay:e2e',
       'docker build -f ' + path.join(repoRoot, 'Dockerfile.operator') + ' -t viewport-relay-operator:e2e',
       'kind load docker-image --name viewport-e2e viewport-relay-operator:e2e',
+      'docker tag viewport-relay:e2e viewport-relay:e2e-next',
+      'kind load docker-image --name viewport-e2e viewport-relay:e2e-next',
       'kubectl create namespace viewport-system',
       'kubectl label namespace viewport-system pod-security.kubernetes.io/enforce=restricted',
       'helm upgrade --install viewport-relay-operator',
       'npm run e2e',
+      'npm exec -w e2e -- vitest run --config ' + path.join(repoRoot, 'e2e/kind/vitest.lifecycle.config.ts'),
     ];
     const positions = steps.map((s) => indexOf(run.calls, s));
     expect(positions.every((p) => p >= 0), run.calls.join('\n')).toBe(true);
@@ -101,7 +104,7 @@ describe('e2e/kind/run.sh', () => {
     expect(run.calls).toContain('npm-env E2E_PROVIDER=kind E2E_RELAY_IMAGE=viewport-relay:e2e E2E_PLATFORM_HOST=172.18.0.1');
     expect(run.calls.at(-1)).toBe('kind delete cluster --name viewport-e2e');
     expect(fs.existsSync(path.join(run.work, 'dump'))).toBe(false);
-    expect(run.stderr).toMatch(/phase durations:\n(.*\n)*.*suite +\d+s/);
+    expect(run.stderr).toMatch(/phase durations:\n(.*\n)*.*suite +\d+s\n.*lifecycle +\d+s/);
   });
 
   it('uses what the preparation step built: PATH, cluster config, node image, base images, images to load', () => {
@@ -139,6 +142,8 @@ describe('e2e/kind/run.sh', () => {
     const run = runScript({ E2E_KEEP_CLUSTER: '1', FAKE_NPM_RC: '1' });
     expect(run.code).toBe(1);
     expect(indexOf(run.calls, 'npm run e2e')).toBeGreaterThan(indexOf(run.calls, 'kind delete'));
+    // The suite failed: the lifecycle step, which uninstalls the operator, does not run.
+    expect(indexOf(run.calls, 'npm exec')).toBe(-1);
     expect(run.calls.filter((c) => c.startsWith('kind delete'))).toHaveLength(1);
     expect(run.stderr).toContain('keeping cluster viewport-e2e');
   });

@@ -35,8 +35,8 @@ export interface Cluster {
   readonly relays: RelayProcess[];
   /** join connects a peer to a relay (or a ws URL) with a token for exactly spec. */
   join(relay: RelayProcess | string, spec: PeerSpec): Promise<TestPeer>;
-  /** startRelay adds one more relay process with the cluster's settings. */
-  startRelay(id: string, env?: Record<string, string>): Promise<RelayProcess>;
+  /** startRelay adds one more relay process with the cluster's settings (awaitReady false: resolves once it answers /ready at all). */
+  startRelay(id: string, env?: Record<string, string>, awaitReady?: boolean): Promise<RelayProcess>;
   close(): Promise<void>;
 }
 
@@ -86,9 +86,9 @@ export async function startCluster(name: string, count: number, env: Record<stri
       peers.push(p);
       return p;
     },
-    async startRelay(id, extra = {}) {
+    async startRelay(id, extra = {}, awaitReady = true) {
       const links: Record<string, string> = opts.peerLinks ? { RELAY_PEER_LINK_PORT: String(await freePort()), RELAY_PEER_LINK_HOST: '127.0.0.1' } : {};
-      const r = await startRelayProcess(id, relayEnv({ ...links, ...extra }));
+      const r = await startRelayProcess(id, relayEnv({ ...links, ...extra }), undefined, awaitReady);
       relays.push(r);
       return r;
     },

@@ -88,6 +88,13 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
   return {
     async start(receive) {
       if (redis.peerLinks) peerAddress = await router.listen(receive);
+      // Announce at every connection, not only at the next heartbeat: a relay
+      // that reached Redis after it started, or a Redis that restarted empty,
+      // would otherwise leave this relay out of broadcasts and without a peer
+      // address for up to a third of the presence TTL.
+      commands.on('ready', () => {
+        if (!closed) announceInBackground();
+      });
       await connections.connectAll();
       connections.refreshHealth();
       await announce().catch((error: unknown) => deps.log.warn('bus_announce_failed', { mode: 'redis', error: String(error) }));
