@@ -32,13 +32,17 @@ function busHmac(frame: BusFrame, key: Buffer): Buffer {
   return hmac.update(signingHead(frame), 'utf8').update(frame.payload, 'utf8').digest();
 }
 
-/** computeBusSignature is base64url (no padding) HMAC-SHA256 of the signing string, keyed by the UTF-8 key. */
-export function computeBusSignature(frame: BusFrame, key: string): string {
-  return busHmac(frame, Buffer.from(key, 'utf8')).toString('base64url');
+/**
+ * computeBusSignature is base64url (no padding) HMAC-SHA256 of the signing
+ * string, keyed by the UTF-8 bus key, or by a subkey of it (keys.ts) for the
+ * entries that are not bus frames (peer-link markers).
+ */
+export function computeBusSignature(frame: BusFrame, key: string | Buffer): string {
+  return busHmac(frame, typeof key === 'string' ? Buffer.from(key, 'utf8') : key).toString('base64url');
 }
 
 /** signBusFrame stamps issuedAtMs and the signature onto a copy of the frame. */
-export function signBusFrame(frame: BusFrame, key: string, nowMs: number): BusFrame {
+export function signBusFrame(frame: BusFrame, key: string | Buffer, nowMs: number): BusFrame {
   const { payloadBytes: _bytes, ...wire } = frame;
   const stamped: BusFrame = { ...wire, issuedAtMs: nowMs, signature: undefined };
   return { ...stamped, signature: computeBusSignature(stamped, key) };

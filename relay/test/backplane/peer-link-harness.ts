@@ -2,15 +2,19 @@
 // hand-built message writer, and real sockets on 127.0.0.1 port 0 (a listener,
 // dialled links, raw ws clients, a server that is not a relay). Apart so each
 // concern's test file (codec, handshake, listener, outbound) uses the same ones.
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { BusFrame } from '../../src/bus/types.js';
+import { deriveBusSubkeys } from '../../src/backplane/keys.js';
 import { encodeLinkFrame } from '../../src/backplane/peer-links/codec.js';
 import { dialPeerLink } from '../../src/backplane/peer-links/dialer.js';
 import { linkProof, peerDialUrl } from '../../src/backplane/peer-links/handshake.js';
+import { LinkMac, linkSessionKeys } from '../../src/backplane/peer-links/link-mac.js';
 import { startPeerLinkListener, type PeerLinkListener, type PeerLinkListenerOptions } from '../../src/backplane/peer-links/listener.js';
-import { OutboundLink, type PendingFrame } from '../../src/backplane/peer-links/outbound.js';
+import { OutboundLink, type OutboundFault, type PendingFrame } from '../../src/backplane/peer-links/outbound.js';
+import type { LinkRejectReason } from '../../src/backplane/peer-links/reporting.js';
 import { recordingLogger, type RecordedLog } from '../log-recorder.js';
 import { waitFor } from './wait-for.js';
 
@@ -18,6 +22,17 @@ export const KEY = 'peer-link-test-bus-key-0123456789';
 export const SOURCE = 'relay-a';
 export const TARGET = 'relay-b';
 export const WAIT_MS = 5000;
+/** The subkeys of KEY a link uses, and those of another key. */
+export const SUBKEYS = deriveBusSubkeys(KEY);
+export const OTHER_SUBKEYS = deriveBusSubkeys(`${KEY}-other`);
+
+/** nonceOf is a 16-byte dialer nonce named by a label (tests name their links). */
+export function nonceOf(label: string): Buffer {
+  return createHash('sha256').update(label).digest().subarray(0, 16);
+}
+
+/** nonceText is the nonce's form in the dial URL and in fences and unlinks. */
+export const nonceText = (label: string): string => nonceOf(label).toString('base64url');
 
 export const base: BusFrame = {
   workspaceId: 'ws_1',
@@ -65,7 +80,7 @@ export function rawMessage(message: RawMessage = {}): Buffer {
     length.writeUInt16BE(bytes.length);
     parts.push(length, bytes);
   }
-  parts.push(Buffer.from(message.payload ?? 'x', 'utf8'));
+  parts.push(Buffer.from(message.payload ?? 'x', 'utf8'), Buffer.alloc(16));
   return Buffer.concat(parts);
 }
 
@@ -85,14 +100,18 @@ export interface TestListener {
   readonly url: string;
   readonly delivered: BusFrame[];
   readonly logs: RecordedLog[];
+  /** Every rejection reported, with the peer it names. */
+  readonly rejections: { reason: LinkRejectReason; peer: string }[];
 }
 
 export async function listen(overrides: Partial<PeerLinkListenerOptions> = {}): Promise<TestListener> {
   const delivered: BusFrame[] = [];
   const logs: RecordedLog[] = [];
+  const rejections: { reason: LinkRejectReason; peer: string }[] = [];
   const listener = await startPeerLinkListener({
     relayId: TARGET,
-    key: KEY,
+    proofKey: SUBKEYS.linkProof,
+    frameKey: SUBKEYS.linkFrame,
     host: '127.0.0.1',
     port: 0,
     maxMessageBytes: 256 * 1024,
@@ -100,11 +119,12 @@ export async function listen(overrides: Partial<PeerLinkListenerOptions> = {}): 
     ackEvery: 1,
     ackDelayMs: 60_000,
     deliver: (frame) => delivered.push(frame),
+    reject: (reason, peer) => rejections.push({ reason, peer }),
     log: recordingLogger(logs),
     ...overrides,
   });
   onCleanup(() => listener.close());
-  return { listener, url: `ws://127.0.0.1:${listener.port()}`, delivered, logs };
+  return { listener, url: `ws://127.0.0.1:${listener.port()}`, delivered, logs, rejections };
 }
 
 /** track terminates a socket after the test, whatever state it is in. */
@@ -144,19 +164,24 @@ export interface TestLink {
   readonly settled: { n: number; delivered: boolean }[];
   /** Every batch handed to onLost. */
   readonly lost: PendingFrame<BusFrame>[][];
+  /** Every fault the link reported. */
+  readonly faults: OutboundFault[];
   send(n: number): void;
 }
 
 export async function openLink(at: TestListener, options: { source?: string; target?: string; key?: string } = {}): Promise<TestLink> {
-  const { ws, nonce } = await dialPeerLink({
+  const subkeys = options.key === undefined ? SUBKEYS : deriveBusSubkeys(options.key);
+  const { ws, nonce, keys } = await dialPeerLink({
     url: at.url,
     sourceRelayId: options.source ?? SOURCE,
     targetRelayId: options.target ?? TARGET,
-    key: options.key ?? KEY,
+    proofKey: subkeys.linkProof,
+    frameKey: subkeys.linkFrame,
     timeoutMs: WAIT_MS,
   });
   track(ws);
-  const link = new OutboundLink<BusFrame>(options.target ?? TARGET, nonce, ws, 60_000);
+  const faults: OutboundFault[] = [];
+  const link = new OutboundLink<BusFrame>(options.target ?? TARGET, nonce, ws, keys, { pingIntervalMs: 60_000, onFault: (fault) => faults.push(fault) });
   const settled: { n: number; delivered: boolean }[] = [];
   const lost: PendingFrame<BusFrame>[][] = [];
   link.onLost((unacked) => lost.push(unacked));
@@ -167,6 +192,7 @@ export async function openLink(at: TestListener, options: { source?: string; tar
     closed: closedOf(ws),
     settled,
     lost,
+    faults,
     send(n) {
       const frame = numbered(n);
       link.send(frame, encodeLinkFrame(frame), (delivered) => settled.push({ n, delivered }));
@@ -193,9 +219,14 @@ export async function plainServer(): Promise<{ wss: WebSocketServer; url: string
   return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
 }
 
-/** rawPeer opens a bare ws client on the peer path and collects what the listener sends. */
-export async function rawPeer(url: string, source: string, nonce: string): Promise<{ ws: WebSocket; messages: Buffer[]; closed: { closed: Closed | undefined } }> {
-  const ws = track(new WebSocket(peerDialUrl(url, source, nonce), { perMessageDeflate: false }));
+/** rawPeer opens a bare ws client on the peer path (its nonce named by label) and collects what the listener sends. */
+export async function rawPeer(
+  url: string,
+  source: string,
+  label: string,
+  options: { localAddress?: string } = {},
+): Promise<{ ws: WebSocket; messages: Buffer[]; closed: { closed: Closed | undefined } }> {
+  const ws = track(new WebSocket(peerDialUrl(url, source, nonceOf(label)), { perMessageDeflate: false, ...options }));
   const messages: Buffer[] = [];
   ws.on('message', (raw: RawData) => messages.push(raw as Buffer));
   const closed = closedOf(ws);
@@ -207,10 +238,22 @@ export async function rawPeer(url: string, source: string, nonce: string): Promi
   return { ws, messages, closed };
 }
 
-/** authOf answers a listener hello as the dialer would, with the given key. */
-export function authOf(hello: Buffer, key: string, source: string, nonce: string): Buffer {
+/** authOf answers a listener hello as the dialer would, with the given key's subkey. */
+export function authOf(hello: Buffer, key: string, source: string, label: string): Buffer {
   expect(hello).toHaveLength(1 + 16 + 32);
-  expect(hello[0]).toBe(3);
-  const proof = linkProof(key, 'dialer', source, TARGET, nonce, Buffer.from(hello.subarray(1, 17)));
+  expect(hello[0]).toBe(6);
+  const proof = linkProof(deriveBusSubkeys(key).linkProof, 'dialer', source, TARGET, nonceOf(label), Buffer.from(hello.subarray(1, 17)));
   return Buffer.concat([Buffer.from([4]), proof]);
+}
+
+/** sealerOf is the dialer's sealer for the link a hello opened (KEY, TARGET). */
+export function sealerOf(hello: Buffer, source: string, label: string): LinkMac {
+  return new LinkMac(linkSessionKeys(SUBKEYS.linkFrame, source, TARGET, nonceOf(label), Buffer.from(hello.subarray(1, 17))).dialerToListener);
+}
+
+/** sealedFrame is frame n encoded and sealed with mac (the next message of its link). */
+export function sealedFrame(mac: LinkMac, n: number): Buffer {
+  const data = encodeLinkFrame(numbered(n));
+  mac.seal(data);
+  return data;
 }

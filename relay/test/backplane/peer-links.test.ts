@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createBackplane } from '../../src/backplane/index.js';
 import type { Backplane, BackplaneOptions, BusFrame } from '../../src/backplane/index.js';
+import { deriveBusSubkeys } from '../../src/backplane/keys.js';
 import { linkProof } from '../../src/backplane/peer-links/handshake.js';
+import { encodePeerAddress } from '../../src/backplane/peer-links/peer-address.js';
 import { redisKeys } from '../../src/backplane/redis/keys.js';
 import { parseEntry } from '../../src/backplane/redis/stream-entry.js';
 import { startRedisServer, type TestRedisServer } from '../redis-server.js';
@@ -20,6 +22,10 @@ import { silentLogger } from '@viewport/log';
 const HMAC_KEY = 'peer-links-bus-hmac-key-0123456789';
 const PREFIX = 'peerlinks';
 const keys = redisKeys(PREFIX);
+const SUBKEYS = deriveBusSubkeys(HMAC_KEY);
+
+/** announce writes relay's peer record for url as that relay would (signed with the key, stamped now). */
+const announce = (relayId: string, url: string) => direct.set(keys.peer(relayId), encodePeerAddress(SUBKEYS.peerAddress, relayId, url, Date.now()));
 
 let redis: TestRedisServer;
 let direct: Redis;
@@ -80,9 +86,10 @@ async function relay(relayId: string): Promise<TestRelay> {
   return { backplane, registry, received };
 }
 
-async function metric(r: TestRelay, name: string): Promise<number> {
+async function metric(r: TestRelay, name: string, reason?: string): Promise<number> {
   const found = (await r.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return Number(found?.values[0]?.value ?? 0);
+  const value = reason === undefined ? found?.values[0] : found?.values.find((v) => v.labels.reason === reason);
+  return Number(value?.value ?? 0);
 }
 
 function frame(from: string, to: string, seq: number, direction: BusFrame['direction'] = 'client_to_daemon'): BusFrame {
@@ -162,15 +169,18 @@ describe('peer links (redis mode)', () => {
     await new Promise((resolve) => impostor.once('listening', resolve));
     let framesSeen = 0;
     impostor.on('connection', (ws) => {
-      const hello = Buffer.concat([Buffer.from([3]), randomBytes(16), randomBytes(32)]);
+      const hello = Buffer.concat([Buffer.from([6]), randomBytes(16), randomBytes(32)]);
       ws.send(hello);
       ws.on('message', () => framesSeen++);
     });
-    await direct.set(keys.peer('relay-b'), `ws://127.0.0.1:${(impostor.address() as AddressInfo).port}`);
+    // Its address is genuinely announced (someone on the path), but it cannot prove the key.
+    await announce('relay-b', `ws://127.0.0.1:${(impostor.address() as AddressInfo).port}`);
     for (let i = 0; i < 5; i++) expect(await a.backplane.publish(frame('relay-a', 'relay-b', i))).toBe(true);
+    await waitFor(async () => (await metric(a, 'relay_bus_peer_link_dial_failed_total')) >= 1, 'the dial to fail');
     await waitFor(() => impostor.clients.size === 0 && framesSeen === 0, 'the impostor to be dropped');
     expect(await metric(a, 'relay_bus_peer_links')).toBe(0);
-    expect(await metric(a, 'relay_bus_peer_link_dial_failed_total')).toBeGreaterThanOrEqual(1);
+    expect(await metric(a, 'relay_bus_peer_link_rejected_total', 'bad_proof')).toBe(1);
+    expect(await metric(a, 'relay_bus_pull_invalid_signature_total')).toBe(1);
     expect((await streamEntries('relay-b')).filter((e) => e.kind === 'frame')).toHaveLength(5);
     expect(framesSeen).toBe(0);
   });
@@ -186,12 +196,13 @@ describe('peer links (redis mode)', () => {
     peer.on('connection', (ws, req) => {
       const url = new URL(req.url ?? '/', 'http://peer');
       const listenerNonce = randomBytes(16);
-      const proof = linkProof(HMAC_KEY, 'listener', url.searchParams.get('source') ?? '', 'relay-b', url.searchParams.get('nonce') ?? '', listenerNonce);
-      ws.send(Buffer.concat([Buffer.from([3]), listenerNonce, proof]));
+      const dialerNonce = Buffer.from(url.searchParams.get('nonce') ?? '', 'base64url');
+      const proof = linkProof(SUBKEYS.linkProof, 'listener', url.searchParams.get('source') ?? '', 'relay-b', dialerNonce, listenerNonce);
+      ws.send(Buffer.concat([Buffer.from([6]), listenerNonce, proof]));
       ws.on('message', () => received++);
       links.push(ws);
     });
-    await direct.set(keys.peer('relay-b'), `ws://127.0.0.1:${(peer.address() as AddressInfo).port}`);
+    await announce('relay-b', `ws://127.0.0.1:${(peer.address() as AddressInfo).port}`);
     expect(await a.backplane.publish(frame('relay-a', 'relay-b', 0))).toBe(true);
     await waitFor(async () => (await metric(a, 'relay_bus_peer_links')) === 1, 'link up');
     // The fence went to relay-b's stream, behind the frame published before the link.
@@ -211,5 +222,40 @@ describe('peer links (redis mode)', () => {
     expect(entries.map((e) => e.kind)).toEqual(['frame', 'fence', 'unlink', 'loss', 'frame']);
     expect(entries[3]?.value).toMatchObject({ workspaceId: 'ws-2', direction: 'daemon_to_clients', sourceRelayId: 'relay-a' });
     expect(entries[2]?.value.payload).toBe(entries[1]?.value.payload);
+  });
+
+  it.each<[string, 'address_unsigned' | 'address_bad_signature' | 'address_stale' | 'address_malformed', (url: string) => string]>([
+    ['a bare URL (unsigned)', 'address_unsigned', (url) => url],
+    ['a record signed with another key', 'address_bad_signature', (url) => encodePeerAddress(deriveBusSubkeys('not-the-key').peerAddress, 'relay-b', url, Date.now())],
+    ['a record signed with the raw bus key', 'address_bad_signature', (url) => encodePeerAddress(Buffer.from(HMAC_KEY, 'utf8'), 'relay-b', url, Date.now())],
+    ['a genuine record of another relay', 'address_bad_signature', (url) => encodePeerAddress(SUBKEYS.peerAddress, 'relay-c', url, Date.now())],
+    ['a genuine record whose URL was rewritten', 'address_bad_signature', (url) => JSON.stringify({ ...(JSON.parse(encodePeerAddress(SUBKEYS.peerAddress, 'relay-b', 'ws://127.0.0.1:1', Date.now())) as object), url })],
+    ['a genuine record two minutes old (replayed)', 'address_stale', (url) => encodePeerAddress(SUBKEYS.peerAddress, 'relay-b', url, Date.now() - 120_000)],
+    ['a record without a version', 'address_malformed', (url) => JSON.stringify({ url, issuedAtMs: Date.now(), signature: 'x' })],
+  ])('never dials %s in a peer record; counts it, and frames keep going through Redis', async (_name, reason, record) => {
+    const a = await relay('relay-a');
+    const trap = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    closers.push(() => new Promise<void>((resolve) => trap.close(() => resolve())));
+    await new Promise((resolve) => trap.once('listening', resolve));
+    let dialled = 0;
+    trap.on('connection', () => dialled++);
+    await direct.set(keys.peer('relay-b'), record(`ws://127.0.0.1:${(trap.address() as AddressInfo).port}`));
+    expect(await a.backplane.publish(frame('relay-a', 'relay-b', 0))).toBe(true);
+    await waitFor(async () => (await metric(a, 'relay_bus_peer_link_rejected_total', reason)) === 1, `the record refused as ${reason}`);
+    expect(await a.backplane.publish(frame('relay-a', 'relay-b', 1))).toBe(true);
+    expect(dialled).toBe(0);
+    expect((await streamEntries('relay-b')).filter((e) => e.kind === 'frame')).toHaveLength(2);
+  });
+
+  it('announces its own address signed and stamped, and peers link through it', async () => {
+    const a = await relay('relay-a');
+    const b = await relay('relay-b');
+    const record = JSON.parse((await direct.get(keys.peer('relay-b'))) ?? '{}') as Record<string, unknown>;
+    expect(record).toMatchObject({ v: 1, relayId: 'relay-b', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/) });
+    expect(Math.abs(Date.now() - (record.issuedAtMs as number))).toBeLessThan(5000);
+    await a.backplane.publish(frame('relay-a', 'relay-b', 0));
+    await waitFor(async () => (await metric(a, 'relay_bus_peer_links')) === 1, 'the link');
+    await a.backplane.publish(frame('relay-a', 'relay-b', 1));
+    await waitFor(() => b.received.length === 2, 'both frames');
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { base, rawMessage, SOURCE, TARGET } from '../../../test/backplane/peer-link-harness.js';
 import type { BusFrame } from '../../bus/types.js';
 import { decodeAck, decodeLinkFrame, encodeAck, encodeLinkFrame } from './codec.js';
+import { TAG_BYTES } from './link-mac.js';
 
 /**
  * decoded reads a link message and checks that the frame's payloadBytes are
@@ -107,20 +108,31 @@ describe('link frame codec', () => {
     });
   });
 
-  it('returns null for every truncation inside the fields', () => {
+  it('returns null for every truncation inside the fields (the tag kept at the end)', () => {
     const data = encodeLinkFrame({ ...base, machineId: 'm-1', payload: 'payload' });
-    const fieldsEnd = data.length - 'payload'.length;
+    const tagged = (length: number) => Buffer.concat([data.subarray(0, length), Buffer.alloc(TAG_BYTES)]);
+    const fieldsEnd = data.length - TAG_BYTES - 'payload'.length;
     for (let length = 0; length < fieldsEnd; length++) {
-      expect(decodeLinkFrame(data.subarray(0, length), SOURCE), `truncated to ${length} bytes`).toBeNull();
+      expect(decodeLinkFrame(tagged(length), SOURCE), `truncated to ${length} bytes`).toBeNull();
     }
-    expect(decodeLinkFrame(data.subarray(0, fieldsEnd), SOURCE)?.payload).toBe('');
+    expect(decodeLinkFrame(tagged(fieldsEnd), SOURCE)?.payload).toBe('');
+    // Without room for a tag, nothing decodes.
+    expect(decodeLinkFrame(data.subarray(0, TAG_BYTES), SOURCE)).toBeNull();
+  });
+
+  it('leaves TAG_BYTES at the end for the tag, outside the payload', () => {
+    const data = encodeLinkFrame({ ...base, payload: 'p' });
+    data.fill(0xee, data.length - TAG_BYTES);
+    expect(decodeLinkFrame(data, SOURCE)?.payload).toBe('p');
+    expect(encodeAck(5)).toHaveLength(9 + TAG_BYTES);
   });
 
   it.each<[string, Buffer]>([
     ['an empty message', Buffer.alloc(0)],
     ['an ack', encodeAck(3)],
     ['a wrong type byte', rawMessage({ type: 9 })],
-    ['the hello type byte', rawMessage({ type: 3 })],
+    ['the hello type byte', rawMessage({ type: 6 })],
+    ['the version 1 hello type byte', rawMessage({ type: 3 })],
     ['an unknown direction byte', rawMessage({ direction: 2 })],
     ['direction 255', rawMessage({ direction: 255 })],
     ['an empty workspaceId', rawMessage({ heads: ['', 'rt_1', null, TARGET] })],
@@ -136,7 +148,7 @@ describe('link frame codec', () => {
     const data = rawMessage({ heads: ['ws_1', 'rt_1', 'm-1', TARGET], payload: '' });
     let at = 10;
     for (let i = 0; i < field; i++) at += 2 + data.readUInt16BE(at);
-    data.writeUInt16BE(data.length - at - 2 + 1, at);
+    data.writeUInt16BE(data.length - TAG_BYTES - at - 2 + 1, at);
     expect(decodeLinkFrame(data, SOURCE)).toBeNull();
   });
 
@@ -152,7 +164,7 @@ describe('ack codec', () => {
 
   it.each<[string, Buffer]>([
     ['an empty message', Buffer.alloc(0)],
-    ['a short message', encodeAck(1).subarray(0, 8)],
+    ['a short message', encodeAck(1).subarray(0, 8 + TAG_BYTES)],
     ['a long message', Buffer.concat([encodeAck(1), Buffer.from([0])])],
     ['a frame type byte', Buffer.from([1, ...encodeAck(1).subarray(1)])],
     ['a negative count', encodeAck(-1)],

@@ -8,19 +8,21 @@ import {
   KEY,
   linked,
   listen,
-  numbered,
+  nonceOf,
+  nonceText,
   openLink,
   payloads,
   rawPeer,
   roundTrip,
   runCleanups,
+  sealedFrame,
+  sealerOf,
   SOURCE,
   TARGET,
   track,
   WAIT_MS,
 } from '../../../test/backplane/peer-link-harness.js';
 import { waitFor } from '../../../test/backplane/wait-for.js';
-import { encodeLinkFrame } from './codec.js';
 import { peerDialUrl } from './handshake.js';
 
 afterEach(runCleanups);
@@ -68,24 +70,24 @@ describe('peer link fence', () => {
 
   it('keeps a fence read before the link even connected (hand-made handshake)', async () => {
     const at = await listen();
-    at.listener.fence(SOURCE, 'n-early');
+    at.listener.fence(SOURCE, nonceText('n-early'));
     const peer = await rawPeer(at.url, SOURCE, 'n-early');
     peer.ws.send(authOf(peer.messages[0]!, KEY, SOURCE, 'n-early'));
-    peer.ws.send(encodeLinkFrame(numbered(1)));
+    peer.ws.send(sealedFrame(sealerOf(peer.messages[0]!, SOURCE, 'n-early'), 1));
     await waitFor(() => at.delivered.length === 1, 'the frame', WAIT_MS);
     expect(payloads(at.delivered)).toEqual([1]);
   });
 
   it('holds frames when the early fence named another nonce', async () => {
     const at = await listen();
-    at.listener.fence(SOURCE, 'n-old');
+    at.listener.fence(SOURCE, nonceText('n-old'));
     const peer = await rawPeer(at.url, SOURCE, 'n-new');
     peer.ws.send(authOf(peer.messages[0]!, KEY, SOURCE, 'n-new'));
-    peer.ws.send(encodeLinkFrame(numbered(1)));
+    peer.ws.send(sealedFrame(sealerOf(peer.messages[0]!, SOURCE, 'n-new'), 1));
     await roundTrip(peer.ws);
     expect(at.listener.links()).toBe(1);
     expect(at.delivered).toEqual([]);
-    at.listener.fence(SOURCE, 'n-new');
+    at.listener.fence(SOURCE, nonceText('n-new'));
     expect(payloads(at.delivered)).toEqual([1]);
   });
 
@@ -109,10 +111,10 @@ describe('peer link fence', () => {
     const at = await listen();
     const peer = await rawPeer(at.url, SOURCE, 'n-dead');
     // Both markers are read from the stream before the dialer's proof arrives.
-    at.listener.fence(SOURCE, 'n-dead');
-    at.listener.unlink(SOURCE, 'n-dead');
+    at.listener.fence(SOURCE, nonceText('n-dead'));
+    at.listener.unlink(SOURCE, nonceText('n-dead'));
     peer.ws.send(authOf(peer.messages[0]!, KEY, SOURCE, 'n-dead'));
-    peer.ws.send(encodeLinkFrame(numbered(1)));
+    peer.ws.send(sealedFrame(sealerOf(peer.messages[0]!, SOURCE, 'n-dead'), 1));
     await waitFor(() => peer.closed.closed !== undefined, 'the unlinked link to close', WAIT_MS);
     expect(peer.closed.closed?.code).toBe(1000);
     expect(at.delivered).toEqual([]);
@@ -158,7 +160,7 @@ describe('peer listener shutdown and limits', () => {
     await rawPeer(at.url, SOURCE, 'n-silent');
     const failed = await rawPeer(at.url, 'relay-x', 'n-bad');
     failed.ws.send(Buffer.concat([Buffer.from([4]), Buffer.alloc(32)]));
-    await waitFor(() => at.logs.some((l) => l.event === 'peer_link_auth_failed'), 'the failed proof', WAIT_MS);
+    await waitFor(() => at.rejections.some((r) => r.reason === 'bad_proof'), 'the failed proof', WAIT_MS);
     const started = Date.now();
     await at.listener.close();
     // Neither the 5 s handshake timer nor ws's 30 s close timeout may hold a relay's shutdown.
@@ -173,24 +175,46 @@ describe('peer listener shutdown and limits', () => {
     await waitFor(() => peer.closed.closed !== undefined, 'the close', WAIT_MS);
     expect(peer.closed.closed?.code).toBe(1008);
     expect(at.listener.links()).toBe(0);
-    expect(at.logs.filter((l) => l.event === 'peer_link_auth_failed')).toHaveLength(1);
+    expect(at.rejections.filter((r) => r.reason === 'bad_proof')).toHaveLength(1);
   });
 
-  it('refuses connections past 64 unfinished handshakes with 503, and takes them again once those end', async () => {
+  it('refuses a ninth unfinished handshake from one address with 503, while another address still gets in', async () => {
     const at = await listen();
-    const waiting = await Promise.all(Array.from({ length: 64 }, (_, i) => rawPeer(at.url, `relay-${i}`, `n-${i}`)));
-    const refused = track(new WebSocket(peerDialUrl(at.url, SOURCE, 'n-65'), { perMessageDeflate: false }));
+    const strangers = await Promise.all(Array.from({ length: 8 }, (_, i) => rawPeer(at.url, `relay-${i}`, `n-${i}`, { localAddress: '127.0.0.2' })));
+    expect(at.listener.pending()).toBe(8);
+    const refused = track(new WebSocket(peerDialUrl(at.url, SOURCE, nonceOf('n-9')), { perMessageDeflate: false, localAddress: '127.0.0.2' }));
     const status = await new Promise<number>((resolve, reject) => {
       refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      refused.once('open', () => reject(new Error('the 65th handshake was accepted')));
+      refused.once('open', () => reject(new Error('the ninth handshake was accepted')));
       refused.once('error', () => undefined);
     });
     expect(status).toBe(503);
-    for (const peer of waiting) peer.ws.terminate();
-    await waitFor(async () => {
-      const next = await rawPeer(at.url, SOURCE, 'n-later').catch(() => undefined);
-      return next !== undefined;
-    }, 'a handshake slot again', WAIT_MS);
+    expect(at.rejections).toEqual([{ reason: 'busy', peer: '127.0.0.2' }]);
+    // A real peer on another address links at once.
+    await openLink(at);
+    await waitFor(() => at.listener.links() === 1, 'the real link', WAIT_MS);
+    for (const peer of strangers) peer.ws.terminate();
+    await waitFor(() => at.listener.pending() === 0, 'the slots freed', WAIT_MS);
+    await rawPeer(at.url, SOURCE, 'n-later', { localAddress: '127.0.0.2' });
+  });
+
+  it('cuts a handshake that idles past its 2 s deadline, freeing its slot', async () => {
+    const at = await listen();
+    const started = Date.now();
+    const idle = await rawPeer(at.url, SOURCE, 'n-idle');
+    expect(at.listener.pending()).toBe(1);
+    await waitFor(() => idle.closed.closed !== undefined, 'the idle handshake cut', WAIT_MS);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(at.listener.pending()).toBe(0);
+    expect(at.listener.links()).toBe(0);
+  });
+
+  it('does not count established links against the handshake slots', async () => {
+    const at = await listen();
+    for (let i = 0; i < 10; i++) await openLink(at, { source: `relay-${i}` });
+    await waitFor(() => at.listener.links() === 10, 'ten links', WAIT_MS);
+    expect(at.listener.pending()).toBe(0);
+    await rawPeer(at.url, SOURCE, 'n-more');
   });
 
   it('settles a frame sent after the link is gone as not delivered, without keeping it', async () => {
@@ -237,5 +261,63 @@ describe('peer link replacement', () => {
     expect(at.delivered.map((frame) => [frame.sourceRelayId, frame.payload])).toEqual([['relay-c', '{"n":2}']]);
     at.listener.fence('relay-a', a.nonce);
     expect(at.delivered.map((frame) => frame.sourceRelayId)).toEqual(['relay-c', 'relay-a']);
+  });
+});
+
+describe('peer link message tags', () => {
+  async function rawLink(label: string) {
+    const at = await listen({ ackEvery: 1 });
+    const peer = await rawPeer(at.url, SOURCE, label);
+    const hello = peer.messages[0]!;
+    peer.ws.send(authOf(hello, KEY, SOURCE, label));
+    at.listener.fence(SOURCE, nonceText(label));
+    return { at, peer, mac: sealerOf(hello, SOURCE, label) };
+  }
+
+  it('delivers sealed frames in order', async () => {
+    const { at, peer, mac } = await rawLink('n-tags');
+    for (let n = 1; n <= 3; n++) peer.ws.send(sealedFrame(mac, n));
+    await waitFor(() => at.delivered.length === 3, 'the frames', WAIT_MS);
+    expect(payloads(at.delivered)).toEqual([1, 2, 3]);
+  });
+
+  type Mac = ReturnType<typeof sealerOf>;
+  const flipped = (data: Buffer, at: number) => {
+    data[at] = data[at]! ^ 1;
+    return data;
+  };
+  it.each<[string, (mac: Mac) => Buffer[], number[]]>([
+    ['a forged tag', (mac) => [sealedFrame(mac, 1), (() => {
+      const data = sealedFrame(mac, 2);
+      return flipped(data, data.length - 1);
+    })()], [1]],
+    ['a rewritten payload under a genuine tag', (mac) => [sealedFrame(mac, 1), (() => {
+      const data = sealedFrame(mac, 2);
+      return flipped(data, data.length - 17);
+    })()], [1]],
+    ['a replayed message', (mac) => {
+      const first = sealedFrame(mac, 1);
+      return [first, Buffer.from(first)];
+    }, [1]],
+    ['two messages swapped', (mac) => {
+      const first = sealedFrame(mac, 1);
+      return [sealedFrame(mac, 2), first];
+    }, []],
+  ])('closes the link on %s (1008), delivering only what came before it, reporting bad_tag', async (_name, messages, expected) => {
+    const { at, peer, mac } = await rawLink('n-bad');
+    for (const data of messages(mac)) peer.ws.send(data);
+    await waitFor(() => peer.closed.closed !== undefined, 'the close', WAIT_MS);
+    expect(peer.closed.closed).toEqual({ code: 1008, reason: 'bad message tag' });
+    expect(at.rejections).toEqual([{ reason: 'bad_tag', peer: SOURCE }]);
+    expect(payloads(at.delivered)).toEqual(expected);
+    expect(at.listener.links()).toBe(0);
+  });
+
+  it('closes a link whose frame carries no tag at all', async () => {
+    const { at, peer } = await rawLink('n-bare');
+    peer.ws.send(Buffer.from([1, 0]));
+    await waitFor(() => peer.closed.closed !== undefined, 'the close', WAIT_MS);
+    expect(peer.closed.closed?.code).toBe(1008);
+    expect(at.delivered).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   linked,
+  nonceOf,
   numbered,
   payloads,
   plainServer,
@@ -12,6 +13,7 @@ import {
   roundTrip,
   runCleanups,
   SOURCE,
+  SUBKEYS,
   TARGET,
   track,
   WAIT_MS,
@@ -19,7 +21,8 @@ import {
 import { waitFor } from '../../../test/backplane/wait-for.js';
 import type { BusFrame } from '../../bus/types.js';
 import { encodeAck, encodeLinkFrame } from './codec.js';
-import { OutboundLink, type PendingFrame } from './outbound.js';
+import { LinkMac, linkSessionKeys } from './link-mac.js';
+import { OutboundLink, type OutboundFault, type PendingFrame } from './outbound.js';
 
 afterEach(runCleanups);
 
@@ -68,20 +71,78 @@ describe('peer link acks', () => {
     expect(at.logs.map((entry) => entry.event)).toContain('peer_link_message_malformed');
   });
 
-  it('drops a link whose peer acks more than was sent', async () => {
+  // A link over a bare ws server that answers as the test says, with session keys both ends know.
+  async function bareLink() {
     const { wss, url } = await plainServer();
     const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', (ws) => resolve(ws)));
     const ws = track(new WebSocket(url));
     await new Promise<void>((resolve) => ws.once('open', () => resolve()));
-    const link = new OutboundLink<BusFrame>(TARGET, 'n-1', ws, 60_000);
+    const keys = linkSessionKeys(SUBKEYS.linkFrame, SOURCE, TARGET, nonceOf('dialer'), nonceOf('listener'));
+    const faults: OutboundFault[] = [];
+    const link = new OutboundLink<BusFrame>(TARGET, 'n-1', ws, keys, { pingIntervalMs: 60_000, onFault: (fault) => faults.push(fault) });
     const lost: PendingFrame<BusFrame>[][] = [];
     link.onLost((unacked) => lost.push(unacked));
     const settled: boolean[] = [];
-    link.send(numbered(1), encodeLinkFrame(numbered(1)), (delivered) => settled.push(delivered));
-    (await accepted).send(encodeAck(2));
-    await waitFor(() => lost.length === 1, 'the loss', WAIT_MS);
-    expect(settled).toEqual([]);
-    expect(payloads(lost[0]!.map((entry) => entry.frame))).toEqual([1]);
+    const send = (n: number) => link.send(numbered(n), encodeLinkFrame(numbered(n)), (delivered) => settled.push(delivered));
+    const sealedAck = (mac: LinkMac, count: number) => {
+      const ack = encodeAck(count);
+      mac.seal(ack);
+      return ack;
+    };
+    return { server: await accepted, link, lost, settled, faults, send, sealedAck, listenerMac: () => new LinkMac(keys.listenerToDialer) };
+  }
+
+  it('drops a link whose peer acks more than was sent', async () => {
+    const bare = await bareLink();
+    bare.send(1);
+    bare.server.send(bare.sealedAck(bare.listenerMac(), 2));
+    await waitFor(() => bare.lost.length === 1, 'the loss', WAIT_MS);
+    expect(bare.settled).toEqual([]);
+    expect(payloads(bare.lost[0]!.map((entry) => entry.frame))).toEqual([1]);
+  });
+
+  it.each<[string, (mac: LinkMac, sealedAck: (mac: LinkMac, count: number) => Buffer) => Buffer[]]>([
+    ['an ack without a valid tag', () => [encodeAck(1)]],
+    ['an ack whose count was raised under its tag', (mac, sealedAck) => {
+      const ack = sealedAck(mac, 1);
+      ack.writeDoubleBE(2, 1);
+      return [ack];
+    }],
+    ['a replayed ack', (mac, sealedAck) => {
+      const ack = sealedAck(mac, 1);
+      return [ack, Buffer.from(ack)];
+    }],
+    ['an ack sealed with the other direction’s key (reflected)', () => {
+      const reflected = new LinkMac(linkSessionKeys(SUBKEYS.linkFrame, SOURCE, TARGET, nonceOf('dialer'), nonceOf('listener')).dialerToListener);
+      const ack = encodeAck(1);
+      reflected.seal(ack);
+      return [ack];
+    }],
+  ])('gives the link up on %s, reporting bad_tag, and hands back what was not acked', async (_name, acks) => {
+    const bare = await bareLink();
+    bare.send(1);
+    bare.send(2);
+    for (const ack of acks(bare.listenerMac(), bare.sealedAck)) bare.server.send(ack);
+    await waitFor(() => bare.lost.length === 1, 'the loss', WAIT_MS);
+    expect(bare.faults).toEqual(['bad_tag']);
+    // A replayed ack follows a genuine one, which settled frame 1.
+    expect(payloads(bare.lost[0]!.map((entry) => entry.frame))).toEqual(bare.settled.length === 1 ? [2] : [1, 2]);
+    expect(bare.link.isOpen()).toBe(false);
+  });
+
+  it('counts the bytes it holds for its peer until they are acked', async () => {
+    const bare = await bareLink();
+    expect(bare.link.queuedBytes()).toBe(0);
+    bare.send(1);
+    bare.send(2);
+    const size = encodeLinkFrame(numbered(1)).length;
+    expect(bare.link.queuedBytes()).toBeGreaterThanOrEqual(2 * size);
+    const mac = bare.listenerMac();
+    bare.server.send(bare.sealedAck(mac, 1));
+    await waitFor(() => bare.settled.length === 1, 'the first ack', WAIT_MS);
+    await waitFor(() => bare.link.queuedBytes() === size, 'one frame held', WAIT_MS);
+    bare.server.send(bare.sealedAck(mac, 2));
+    await waitFor(() => bare.link.queuedBytes() === 0, 'nothing held', WAIT_MS);
   });
 });
 

@@ -54,8 +54,11 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
     links: redis.peerLinks,
     queueMax: redis.queueMax,
     maxFrameBytes: options.maxFrameBytes,
-    streams: { peerUrl: (target) => commands.get(keys.peer(target)), appendMarker: writer.appendMarker },
+    // A record is rewritten every third of the TTL; allow the TTL plus the bus's clock skew.
+    peerAddressMaxAgeMs: options.presenceTtlMs + options.busSignatureMaxSkewMs,
+    streams: { peerAddress: (target) => commands.get(keys.peer(target)), appendMarker: writer.appendMarker },
     metrics,
+    registry: deps.registry,
     log: deps.log,
     now: deps.now,
     isClosed,
@@ -79,7 +82,7 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
     const nowMs = deps.now();
     await commands.zadd(keys.relays, nowMs, ownStream);
     await commands.zremrangebyscore(keys.relays, '-inf', nowMs - options.presenceTtlMs);
-    if (peerAddress !== undefined) await commands.set(keys.peer(options.relayId), peerAddress, 'PX', options.presenceTtlMs);
+    if (peerAddress !== undefined) await commands.set(keys.peer(options.relayId), router.signedAddress(peerAddress), 'PX', options.presenceTtlMs);
   }
   function announceInBackground(): void {
     announce().catch((error: unknown) => deps.log.debug('bus_announce_failed', { mode: 'redis', error: String(error) }));
