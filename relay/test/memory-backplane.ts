@@ -46,6 +46,7 @@ export class MemoryBus {
       // Every publish is delivered, so there is never a loss to report.
       onBusLoss: () => {},
       isHealthy: () => true,
+      wasHealthy: () => true,
       close: async () => {
         this.handlers.delete(relayId);
       },

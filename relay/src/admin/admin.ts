@@ -8,8 +8,11 @@ import type { AdminConfig, RelayMode, TlsListenerConfig } from '../config/index.
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 
-/** Readiness says whether the relay should receive new connections, and why not. */
-export type Readiness = { ready: true } | { ready: false; reason: 'DRAINING' | 'BACKPLANE_UNHEALTHY' };
+/**
+ * Readiness says whether the relay should receive new connections, and why not;
+ * a ready relay whose backplane store is unreachable says so in the body.
+ */
+export type Readiness = { ready: true; backplane?: 'unreachable' } | { ready: false; reason: 'DRAINING' | 'BACKPLANE_UNHEALTHY' };
 
 /** AdminView is the part of the relay config the admin routes read. */
 export interface AdminView {
@@ -90,7 +93,7 @@ export function createAdminHandler(ctx: AdminContext): AdminHandler {
       }
       if (path === '/ready') {
         const r = ctx.readiness();
-        json(res, r.ready ? 200 : 503, r.ready ? { ok: true } : { ok: false, reason: r.reason });
+        json(res, r.ready ? 200 : 503, r.ready ? { ok: true, ...(r.backplane ? { backplane: r.backplane } : {}) } : { ok: false, reason: r.reason });
         return;
       }
       if (!PROTECTED.has(path) || !ctx.config.admin.enabled) {

@@ -58,8 +58,14 @@ export interface Backplane {
    * Single mode has no bus, so it never calls the handler.
    */
   onBusLoss(handler: BusLossHandler): void;
-  /** isHealthy is false while the adapter cannot reach its store; readiness reads it. */
+  /** isHealthy is false while the adapter cannot reach its store (a metric, a log line, /ready's body). */
   isHealthy(): boolean;
+  /**
+   * wasHealthy is true once the store has been reachable since start: readiness
+   * then stays up through an outage (local sessions and open peer links still
+   * work), while a relay that never reached its store stays unready.
+   */
+  wasHealthy(): boolean;
   /** close stops delivery and releases connections; bounded in time. */
   close(): Promise<void>;
 }
@@ -88,6 +94,8 @@ export interface BackplaneOptions {
     readonly connectTimeoutMs: number;
     /** Most unread frames in each relay's bus stream; a publish beyond it is refused, never trimmed. */
     readonly queueMax: number;
+    /** Most approximate bytes unread in each relay's bus stream; default 64 MiB, refused past it likewise. */
+    readonly queueMaxBytes?: number | undefined;
     /** Overrides any password in the URL. */
     readonly password?: string | undefined;
     /** TLS settings for rediss:// (PEM text, not paths; main reads the files once). */
@@ -95,6 +103,17 @@ export interface BackplaneOptions {
     /** Reconnect backoff: min(base * 2^attempt, max) ms; defaults 250 and 10000. */
     readonly reconnectBaseMs?: number | undefined;
     readonly reconnectMaxMs?: number | undefined;
+    /**
+     * A relay whose heartbeat (once a second) is older than this is gone: frames
+     * for it are refused (docs/backplane.md#liveness). Default 5000.
+     */
+    readonly livenessLapseMs?: number | undefined;
+    /**
+     * Settle a client frame appended to another relay's stream only once that
+     * relay read it or is gone, so a crash loses none silently; the relay turns
+     * it on, adapter tests that time each publish leave it off.
+     */
+    readonly confirmDelivery?: boolean | undefined;
     /** How long a presence entry's daemon generation is kept after the last write; default 30 days. */
     readonly generationTtlMs?: number | undefined;
     /**

@@ -1,7 +1,13 @@
 import type { BackplaneDeps, BackplaneOptions, BusFrame, BusFrameHandler, BusLossHandler } from './backplane.js';
 import { checkBusFrame, checkInboundBusFrame, parseBusFrame } from './bus-frame.js';
 import { createBusVerifier } from './bus-signing.js';
+import { deriveBusSubkeys } from './keys.js';
+import { createLossMarkerGuard, type LossMarkerRefusal } from './loss-marker.js';
 import type { BackplaneMetrics } from './metrics.js';
+import { throttledWarn } from './throttled-log.js';
+
+/** LOSS_MARKER_START_GRACE_MS is the clock difference between relays a marker may show at the reader's start bound. */
+export const LOSS_MARKER_START_GRACE_MS = 1000;
 
 /**
  * BusEntryKind tells a frame from a loss marker (a refused frame, standing for
@@ -33,12 +39,28 @@ export function createBusReceiver(
   });
   const policy = { selfRelayId: options.relayId, maxFrameBytes: options.maxFrameBytes, verifier };
   const linkedPolicy = { ...policy, verifier: null };
+  const markers = createLossMarkerGuard({
+    key: deriveBusSubkeys(options.busHmacKey ?? '').lossMarker,
+    windowMs: options.busSignatureMaxSkewMs,
+    startedAtMs: deps.now(),
+    startGraceMs: LOSS_MARKER_START_GRACE_MS,
+    bootsMax: 4096,
+  });
+  const warn = throttledWarn(deps.log, deps.now);
+
+  // A stream marker must be authentic and new (docs/backplane.md#loss-markers); a link's sender proved the key already.
+  function refusedMarker(value: unknown, frame: BusFrame | null, linked: boolean): LossMarkerRefusal | null {
+    if (!frame || frame.targetRelayId !== options.relayId || frame.sourceRelayId === options.relayId) return 'invalid_signature';
+    return linked ? null : markers.check(value, deps.now());
+  }
+
   function receiveLoss(value: unknown, linked: boolean): void {
     const frame = linked ? (value as BusFrame) : parseBusFrame(value);
-    // Only a genuine marker for this relay may close clients here (a link's sender proved the key already).
-    if (!frame || frame.targetRelayId !== options.relayId || frame.sourceRelayId === options.relayId || (!linked && !verifier.authentic(frame))) {
-      metrics.rejected.invalid_signature.inc();
-      deps.log.debug('bus_loss_marker_rejected', {});
+    const refusal = refusedMarker(value, frame, linked);
+    if (refusal !== null || frame === null) {
+      if (refusal === 'unsigned' || refusal === 'invalid_signature') metrics.rejected.invalid_signature.inc();
+      metrics.lossRefused.inc({ reason: refusal ?? 'invalid_signature' });
+      warn('bus_loss_marker_refused', { reason: refusal, sourceRelayId: frame?.sourceRelayId, workspaceId: frame?.workspaceId });
       return;
     }
     metrics.lossReceived.inc();

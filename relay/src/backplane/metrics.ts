@@ -10,8 +10,12 @@ export interface BackplaneMetrics {
   readonly publishOk: Counter;
   readonly publishFailed: Counter;
   readonly publishRefused: Counter;
+  readonly publishTargetGone: Counter;
+  readonly publishRefusedBytes: Counter;
   readonly lossMarked: Counter;
   readonly lossReceived: Counter;
+  /** Loss markers read and not honoured, by reason (unsigned, invalid_signature, stale, replayed, before_start). */
+  readonly lossRefused: Counter<'reason'>;
   readonly pullOk: Counter;
   readonly pullFailed: Counter;
   readonly framesReceived: Counter;
@@ -22,6 +26,9 @@ export interface BackplaneMetrics {
   readonly presenceUpsertStale: Counter;
   readonly presenceResolveOk: Counter;
   readonly presenceResolveFailed: Counter;
+  readonly presenceResolveStale: Counter;
+  /** Presence records read but not followed, by reason (unsigned, invalid_signature, stale). */
+  readonly presenceRejected: Counter<'reason'>;
   readonly presenceEntries: Gauge;
   readonly reconnects: Counter;
   readonly healthy: Gauge;
@@ -29,10 +36,10 @@ export interface BackplaneMetrics {
   readonly peerLinkDialFailed: Counter;
 }
 
-function counter(registry: Registry, name: string, help: string): Counter {
+function counter<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
   const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing;
-  return new Counter({ name, help, registers: [registry] });
+  if (existing instanceof Counter) return existing as Counter<L>;
+  return new Counter<L>({ name, help, labelNames, registers: [registry] });
 }
 
 function gauge(registry: Registry, name: string, help: string): Gauge {
@@ -58,8 +65,11 @@ export function backplaneMetrics(registry: Registry): BackplaneMetrics {
     publishOk: counter(registry, 'relay_bus_publish_ok_total', 'Bus frames handed to the backplane'),
     publishFailed: counter(registry, 'relay_bus_publish_failed_total', 'Bus frames the backplane refused or could not take'),
     publishRefused: counter(registry, 'relay_bus_publish_refused_total', "Bus frames refused because the target relay's queue was full"),
+    publishRefusedBytes: counter(registry, 'relay_bus_publish_refused_bytes_total', "Of the refused bus frames, those refused because the target's stream held RELAY_REDIS_QUEUE_MAX_BYTES unread"),
+    publishTargetGone: counter(registry, 'relay_bus_publish_target_gone_total', "Bus frames refused, or appended and never read, because the target relay's heartbeat lapsed"),
     lossMarked: counter(registry, 'relay_bus_loss_marked_total', 'Loss markers left for another relay: its clients of the scope will be closed'),
     lossReceived: counter(registry, 'relay_bus_loss_received_total', "Loss markers read: this relay's clients of the scope were closed"),
+    lossRefused: counter(registry, 'relay_bus_loss_refused_total', 'Loss markers read and not honoured: unsigned, badly signed, stale, replayed or from before this relay started', ['reason']),
     pullOk: counter(registry, 'relay_bus_pull_ok_total', 'Successful bus reads (pulls or stream reads)'),
     pullFailed: counter(registry, 'relay_bus_pull_failed_total', 'Failed bus reads'),
     framesReceived: counter(registry, 'relay_bus_frames_received_total', 'Bus frames accepted and handed to the relay'),
@@ -77,6 +87,8 @@ export function backplaneMetrics(registry: Registry): BackplaneMetrics {
     presenceUpsertStale: counter(registry, 'relay_presence_upsert_stale_total', 'Presence writes refused: the daemon generation is below the kept one'),
     presenceResolveOk: counter(registry, 'relay_presence_resolve_ok_total', 'Presence lookups answered'),
     presenceResolveFailed: counter(registry, 'relay_presence_resolve_failed_total', 'Presence lookups that failed'),
+    presenceResolveStale: counter(registry, 'relay_presence_resolve_stale_total', 'Failed presence lookups answered with the last record the store gave (an outage)'),
+    presenceRejected: counter(registry, 'relay_presence_rejected_total', 'Presence records read from the store and never followed: unsigned, badly signed or stale', ['reason']),
     presenceEntries: gauge(registry, 'relay_presence_entries', 'Presence entries this relay currently holds'),
     reconnects: counter(registry, 'relay_backplane_reconnects_total', 'Backplane connections re-established after a loss'),
     healthy: gauge(registry, 'relay_backplane_healthy', '1 while the backplane store is reachable, else 0'),

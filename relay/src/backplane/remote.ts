@@ -16,9 +16,12 @@ import { signBusFrame } from './bus-signing.js';
 import { backplaneMetrics } from './metrics.js';
 import { scopeKey } from './scope-key.js';
 import { disconnectedPresence, type BackplaneStore } from './store.js';
+import { throttledWarn } from './throttled-log.js';
 
 /** DEFAULT_RESOLVE_CACHE_TTL_MS is how long a positive presence answer is reused (docs/protocol.md#presence). */
 export const DEFAULT_RESOLVE_CACHE_TTL_MS = 2000;
+/** STALE_PRESENCE_MAX_MS bounds how old a record resolvePresence may answer with while the store is unreachable. */
+export const STALE_PRESENCE_MAX_MS = 10 * 60_000;
 
 /**
  * createRemoteBackplane wraps a store into the Backplane the relay core uses;
@@ -36,8 +39,9 @@ export function createRemoteBackplane(
   const metrics = backplaneMetrics(deps.registry);
   const key = options.busHmacKey ?? '';
   const cacheTtlMs = Math.min(options.presenceResolveCacheTtlMs ?? DEFAULT_RESOLVE_CACHE_TTL_MS, options.presenceTtlMs);
-  // scopeKey -> record and expiry; Map order doubles as LRU order.
-  const cache = new Map<string, { record: PresenceRecord; expiresAtMs: number }>();
+  // scopeKey -> record, its expiry, and when the store last gave it (kept past
+  // the expiry for outages, see lastKnown); Map order doubles as LRU order.
+  const cache = new Map<string, { record: PresenceRecord; expiresAtMs: number; confirmedAtMs: number }>();
   // Entries this relay holds (written, or waiting for the store) and has not
   // removed: the presence-entries gauge, and what to announce again when the
   // store comes back (possibly empty).
@@ -45,6 +49,8 @@ export function createRemoteBackplane(
   // Removals that failed while the store was unreachable; at most one per scope.
   const pendingRemovals = new Map<string, { scope: ScopeRef; generation: number | undefined }>();
   let lossHandler: BusLossHandler | undefined;
+  // Publish failures come per frame during an outage: one line per interval says enough.
+  const warn = throttledWarn(deps.log, deps.now);
 
   function setHeld(scope: ScopeRef, record: PresenceRecord | null): void {
     const id = scopeKey(scope);
@@ -82,17 +88,25 @@ export function createRemoteBackplane(
 
   function cacheGet(id: string): PresenceRecord | null {
     const hit = cache.get(id);
-    if (!hit) return null;
+    if (!hit || hit.expiresAtMs <= deps.now()) return null;
     cache.delete(id);
-    if (hit.expiresAtMs <= deps.now()) return null;
     cache.set(id, hit);
     return hit.record;
   }
 
+  // While the store is unreachable the last answer it gave is the best there is:
+  // a peer link to that relay still carries frames (docs/backplane.md#readiness).
+  function lastKnown(id: string): PresenceRecord | null {
+    const hit = cache.get(id);
+    return hit !== undefined && deps.now() - hit.confirmedAtMs <= STALE_PRESENCE_MAX_MS ? hit.record : null;
+  }
+
   function cachePut(id: string, record: PresenceRecord): void {
-    if (cacheTtlMs <= 0 || options.presenceResolveCacheMax <= 0) return;
+    if (options.presenceResolveCacheMax <= 0) return;
+    const nowMs = deps.now();
     cache.delete(id);
-    cache.set(id, { record, expiresAtMs: deps.now() + cacheTtlMs });
+    // With the cache off (ttl 0) the entry is born expired: kept only for lastKnown.
+    cache.set(id, { record, expiresAtMs: nowMs + Math.max(0, cacheTtlMs), confirmedAtMs: nowMs });
     while (cache.size > options.presenceResolveCacheMax) {
       const oldest = cache.keys().next().value;
       if (oldest === undefined) break;
@@ -156,18 +170,20 @@ export function createRemoteBackplane(
       try {
         const record = await store.readPresence(scope);
         metrics.presenceResolveOk.inc();
-        if (!record) return null;
         // docs/protocol.md#presence: only a connected daemon with a usable relay is a location;
         // otherwise all that is worth passing on is the kept generation.
-        if (!record.daemonConnected || !record.relayId || !record.relayWsBaseUrl) {
-          return record.daemonIssueGeneration === undefined ? null : disconnectedPresence(scope, record.daemonIssueGeneration);
+        if (!record || !record.daemonConnected || !record.relayId || !record.relayWsBaseUrl) {
+          cache.delete(id);
+          return record?.daemonIssueGeneration === undefined ? null : disconnectedPresence(scope, record.daemonIssueGeneration);
         }
         cachePut(id, record);
         return record;
       } catch (error) {
         metrics.presenceResolveFailed.inc();
         deps.log.warn('presence_resolve_failed', { mode, error: String(error) });
-        return null;
+        const stale = lastKnown(id);
+        if (stale !== null) metrics.presenceResolveStale.inc();
+        return stale;
       }
     },
     async readDaemonGeneration(scope) {
@@ -193,13 +209,20 @@ export function createRemoteBackplane(
         }
         metrics.publishFailed.inc();
         if (outcome === 'lost') return false;
+        if (outcome === 'gone') {
+          metrics.publishTargetGone.inc();
+          return false;
+        }
         // The target is too far behind: refused, never trimmed from its backlog.
         metrics.publishRefused.inc();
         if (outcome === 'refused_marked') metrics.lossMarked.inc();
         return false;
       } catch (error) {
         metrics.publishFailed.inc();
-        deps.log.warn('bus_publish_failed', { mode, error: String(error) });
+        // Redis at maxmemory under noeviction answers OOM: the frame is refused like a full stream (docs/backplane.md#redis-memory).
+        const oom = String(error).includes('OOM');
+        if (oom) metrics.publishRefused.inc();
+        warn(oom ? 'bus_publish_refused_store_full' : 'bus_publish_failed', { mode, error: String(error) });
         return false;
       }
     },
@@ -207,6 +230,7 @@ export function createRemoteBackplane(
       lossHandler = handler;
     },
     isHealthy: () => store.isHealthy(),
+    wasHealthy: () => store.wasHealthy(),
     close: () => store.close(),
   };
 }

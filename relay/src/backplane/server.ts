@@ -224,6 +224,7 @@ function createServerStore(options: BackplaneOptions, deps: BackplaneDeps): Back
     // The platform bus has no peer links: every frame is signed and appended.
     sendLinked: () => undefined,
     isHealthy: () => healthy && !closed,
+    wasHealthy: () => everHealthy,
     onRecover: (listener) => recoverListeners.push(listener),
     async close() {
       if (closed) return;

@@ -14,6 +14,7 @@ export function createSingleBackplane(): Backplane {
     broadcasts: false,
     onBusLoss: () => {},
     isHealthy: () => true,
+    wasHealthy: () => true,
     close: async () => {},
   };
 }

@@ -41,6 +41,8 @@ export interface BackplaneStore {
    */
   sendLinked(frame: BusFrame): Promise<AppendOutcome> | undefined;
   isHealthy(): boolean;
+  /** wasHealthy is true once the store has been reachable since start. */
+  wasHealthy(): boolean;
   /** onRecover registers a listener called each time the store is reachable again after a loss. */
   onRecover(listener: () => void): void;
   close(): Promise<void>;
@@ -48,9 +50,11 @@ export interface BackplaneStore {
 
 /**
  * AppendOutcome is what a store did with a frame handed to append; 'lost' means
- * it went over a peer link that dropped before the frame was acknowledged.
+ * it went over a peer link that dropped before the frame was acknowledged,
+ * 'gone' that the target relay's heartbeat lapsed before it read the frame
+ * (or before the append, which was then refused).
  */
-export type AppendOutcome = 'appended' | 'refused' | 'refused_marked' | 'lost';
+export type AppendOutcome = 'appended' | 'refused' | 'refused_marked' | 'lost' | 'gone';
 
 /** disconnectedPresence is the answer for a scope with no daemon but a kept generation. */
 export function disconnectedPresence(scope: ScopeRef, daemonIssueGeneration: number): PresenceRecord {

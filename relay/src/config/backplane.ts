@@ -15,6 +15,10 @@ export interface BackplaneConfig {
   readonly redisConnectTimeoutMs: number;
   readonly redisPresenceTtlMs: number;
   readonly redisQueueMax: number;
+  /** Approximate bytes a relay's stream may hold unread; past it publishes are refused (docs/backplane.md). */
+  readonly redisQueueMaxBytes: number;
+  /** A relay whose heartbeat is older than this is gone: frames for it are refused (docs/backplane.md#liveness). */
+  readonly redisLivenessLapseMs: number;
   /** Port for direct links from other relays (redis mode); 0 means off. */
   readonly peerLinkPort: number;
   /** Where other relays dial this one's peer links (ws://RELAY_PEER_LINK_HOST:port); undefined when off. */
@@ -81,6 +85,8 @@ export function buildBackplane(e: EnvValues, mode: BackplaneModeName, io: Config
     redisConnectTimeoutMs: e.RELAY_REDIS_CONNECT_TIMEOUT_MS,
     redisPresenceTtlMs: e.RELAY_REDIS_PRESENCE_TTL_MS,
     redisQueueMax: e.RELAY_REDIS_QUEUE_MAX,
+    redisQueueMaxBytes: e.RELAY_REDIS_QUEUE_MAX_BYTES,
+    redisLivenessLapseMs: e.RELAY_REDIS_LIVENESS_LAPSE_MS,
     peerLinkPort: e.RELAY_PEER_LINK_PORT,
     peerLinkUrl: peerUrl,
     redisTlsCaPath: e.RELAY_REDIS_TLS_CA_PATH,

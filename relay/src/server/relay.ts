@@ -102,7 +102,9 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
 
   const readiness = (): Readiness => {
     if (draining) return { ready: false, reason: 'DRAINING' };
-    if (!backplane.isHealthy()) return { ready: false, reason: 'BACKPLANE_UNHEALTHY' };
+    // A backplane outage is not this pod's to fix: it keeps serving what it can
+    // (docs/backplane.md#readiness); only a store never reached since start keeps it out.
+    if (!backplane.isHealthy()) return backplane.wasHealthy() ? { ready: true, backplane: 'unreachable' } : { ready: false, reason: 'BACKPLANE_UNHEALTHY' };
     return { ready: true };
   };
   const snapshot = () =>

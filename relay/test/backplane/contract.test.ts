@@ -6,7 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBackplane } from '../../src/backplane/index.js';
 import type { Backplane, BackplaneOptions, BusFrame, PresenceRecord } from '../../src/backplane/index.js';
 import { computeBusSignature, signBusFrame } from '../../src/backplane/bus-signing.js';
+import { deriveBusSubkeys } from '../../src/backplane/keys.js';
+import { createLossMarkerSigner } from '../../src/backplane/loss-marker.js';
 import { redisKeys } from '../../src/backplane/redis/keys.js';
+import { entryFields } from '../../src/backplane/redis/stream-entry.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { installPlatformBus, type FakePlatformBus } from '../fake-platform-bus.js';
 import { selfSignedCert, startRedisSentinel, startRedisServer, type TestRedisSentinel, type TestRedisServer } from '../redis-server.js';
@@ -151,6 +154,13 @@ async function metric(registry: Registry, name: string): Promise<number> {
   // A histogram reports its observation count under <name>_count.
   const count = values.find((v) => v.metricName === `${name}_count`);
   return (count ?? values[0])?.value ?? 0;
+}
+
+async function labelledMetric(registry: Registry, name: string, reason: string): Promise<number> {
+  const found = registry.getSingleMetric(name);
+  if (!found) return 0;
+  const data = await found.get();
+  return (data.values as { value: number; labels: Record<string, unknown> }[]).find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
 let seq = 0;
@@ -511,7 +521,7 @@ describe('backplane contract: redis specifics', () => {
     }
   });
 
-  it('ignores a loss marker it cannot authenticate', async () => {
+  it('ignores a loss marker it cannot authenticate, or that is replayed or stale', async () => {
     const registryB = new Registry();
     const b = createBackplane(harness.options('marker-b'), deps(registryB));
     relays.push(b);
@@ -529,9 +539,23 @@ describe('backplane contract: redis specifics', () => {
       await waitFor(() => received.includes('probe'), 'the probe after the forged marker');
       expect(losses).toEqual([]);
       expect(await metric(registryB, 'relay_bus_pull_invalid_signature_total')).toBe(1);
-      // A genuine marker, even one older than the skew window, is honoured.
-      await admin.xadd(stream, '*', 'l', JSON.stringify(signBusFrame(base, HMAC_KEY, Date.now() - 60_000)));
+      // A marker must be stamped with the loss-marker subkey and fresh (docs/backplane.md#loss-markers).
+      const signer = createLossMarkerSigner(deriveBusSubkeys(HMAC_KEY).lossMarker);
+      const markerEntry = (issuedAtMs: number) => {
+        const frame = signBusFrame(base, HMAC_KEY, issuedAtMs);
+        return entryFields(frame, 'loss', signer({ ...base, targetRelayId: 'marker-b', issuedAtMs }));
+      };
+      const genuine = markerEntry(Date.now());
+      await admin.xadd(stream, '*', ...genuine);
       await waitFor(() => losses.length === 1, 'the genuine marker');
+      // Replayed, or appended a minute after it was signed: refused and counted, never honoured.
+      await admin.xadd(stream, '*', ...genuine);
+      await admin.xadd(stream, '*', ...markerEntry(Date.now() - 60_000));
+      await admin.xadd(stream, '*', 'f', JSON.stringify(signBusFrame({ ...base, payload: 'probe-2' }, HMAC_KEY, Date.now())));
+      await waitFor(() => received.includes('probe-2'), 'the probe after the replays');
+      expect(losses.length).toBe(1);
+      expect(await labelledMetric(registryB, 'relay_bus_loss_refused_total', 'replayed')).toBe(1);
+      expect(await labelledMetric(registryB, 'relay_bus_loss_refused_total', 'stale')).toBe(1);
     } finally {
       admin.disconnect();
     }

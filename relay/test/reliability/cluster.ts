@@ -1,6 +1,7 @@
 // A small relay cluster for the reliability tests: a real redis-server, the
 // fake platform serving an issuer's JWKS, and relay child processes (the
 // built CLI) on the redis backplane. Peers join with freshly minted tokens.
+import { Redis } from 'ioredis';
 import { startFakeIssuer, type FakeIssuer } from '../fake-issuer.js';
 import { startFakePlatform, type FakePlatform } from '../fake-platform.js';
 import { e2ee, kexInit, kexResponse } from '../frame-fixtures.js';
@@ -144,6 +145,18 @@ export function seqsOf(peer: TestPeer, sessionId: string): number[] {
     if (m.type === 'e2ee' && m.sessionId === sessionId && typeof m.seq === 'number') out.push(m.seq);
   }
   return out;
+}
+
+/** statuses lists the relay_status messages with code that peer received. */
+export const statuses = (peer: TestPeer, code: string) =>
+  peer.messages.map((t) => JSON.parse(t) as Record<string, unknown>).filter((m) => m.type === 'relay_status' && m.code === code);
+
+/** redisClient connects a client of the cluster's redis-server, as an attacker with write access would. */
+export async function redisClient(cluster: Cluster): Promise<Redis> {
+  const r = new Redis(cluster.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  r.on('error', () => {});
+  await r.connect();
+  return r;
 }
 
 /** range is [from, from+1, ..., to]. */

@@ -10,7 +10,7 @@ import type { Backplane } from '../../src/backplane/backplane.js';
 import { createDevIssuer, type DevIssuer } from '../../src/devissuer/issuer.js';
 import { MemoryBus } from '../memory-backplane.js';
 import { connectPeer, counterValue, startTestRelay, waitFor, type TestPeer, type TestRelay } from '../relay-harness.js';
-import { openSession, openSessionEventually, range, seqsOf, sequenced, startCluster, UNLIMITED, type Cluster } from './cluster.js';
+import { openSession, openSessionEventually, range, seqsOf, sequenced, startCluster, statuses, UNLIMITED, type Cluster } from './cluster.js';
 import { report, scaled } from './long-run.js';
 
 // Every wait in this file has its own budget and fails naming what it waited
@@ -22,10 +22,6 @@ const N = scaled(1000, 50_000);
 
 /** gapReport says how many sequenced frames arrived and where the first gap is, for a failure message. */
 const gapReport = (seqs: number[]) => `${seqs.length} received, first gap after ${seqs.findIndex((s, i) => s !== i + 1)}`;
-
-/** statuses lists the relay_status messages with code that peer received. */
-const statuses = (peer: TestPeer, code: string) =>
-  peer.messages.map((t) => JSON.parse(t) as Record<string, unknown>).filter((m) => m.type === 'relay_status' && m.code === code);
 
 /** pump sends frames in slices, yielding between them so the sockets interleave. */
 async function pump(peer: TestPeer, sessionId: string, from: number, to: number, pad = 0): Promise<void> {

@@ -13,6 +13,8 @@ export interface RedisConnections {
   readonly reader: Redis;
   /** isHealthy is true while both connections are ready and the store is open. */
   isHealthy(): boolean;
+  /** wasHealthy is true once both connections have been ready together since start. */
+  wasHealthy(): boolean;
   /** refreshHealth sets the health gauge from isHealthy. */
   refreshHealth(): void;
   /** onRecover registers a listener for each time the commands connection is back after a loss. */
@@ -48,8 +50,11 @@ export function openRedisConnections(
     return !isClosed() && commands.status === 'ready' && reader.status === 'ready';
   }
 
+  let everHealthy = false;
   function refreshHealth(): void {
-    metrics.healthy.set(isHealthy() ? 1 : 0);
+    const healthy = isHealthy();
+    if (healthy) everHealthy = true;
+    metrics.healthy.set(healthy ? 1 : 0);
   }
 
   function wakeAll(): void {
@@ -107,6 +112,7 @@ export function openRedisConnections(
     commands,
     reader,
     isHealthy,
+    wasHealthy: () => everHealthy,
     refreshHealth,
     onRecover: (listener) => recoverListeners.push(listener),
     waitForChange,

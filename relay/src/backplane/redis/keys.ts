@@ -12,7 +12,9 @@ export function redisKeys(prefix: string) {
     stream: (relayId: string) => `${prefix}:stream:${encodeURIComponent(relayId)}`,
     /** The URL a relay's peer links are dialled at, while it runs. */
     peer: (relayId: string) => `${prefix}:peer:${encodeURIComponent(relayId)}`,
-    /** Sorted set of live relays' stream keys, scored by their last heartbeat (for broadcasts). */
+    /** The last stream id a relay's reader delivered, refreshed with its heartbeat (docs/backplane.md#liveness). */
+    readPosition: (relayId: string) => `${prefix}:read:${encodeURIComponent(relayId)}`,
+    /** Sorted set of live relays' stream keys, scored by their last heartbeat in Redis's clock (broadcasts, liveness). */
     relays: `${prefix}:relays`,
     /** Set while a loss marker from sourceRelayId for the scope is unread in targetRelayId's stream. */
     lossGuard: (targetRelayId: string, sourceRelayId: string, scope: ScopeRef) =>

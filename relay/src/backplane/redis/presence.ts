@@ -5,25 +5,49 @@
 import type { PresenceRecord, ScopeRef } from '../../bus/types.js';
 import { disconnectedPresence, type BackplaneStore } from '../store.js';
 import type { RedisKeys } from './keys.js';
+import { checkPresence, signPresence, type PresenceRefusal } from './presence-signature.js';
 import type { ScriptedRedis } from './scripts.js';
 
-function parseStoredPresence(raw: string | null, scope: ScopeRef): PresenceRecord | null {
+/** PresenceTrust is how records are signed and judged: the presence subkey, the clock, the freshness bounds and who hears of a refusal. */
+export interface PresenceTrust {
+  readonly key: Buffer;
+  readonly now: () => number;
+  /** How old a record may be: the presence TTL plus the allowed clock skew. */
+  readonly maxAgeMs: number;
+  readonly maxSkewMs: number;
+  readonly onRefused: (scope: ScopeRef, reason: PresenceRefusal) => void;
+}
+
+// A record that is not signed, badly signed or stale is never followed: it
+// counts as no record (docs/backplane.md#signed-presence).
+function parseStoredPresence(raw: string | null, scope: ScopeRef, trust: PresenceTrust): PresenceRecord | null {
   if (!raw) return null;
+  let value: Record<string, unknown>;
   try {
-    const value = JSON.parse(raw) as Record<string, unknown>;
-    if (typeof value.relayId !== 'string' || typeof value.relayWsBaseUrl !== 'string') return null;
-    return {
-      workspaceId: scope.workspaceId,
-      runtimeTargetId: scope.runtimeTargetId,
-      relayId: value.relayId,
-      relayWsBaseUrl: value.relayWsBaseUrl,
-      daemonConnected: value.daemonConnected === true,
-      machineId: typeof value.machineId === 'string' ? value.machineId : undefined,
-      updatedAtMs: typeof value.updatedAtMs === 'number' ? value.updatedAtMs : 0,
-    };
+    value = JSON.parse(raw) as Record<string, unknown>;
   } catch {
+    trust.onRefused(scope, 'unsigned');
     return null;
   }
+  if (typeof value !== 'object' || value === null || typeof value.relayId !== 'string' || typeof value.relayWsBaseUrl !== 'string') {
+    trust.onRefused(scope, 'unsigned');
+    return null;
+  }
+  const record: PresenceRecord = {
+    workspaceId: scope.workspaceId,
+    runtimeTargetId: scope.runtimeTargetId,
+    relayId: value.relayId,
+    relayWsBaseUrl: value.relayWsBaseUrl,
+    daemonConnected: value.daemonConnected === true,
+    machineId: typeof value.machineId === 'string' ? value.machineId : undefined,
+    updatedAtMs: typeof value.updatedAtMs === 'number' ? value.updatedAtMs : Number.NaN,
+  };
+  const refusal = checkPresence(trust.key, scope, record, value.sig, { nowMs: trust.now(), maxAgeMs: trust.maxAgeMs, maxSkewMs: trust.maxSkewMs });
+  if (refusal !== null) {
+    trust.onRefused(scope, refusal);
+    return null;
+  }
+  return record;
 }
 
 function parseGeneration(raw: string | null): number | null {
@@ -35,7 +59,13 @@ function parseGeneration(raw: string | null): number | null {
 export type RedisPresence = Pick<BackplaneStore, 'writePresence' | 'deletePresence' | 'readPresence' | 'readGeneration'>;
 
 /** createRedisPresence binds the presence methods to the commands connection. */
-export function createRedisPresence(commands: ScriptedRedis, keys: RedisKeys, presenceTtlMs: number, generationTtlMs: number): RedisPresence {
+export function createRedisPresence(
+  commands: ScriptedRedis,
+  keys: RedisKeys,
+  presenceTtlMs: number,
+  generationTtlMs: number,
+  trust: PresenceTrust,
+): RedisPresence {
   return {
     async writePresence(record) {
       const value = JSON.stringify({
@@ -45,6 +75,7 @@ export function createRedisPresence(commands: ScriptedRedis, keys: RedisKeys, pr
         runtimeTargetId: record.runtimeTargetId,
         machineId: record.machineId,
         updatedAtMs: record.updatedAtMs,
+        sig: signPresence(trust.key, record, record),
       });
       const written = await commands.presenceUpsert(
         keys.presence(record),
@@ -67,7 +98,7 @@ export function createRedisPresence(commands: ScriptedRedis, keys: RedisKeys, pr
     },
     async readPresence(scope) {
       const [raw, generation] = await commands.mget(keys.presence(scope), keys.generation(scope));
-      const record = parseStoredPresence(raw ?? null, scope);
+      const record = parseStoredPresence(raw ?? null, scope, trust);
       const kept = parseGeneration(generation ?? null);
       if (!record) return kept === null ? null : disconnectedPresence(scope, kept);
       return kept === null ? record : { ...record, daemonIssueGeneration: kept };

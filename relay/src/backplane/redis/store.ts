@@ -3,17 +3,26 @@
 // (keys, scripts, entry format, presence, bus writer, stream reader, peer-link
 // router); this file starts, announces and stops them.
 import type { BackplaneDeps, BackplaneOptions } from '../backplane.js';
+import { deriveBusSubkeys } from '../keys.js';
+import { createLossMarkerSigner } from '../loss-marker.js';
 import { backplaneMetrics } from '../metrics.js';
 import { createPeerLinkRouter } from '../peer-links/router.js';
 import type { BackplaneStore } from '../store.js';
+import { throttledWarn } from '../throttled-log.js';
 import { createRedisBusWriter } from './bus-writer.js';
+import { createDeliveryWatch, parseProgress } from './delivery-watch.js';
 import type { RedisBackplaneOptions } from './connection-options.js';
 import { openRedisConnections } from './connections.js';
 import { redisKeys, streamKeyCache } from './keys.js';
-import { createRedisPresence } from './presence.js';
+import { createRedisPresence, type PresenceTrust } from './presence.js';
 import { createStreamReader } from './stream-reader.js';
 
 const DEFAULT_GENERATION_TTL_MS = 30 * 24 * 3600 * 1000;
+/** The heartbeat (liveness and read position), and how long it may lapse before a relay counts as gone. */
+const BEAT_MS = 1000;
+const DEFAULT_LIVENESS_LAPSE_MS = 5000;
+/** Default byte cap of one relay's stream (RELAY_REDIS_QUEUE_MAX_BYTES). */
+export const DEFAULT_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 /** Stream entries older than the skew window fail verification anyway, so idle streams may expire. */
 const MIN_STREAM_TTL_MS = 60_000;
 
@@ -36,8 +45,29 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
   // The URL peers dial, once the listener is up (port 0 in tests: the bound port).
   let peerAddress: string | undefined;
 
+  const subkeys = deriveBusSubkeys(options.busHmacKey ?? '');
+  const warn = throttledWarn(deps.log, deps.now);
+  const presenceTrust: PresenceTrust = {
+    key: subkeys.presence,
+    now: deps.now,
+    maxAgeMs: options.presenceTtlMs + options.busSignatureMaxSkewMs,
+    maxSkewMs: options.busSignatureMaxSkewMs,
+    onRefused(scope, reason) {
+      metrics.presenceRejected.inc({ reason });
+      warn('presence_record_refused', { reason, workspaceId: scope.workspaceId });
+    },
+  };
+
   const connections = openRedisConnections(redis, options.relayId, deps, metrics, isClosed);
   const { commands } = connections;
+  const livenessLapseMs = redis.livenessLapseMs ?? DEFAULT_LIVENESS_LAPSE_MS;
+  const watch = redis.confirmDelivery
+    ? createDeliveryWatch({
+        progress: async (target) => parseProgress(await commands.relayProgress(keys.relays, keys.readPosition(target), streamFor(target))),
+        lapseMs: livenessLapseMs,
+        now: deps.now,
+      })
+    : undefined;
   const writer = createRedisBusWriter({
     commands,
     keys,
@@ -47,6 +77,13 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
     streamTtlMs,
     presenceTtlMs: options.presenceTtlMs,
     now: deps.now,
+    stampLossMarker: createLossMarkerSigner(subkeys.lossMarker),
+    livenessLapseMs,
+    watch,
+    queueMaxBytes: redis.queueMaxBytes ?? DEFAULT_QUEUE_MAX_BYTES,
+    onRefused: (cap) => {
+      if (cap === 'bytes') metrics.publishRefusedBytes.inc();
+    },
   });
   const router = createPeerLinkRouter({
     relayId: options.relayId,
@@ -75,17 +112,27 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
     onMarker: router.onMarker,
   });
 
-  // A relay announces its stream while it runs, so broadcasts find it; one that
-  // died drops out after the presence TTL.
+  // A relay announces its stream and read position once a second while it runs,
+  // so broadcasts find it and senders know it is alive (docs/backplane.md#liveness);
+  // one that died drops out of the set after the presence TTL.
   let heartbeat: NodeJS.Timeout | undefined;
   async function announce(): Promise<void> {
-    const nowMs = deps.now();
-    await commands.zadd(keys.relays, nowMs, ownStream);
-    await commands.zremrangebyscore(keys.relays, '-inf', nowMs - options.presenceTtlMs);
+    const ttl = String(options.presenceTtlMs);
+    const redisNowMs = await commands.relayBeat(keys.relays, keys.readPosition(options.relayId), ownStream, reader.position() ?? '', ttl);
+    await commands.zremrangebyscore(keys.relays, '-inf', redisNowMs - options.presenceTtlMs);
     if (peerAddress !== undefined) await commands.set(keys.peer(options.relayId), router.signedAddress(peerAddress), 'PX', options.presenceTtlMs);
+    await watch?.poll();
   }
+  // One beat at a time: a slow Redis must not pile them up (nor settle a frame twice).
+  let beating = false;
   function announceInBackground(): void {
-    announce().catch((error: unknown) => deps.log.debug('bus_announce_failed', { mode: 'redis', error: String(error) }));
+    if (beating) return;
+    beating = true;
+    announce()
+      .catch((error: unknown) => deps.log.debug('bus_announce_failed', { mode: 'redis', error: String(error) }))
+      .finally(() => {
+        beating = false;
+      });
   }
 
   return {
@@ -101,16 +148,17 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
       await connections.connectAll();
       connections.refreshHealth();
       await announce().catch((error: unknown) => deps.log.warn('bus_announce_failed', { mode: 'redis', error: String(error) }));
-      heartbeat = setInterval(announceInBackground, Math.max(1000, Math.floor(options.presenceTtlMs / 3)));
+      heartbeat = setInterval(announceInBackground, BEAT_MS);
       heartbeat.unref();
       loop = reader.readLoop(receive).catch((error: unknown) => {
         deps.log.error('bus_read_loop_failed', { mode: 'redis', error: String(error) });
       });
     },
-    ...createRedisPresence(commands, keys, options.presenceTtlMs, redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS),
+    ...createRedisPresence(commands, keys, options.presenceTtlMs, redis.generationTtlMs ?? DEFAULT_GENERATION_TTL_MS, presenceTrust),
     append: writer.append,
     sendLinked: router.sendLinked,
     isHealthy: connections.isHealthy,
+    wasHealthy: connections.wasHealthy,
     onRecover: connections.onRecover,
     async close() {
       if (closed) return;
@@ -119,6 +167,7 @@ export function createRedisStore(options: BackplaneOptions, deps: BackplaneDeps)
       await commands.zrem(keys.relays, ownStream).catch(() => 0);
       if (redis.peerLinks) await commands.del(keys.peer(options.relayId)).catch(() => 0);
       await router.close();
+      watch?.close();
       connections.wakeAll();
       connections.reader.disconnect();
       await Promise.race([

@@ -4,6 +4,7 @@
 // which must agree on it byte for byte.
 import type { BusFrame, ScopeRef } from '../../bus/types.js';
 import type { BusEntryKind } from '../bus-receiver.js';
+import type { LossMarkerStamp } from '../loss-marker.js';
 
 /**
  * StreamEntryKind adds the peer-link markers to the bus kinds: a fence (every
@@ -25,14 +26,30 @@ export interface StreamEntry {
  * entryFields lays a signed frame out as stream field/value pairs, kind first:
  * no JSON round trip, so the payload is neither escaped nor parsed twice.
  */
-export function entryFields(frame: BusFrame, kind: StreamEntryKind = 'frame'): string[] {
+export function entryFields(frame: BusFrame, kind: StreamEntryKind = 'frame', stamp?: LossMarkerStamp): string[] {
   const fields = ['k', KIND_CODES[kind], 'w', frame.workspaceId, 'r', frame.runtimeTargetId, 's', frame.sourceRelayId, 'd', frame.direction];
   if (frame.machineId !== undefined) fields.push('m', frame.machineId);
   if (frame.targetRelayId !== null) fields.push('t', frame.targetRelayId);
   if (frame.issuedAtMs !== undefined) fields.push('i', String(frame.issuedAtMs));
   if (frame.signature !== undefined) fields.push('g', frame.signature);
+  // A frame that may become a loss marker carries its marker stamp (docs/backplane.md#loss-markers).
+  if (stamp !== undefined) fields.push('b', stamp.bootId, 'n', String(stamp.seq), 'q', stamp.signature);
   fields.push('p', frame.payload);
   return fields;
+}
+
+/** ENTRY_OVERHEAD_BYTES approximates what Redis spends on an entry besides its fields' text. */
+const ENTRY_OVERHEAD_BYTES = 64;
+
+/**
+ * entrySize is the approximate size of a stream entry, the unit of the
+ * streams' byte caps: the writer adds it, the reader subtracts the same
+ * figure for what it read, so both must count alike (string lengths).
+ */
+export function entrySize(fields: readonly string[]): number {
+  let size = ENTRY_OVERHEAD_BYTES;
+  for (const field of fields) size += field.length;
+  return size;
 }
 
 const FIELD_NAMES: Record<string, string> = {
@@ -44,6 +61,8 @@ const FIELD_NAMES: Record<string, string> = {
   t: 'targetRelayId',
   g: 'signature',
   p: 'payload',
+  b: 'markerBootId',
+  q: 'markerSignature',
 };
 
 /** parseEntry decodes an entry written by entryFields, or a single JSON field 'f'/'l' (earlier relays, tests). */
@@ -63,6 +82,7 @@ export function parseEntry(fields: string[]): StreamEntry {
     const name = fields[i] as string;
     const text = fields[i + 1] as string;
     if (name === 'i') value.issuedAtMs = Number(text);
+    else if (name === 'n') value.markerSeq = Number(text);
     else {
       const field = FIELD_NAMES[name];
       if (field !== undefined) value[field] = text;
@@ -79,6 +99,12 @@ export function lossScope(value: unknown): { scope: ScopeRef; sourceRelayId: str
   const { workspaceId, runtimeTargetId, sourceRelayId } = value as Record<string, unknown>;
   if (typeof workspaceId !== 'string' || typeof runtimeTargetId !== 'string' || typeof sourceRelayId !== 'string') return null;
   return { scope: { workspaceId, runtimeTargetId }, sourceRelayId };
+}
+
+/** streamIdMs is the Redis time (ms) at which the entry with this id was appended. */
+export function streamIdMs(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash < 0 ? id : id.slice(0, dash));
 }
 
 /** compareStreamIds orders Redis stream ids "ms-seq" numerically. */

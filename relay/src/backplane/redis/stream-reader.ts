@@ -8,7 +8,7 @@ import type { BusReceiver } from '../bus-receiver.js';
 import type { BackplaneMetrics } from '../metrics.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
-import { compareStreamIds, lossScope, parseEntry } from './stream-entry.js';
+import { compareStreamIds, entrySize, lossScope, parseEntry, streamIdMs } from './stream-entry.js';
 
 const READ_BLOCK_MS = 2000;
 const READ_COUNT = 200;
@@ -27,16 +27,29 @@ export interface StreamReaderOptions {
   readonly onMarker: (kind: 'fence' | 'unlink', value: unknown) => void;
 }
 
+/** StreamReader reads this relay's stream and says how far it got. */
+export interface StreamReader {
+  readLoop(receive: BusReceiver): Promise<void>;
+  /**
+   * position is "startId lastId": entries up to startId were in the stream
+   * before this reader started and are never delivered by it, entries after it
+   * up to lastId were (delivery-watch.ts). Undefined before the first read.
+   */
+  position(): string | undefined;
+}
+
 /**
  * createStreamReader prepares the reader; readLoop runs until the store
  * closes. One closure over the read position (lastId, resync, trim count),
  * which only this file touches; its steps are the named inner functions.
  */
-export function createStreamReader(options: StreamReaderOptions): { readLoop(receive: BusReceiver): Promise<void> } {
+export function createStreamReader(options: StreamReaderOptions): StreamReader {
   const { connections, keys, ownStream, metrics, log, isClosed, onMarker } = options;
   const { commands, reader } = connections;
   // Last stream id handed to the receiver; undefined until the first connect.
   let lastId: string | undefined;
+  // The stream's tail when this reader first started: what came before is never delivered here.
+  let startId: string | undefined;
   let needsResync = true;
   // Entries delivered since the last trim: the stream may hold up to trimEvery read entries besides the unread.
   let deliveredSinceTrim = 0;
@@ -54,6 +67,7 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
     if (lastId === undefined) {
       const tail = (await reader.xrevrange(ownStream, '+', '-', 'COUNT', 1)) as [string, string[]][];
       lastId = tail[0]?.[0] ?? '0-0';
+      startId = lastId;
       return;
     }
     const info = (await reader.call('XINFO', 'STREAM', ownStream).catch((error: unknown) => {
@@ -85,19 +99,27 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
           | null;
         metrics.pullOk.inc();
         const before = lastId;
+        let readBytes = 0;
         for (const [, entries] of result ?? []) {
           for (const [id, fields] of entries) {
             lastId = id;
             deliveredSinceTrim += 1;
             const entry = parseEntry(fields);
+            // Only frames count towards the byte cap (markers are few and small).
+            if (entry.kind === 'frame') readBytes += entrySize(fields);
             if (entry.kind === 'fence' || entry.kind === 'unlink') {
               onMarker(entry.kind, entry.value);
               continue;
             }
-            if (entry.kind === 'loss') releaseLossGuard(entry.value);
+            if (entry.kind === 'loss') {
+              releaseLossGuard(entry.value);
+              // The marker's freshness is judged at its append, not its read: a backlog must not age it out.
+              if (typeof entry.value === 'object' && entry.value !== null) (entry.value as Record<string, unknown>).appendedAtMs = streamIdMs(id);
+            }
             receive(entry.value, entry.kind);
           }
         }
+        if (readBytes > 0) releaseBytes(readBytes);
         // Trim in steps, not per read: under moderate load a read returns one
         // entry, and a trim each would double the reader's commands.
         if (lastId !== undefined && deliveredSinceTrim > 0 && (deliveredSinceTrim >= trimEvery || lastId === before)) {
@@ -124,6 +146,14 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
     });
   }
 
+  // What was read no longer counts against the stream's byte cap. Off the read
+  // path; a failed release leaves the counter high until the stream expires.
+  function releaseBytes(bytes: number): void {
+    commands.releaseBytes(ownStream, String(bytes)).catch((error: unknown) => {
+      log.debug('bus_bytes_release_failed', { mode: 'redis', error: String(error) });
+    });
+  }
+
   // The marker is read: a later refusal for the scope must leave a new one.
   function releaseLossGuard(value: unknown): void {
     const parts = lossScope(value);
@@ -133,5 +163,5 @@ export function createStreamReader(options: StreamReaderOptions): { readLoop(rec
     });
   }
 
-  return { readLoop };
+  return { readLoop, position: () => (startId === undefined || lastId === undefined ? undefined : `${startId} ${lastId}`) };
 }
