@@ -129,6 +129,7 @@ function measuredReconcile(
     const result = await reconciler.reconcile(key);
     metrics.duration.observe((clock.now() - started) / 1000);
     metrics.reconciles.inc({ result: result.result });
+    recordStalled(metrics, key, result);
     if (result.result === 'retry') {
       metrics.errors.inc({ reason: result.reason });
       log.warn('reconcile_retry', { key, reason: result.reason, message: result.message });
@@ -137,6 +138,14 @@ function measuredReconcile(
     }
     return result;
   };
+}
+
+/** recordStalled keeps the relay's Stalled gauge to the status the pass wrote, and drops it with the relay. */
+function recordStalled(metrics: OperatorMetrics, key: string, result: ReconcileResult): void {
+  const slash = key.indexOf('/');
+  const labels = { relay_namespace: key.slice(0, slash), relay: key.slice(slash + 1) };
+  if (result.reason === 'Gone') metrics.relayStalled.remove(labels);
+  else if (result.stalled !== undefined) metrics.relayStalled.set(labels, result.stalled ? 1 : 0);
 }
 
 /** LeaderWork is what only the leader does: watch, queue keys, resync every relay periodically. */

@@ -60,7 +60,7 @@ beforeEach(setup);
 describe('Reconciler', () => {
   it('creates every child with a controller owner reference and reports progress', async () => {
     kube.seed(relayObject({ backplane: REDIS_MANAGED, replicas: 2, exposure: { host: 'relay.example.com', ingress: {} } }));
-    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'Reconciled' });
+    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'Reconciled', stalled: false });
     expect(kinds()).toEqual([
       'Deployment/relay',
       'Deployment/relay-redis',
@@ -174,7 +174,7 @@ describe('Reconciler', () => {
 
   it('stalls with a clear reason on an invalid spec, without creating children', async () => {
     kube.seed(relayObject({ replicas: 3 }));
-    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'InvalidSpec' });
+    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'InvalidSpec', stalled: true });
     expect(kinds()).toEqual([]);
     expect(cond('Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(cond('Stalled')!.message).toContain('spec.backplane: more than one replica');
@@ -191,7 +191,7 @@ describe('Reconciler', () => {
 
   it('pause stops reconciliation and is reported; resume catches up', async () => {
     kube.seed(relayObject({}, { annotations: { 'relay.getviewport.com/paused': 'true' } }));
-    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'Paused' });
+    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'Paused', stalled: false });
     expect(kinds()).toEqual([]);
     expect(status()).toMatchObject({ paused: true });
     expect(cond('Reconciling')).toMatchObject({ status: 'False', reason: 'Paused' });

@@ -19,10 +19,13 @@ import type { EventRecorder, RelayRef } from './events.js';
 import { observeRelay } from './observe.js';
 import { computeStatus, conditionOf, type Problem } from './status.js';
 
-/** ReconcileResult tells the queue what to do with the key next. */
+/**
+ * ReconcileResult tells the queue what to do with the key next; stalled is the
+ * Stalled condition the pass wrote (undefined when it wrote no status).
+ */
 export type ReconcileResult =
-  | { result: 'done'; reason: string }
-  | { result: 'retry'; reason: string; message: string };
+  | { result: 'done'; reason: string; stalled?: boolean }
+  | { result: 'retry'; reason: string; message: string; stalled?: boolean };
 
 /** ReconcilerDeps are injected so tests and the e2e tier can drive a pass. */
 export interface ReconcilerDeps {
@@ -149,10 +152,11 @@ export class Reconciler {
 
     // A spec fix arrives as a watch event; anything else (missing Secrets, an
     // add-on API installed later, transient errors) is retried with backoff.
+    const stalled = conditionOf(status, 'Stalled')?.status === 'True';
     if (pass.problem && pass.problem.reason !== 'InvalidSpec') {
-      return { result: 'retry', reason: pass.problem.reason, message: pass.problem.message };
+      return { result: 'retry', reason: pass.problem.reason, message: pass.problem.message, stalled };
     }
-    return { result: 'done', reason: pass.problem?.reason ?? (pass.paused ? 'Paused' : 'Reconciled') };
+    return { result: 'done', reason: pass.problem?.reason ?? (pass.paused ? 'Paused' : 'Reconciled'), stalled };
   }
 
   private async emitEvents(
