@@ -26,6 +26,7 @@ program
   .option('--health-port <port>', 'port serving /healthz and /readyz (default 8081)')
   .option('--relay-image <image>', `relay image when spec.image is absent (env VIEWPORT_RELAY_IMAGE, default ${DEFAULT_RELAY_IMAGE})`)
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then ~/.kube/config)')
+  .option('--log-level <level>', 'lowest level logged: debug, info, warn or error (env VIEWPORT_OPERATOR_LOG_LEVEL, default info)')
   .action(async (flags: RunFlags) => {
     const loaded = loadConfig(flags, process.env);
     if (!loaded.ok) {

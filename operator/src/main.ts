@@ -221,7 +221,7 @@ function listen(port: number, handle: (path: string) => Promise<{ status: number
 /** runOperator runs until SIGTERM/SIGINT: the `run` command. */
 export async function runOperator(config: OperatorConfig, kube: KubeAdapter, onExit: (code: number) => void): Promise<void> {
   const clock = systemClock();
-  const log = jsonLogger(() => clock.now());
+  const log = jsonLogger(() => clock.now(), config.logLevel);
   const metrics = createMetrics(true);
   const op = createOperator({ kube, config, clock, log, metrics, onLeadershipLost: () => onExit(1) });
   const text = 'text/plain; charset=utf-8';
