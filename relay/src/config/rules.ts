@@ -35,8 +35,8 @@ export function checkLocalUrls(e: EnvValues, host: string, errors: string[]): vo
   if (local.length === 0) return;
   errors.push(
     `${local.join(' and ')}, but HOST=${host} listens beyond loopback, and local URLs (loopback names, *.test) are for loopback development only: ` +
-      'set SERVER_URL to the platform and RELAY_PUBLIC_WS_BASE_URL to this relay as clients reach it from other machines, ' +
-      'or leave both unset (serve --dev needs neither), or bind HOST=127.0.0.1',
+      'set SERVER_URL to the platform and RELAY_PUBLIC_WS_BASE_URL to this relay as clients on other machines reach it, ' +
+      'or bind HOST=127.0.0.1 for local development (in a container: --network host, README "In a container")',
   );
 }
 
