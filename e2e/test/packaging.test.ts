@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { waitFor } from '../controlplane/wait.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -119,6 +120,32 @@ describe('operator chart RBAC, applied', () => {
     expect(await canLease('get', 'viewport-relay-operator')).toBe('yes');
     expect(await canLease('update', 'someone-elses-lease')).toBe('no');
     expect(await canLease('get', 'someone-elses-lease')).toBe('no');
+  });
+});
+
+describe('tenants through the built-in roles (the aggregated ClusterRoles of the chart, applied above)', () => {
+  const TENANT_NS = 'pkg-tenant';
+  const relays = 'viewportrelays.relay.getviewport.com';
+  const canUser = async (user: string, verb: string, namespace: string): Promise<string> =>
+    (await shared.kubectl(['auth', 'can-i', verb, relays, '--as', user, '-n', namespace])).stdout.trim();
+
+  beforeAll(async () => {
+    await ensureNamespace(TENANT_NS);
+    const binding = (user: string, role: string) =>
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${user}-${role}\n  namespace: ${TENANT_NS}\n` +
+      `roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${role}}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user}}]\n`;
+    const res = await shared.kubectl(['apply', '--server-side', '-f', '-'], `${binding('tenant-editor', 'edit')}---\n${binding('tenant-viewer', 'view')}`);
+    expect(res.code, res.stderr).toBe(0);
+  });
+
+  it('edit may manage ViewportRelays in its namespace only; view may only read them', async () => {
+    // The controller-manager aggregates the labelled rules into edit and view a moment after they appear.
+    await waitFor('edit to include ViewportRelays', async () => ((await canUser('tenant-editor', 'create', TENANT_NS)) === 'yes' ? true : undefined));
+    await waitFor('view to include ViewportRelays', async () => ((await canUser('tenant-viewer', 'list', TENANT_NS)) === 'yes' ? true : undefined));
+    for (const verb of ['get', 'update', 'patch', 'delete']) expect(await canUser('tenant-editor', verb, TENANT_NS), verb).toBe('yes');
+    expect(await canUser('tenant-editor', 'create', EXAMPLES_NS)).toBe('no');
+    for (const verb of ['get', 'watch']) expect(await canUser('tenant-viewer', verb, TENANT_NS), verb).toBe('yes');
+    for (const verb of ['create', 'update', 'delete']) expect(await canUser('tenant-viewer', verb, TENANT_NS), verb).toBe('no');
   });
 });
 

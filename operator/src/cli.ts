@@ -27,6 +27,7 @@ program
   .option('--relay-image <image>', `relay image when spec.image is absent (env VIEWPORT_RELAY_IMAGE, default ${DEFAULT_RELAY_IMAGE})`)
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then ~/.kube/config)')
   .option('--resync-period <duration>', 'compare every relay and its children with the desired state this often (env VIEWPORT_OPERATOR_RESYNC_PERIOD, default 10m)')
+  .option('--log-level <level>', 'lowest level logged: debug, info, warn or error (env VIEWPORT_OPERATOR_LOG_LEVEL, default info)')
   .action(async (flags: RunFlags) => {
     const loaded = loadConfig(flags, process.env);
     if (!loaded.ok) {

@@ -31,6 +31,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ resyncPeriod: '0s', leaderElect: 'false' }, {})).toMatchObject({ ok: false, errors: [expect.stringContaining('--resync-period')] });
   });
 
+  it('takes the log level from --log-level, else VIEWPORT_OPERATOR_LOG_LEVEL, else info', () => {
+    const env = { POD_NAMESPACE: 'ops' };
+    expect(loadConfig({}, env)).toMatchObject({ ok: true, config: { logLevel: 'info' } });
+    expect(loadConfig({}, { ...env, VIEWPORT_OPERATOR_LOG_LEVEL: 'warn' })).toMatchObject({ ok: true, config: { logLevel: 'warn' } });
+    expect(loadConfig({ logLevel: 'DEBUG' }, { ...env, VIEWPORT_OPERATOR_LOG_LEVEL: 'warn' })).toMatchObject({ ok: true, config: { logLevel: 'debug' } });
+    expect(loadConfig({ logLevel: 'verbose' }, env)).toEqual({ ok: false, errors: ['--log-level: expected one of debug, info, warn, error, got "verbose"'] });
+  });
+
   it('lists every error at once', () => {
     const res = loadConfig({ namespaces: 'Bad_NS', leaderElect: 'maybe', metricsPort: '70000' }, {});
     expect(res).toEqual({

@@ -1,6 +1,7 @@
 // Operator configuration: flags and environment parsed once, validated,
 // frozen. The only module that reads process.env (passed in as `env`).
 import { hostname } from 'node:os';
+import type { LogLevel } from '@viewport/log';
 import { VERSION } from './version.js';
 
 /** OperatorConfig is the validated configuration of `viewport-relay-operator run`. */
@@ -18,6 +19,8 @@ export interface OperatorConfig {
   /** Periodic resync of every relay. */
   resyncMs: number;
   concurrency: number;
+  /** Lowest level logged (--log-level); info when absent. */
+  logLevel?: LogLevel;
 }
 
 /** RunFlags are the raw commander options of `run`. */
@@ -31,6 +34,7 @@ export interface RunFlags {
   relayImage?: string;
   kubeconfig?: string;
   resyncPeriod?: string;
+  logLevel?: string;
 }
 
 /** DEFAULT_RELAY_IMAGE is the relay image matching this operator's version. */
@@ -70,6 +74,15 @@ function parseDuration(name: string, v: string | undefined, fallback: number, er
   return ms;
 }
 
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function parseLogLevel(v: string | undefined, errors: string[]): LogLevel {
+  if (v === undefined || v === '') return 'info';
+  const level = LOG_LEVELS.find((l) => l === v.toLowerCase());
+  if (level === undefined) errors.push(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
+  return level ?? 'info';
+}
+
 /** loadConfig merges flags (first) with environment variables (second) and defaults. */
 export function loadConfig(flags: RunFlags, env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const errors: string[] = [];
@@ -93,6 +106,7 @@ export function loadConfig(flags: RunFlags, env: Readonly<Record<string, string 
     kubeconfig: flags.kubeconfig ?? env.KUBECONFIG,
     resyncMs: parseDuration('--resync-period', flags.resyncPeriod ?? env.VIEWPORT_OPERATOR_RESYNC_PERIOD, 10 * 60_000, errors),
     concurrency: 2,
+    logLevel: parseLogLevel(flags.logLevel ?? env.VIEWPORT_OPERATOR_LOG_LEVEL, errors),
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config: Object.freeze(config) };
 }

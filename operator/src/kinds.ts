@@ -41,6 +41,7 @@ export const KINDS: readonly KindInfo[] = [
   child('apps/v1', 'StatefulSet', 'statefulsets'),
   child('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
   child('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'),
+  child('keda.sh/v1alpha1', 'ScaledObject', 'scaledobjects', true),
   child('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies'),
   child('networking.k8s.io/v1', 'Ingress', 'ingresses'),
   child('gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes', true),

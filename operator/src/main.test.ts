@@ -72,4 +72,20 @@ describe('createOperator', () => {
     expect(kube.writes.some((w) => w.ref.kind === 'Deployment')).toBe(true);
     await op.stop();
   });
+
+  it('exports 1 for a Stalled relay, 0 once it recovers, and nothing after it is deleted', async () => {
+    const kube = new MemoryKube();
+    kube.seed(relayObject({}));
+    const op = createOperator({ kube, config, clock: new ManualClock(), log: silentLogger, random: () => 'r' });
+    const stalled = async () => (await op.metrics.registry.getSingleMetricAsString('viewport_operator_relay_stalled')).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    // The referenced platform Secret is missing: SecretNotFound, Stalled.
+    await op.reconcile('viewport/relay');
+    expect(await stalled()).toEqual(['viewport_operator_relay_stalled{relay_namespace="viewport",relay="relay"} 1']);
+    kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'viewport-platform', namespace: 'viewport' }, data: { 'internal-key': 'eA==' } });
+    await op.reconcile('viewport/relay');
+    expect(await stalled()).toEqual(['viewport_operator_relay_stalled{relay_namespace="viewport",relay="relay"} 0']);
+    kube.remove({ apiVersion: 'relay.getviewport.com/v1alpha1', kind: 'ViewportRelay', namespace: 'viewport', name: 'relay' });
+    await op.reconcile('viewport/relay');
+    expect(await stalled()).toEqual([]);
+  });
 });

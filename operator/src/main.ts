@@ -135,6 +135,7 @@ function measuredReconcile(
     const result = await reconciler.reconcile(key);
     metrics.duration.observe((clock.now() - started) / 1000);
     metrics.reconciles.inc({ result: result.result });
+    recordStalled(metrics, key, result);
     if (result.result === 'retry') {
       metrics.errors.inc({ reason: result.reason });
       log.warn('reconcile_retry', { key, reason: result.reason, message: result.message });
@@ -143,6 +144,14 @@ function measuredReconcile(
     }
     return result;
   };
+}
+
+/** recordStalled keeps the relay's Stalled gauge to the status the pass wrote, and drops it with the relay. */
+function recordStalled(metrics: OperatorMetrics, key: string, result: ReconcileResult): void {
+  const slash = key.indexOf('/');
+  const labels = { relay_namespace: key.slice(0, slash), relay: key.slice(slash + 1) };
+  if (result.reason === 'Gone') metrics.relayStalled.remove(labels);
+  else if (result.stalled !== undefined) metrics.relayStalled.set(labels, result.stalled ? 1 : 0);
 }
 
 /** LeaderWork is what only the leader does: watch, queue keys, resync every relay periodically. */
@@ -218,7 +227,7 @@ function listen(port: number, handle: (path: string) => Promise<{ status: number
 /** runOperator runs until SIGTERM/SIGINT: the `run` command. */
 export async function runOperator(config: OperatorConfig, kube: KubeAdapter, onExit: (code: number) => void): Promise<void> {
   const clock = systemClock();
-  const log = jsonLogger(() => clock.now());
+  const log = jsonLogger(() => clock.now(), config.logLevel);
   const metrics = createMetrics(true);
   const tooOld = await checkServerVersion(kube);
   if (tooOld !== undefined) {

@@ -10,6 +10,8 @@ export interface OperatorMetrics {
   queueDepth: Gauge;
   leader: Gauge;
   watchRestarts: Counter<'kind'>;
+  /** 1 while a ViewportRelay's Stalled condition is True (the alert "Stalled for N minutes" reads it). */
+  relayStalled: Gauge<'relay_namespace' | 'relay'>;
 }
 
 /** createMetrics builds a fresh registry; withProcess adds Node process metrics. */
@@ -42,6 +44,13 @@ export function createMetrics(withProcess = false): OperatorMetrics {
       name: 'viewport_operator_watch_restarts_total',
       help: 'Informer restarts after a watch error, by kind.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    // Not "namespace": Prometheus would rename it exported_namespace beside the scrape's own.
+    relayStalled: new Gauge({
+      name: 'viewport_operator_relay_stalled',
+      help: '1 while the ViewportRelay relay_namespace/relay is Stalled, else 0.',
+      labelNames: ['relay_namespace', 'relay'],
       registers: [registry],
     }),
   };

@@ -45,6 +45,8 @@ describe('helm lint', () => {
     ['negative replicas', 'replicaCount=-1', '/replicaCount'],
     ['bad namespace name', 'watchNamespaces={Team_A}', '/watchNamespaces/0'],
     ['bad pull policy', 'image.pullPolicy=Sometimes', '/image/pullPolicy'],
+    ['bad log level', 'logLevel=verbose', '/logLevel'],
+    ['two replicas without leader election', 'replicaCount=2,leaderElection.enabled=false', '/leaderElection/enabled'],
   ])('values.schema.json rejects %s', (_name, set, message) => {
     const result = helm(['template', 'viewport', chartDir, '--set', set]);
     expect(result.ok).toBe(false);
@@ -59,6 +61,8 @@ describe('helm template, cluster-wide (default values)', () => {
     expect(kindsOf(objects)).toEqual(
       [
         'ClusterRole',
+        'ClusterRole',
+        'ClusterRole',
         'ClusterRoleBinding',
         'CustomResourceDefinition',
         'Deployment',
@@ -71,7 +75,7 @@ describe('helm template, cluster-wide (default values)', () => {
   });
 
   it('grants exactly the generated operator rules, cluster-wide, to the operator ServiceAccount', () => {
-    const [role] = only(objects, 'ClusterRole');
+    const role = only(objects, 'ClusterRole').find((r) => r.metadata.name === 'viewport-viewport-relay-operator');
     expect(role!.rules).toEqual(generatedRules);
     const [binding] = only(objects, 'ClusterRoleBinding');
     const [sa] = only(objects, 'ServiceAccount');
@@ -119,6 +123,7 @@ describe('helm template, cluster-wide (default values)', () => {
     expect(envOf(c!, 'VIEWPORT_OPERATOR_LEADER_ELECT')).toBe('true');
     expect(envOf(c!, 'VIEWPORT_OPERATOR_NAMESPACES')).toBe('');
     expect(envOf(c!, 'VIEWPORT_RELAY_IMAGE')).toBe('ghcr.io/viewport/relay:0.1.0');
+    expect(envOf(c!, 'VIEWPORT_OPERATOR_LOG_LEVEL')).toBe('info');
     expect(c!.args[0]).toBe('run');
   });
 
@@ -175,5 +180,34 @@ describe('helm template, toggles', () => {
     ],
   ])('%s', (_name, sets, check) => {
     check(renderChart(sets));
+  });
+});
+
+describe('tenants and the built-in roles', () => {
+  const aggregated = (objects: Manifest[]) => only(objects, 'ClusterRole').filter((r) => /-(edit|view)$/.test(r.metadata.name));
+
+  it('aggregates ViewportRelay access into admin and edit (manage) and view (read)', () => {
+    const [edit, view] = aggregated(renderChart());
+    expect(edit!.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-admin': 'true', 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' });
+    expect(edit!.metadata.labels).not.toHaveProperty('rbac.authorization.k8s.io/aggregate-to-view');
+    expect(edit!.rules).toContainEqual({
+      apiGroups: ['relay.getviewport.com'],
+      resources: ['viewportrelays'],
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
+    });
+    expect(view!.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-view': 'true' });
+    expect(view!.metadata.labels).not.toHaveProperty('rbac.authorization.k8s.io/aggregate-to-edit');
+    for (const rule of view!.rules as { verbs: string[] }[]) expect(rule.verbs).toEqual(['get', 'list', 'watch']);
+  });
+
+  it('rbac.aggregateToDefaultRoles=false drops them', () => {
+    expect(aggregated(renderChart(['rbac.aggregateToDefaultRoles=false']))).toEqual([]);
+  });
+});
+
+describe('several operator replicas', () => {
+  it('are accepted with leader election', () => {
+    const [deployment] = only(renderChart(['replicaCount=3']), 'Deployment');
+    expect((deployment!.spec as { replicas: number }).replicas).toBe(3);
   });
 });

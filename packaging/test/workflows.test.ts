@@ -1,5 +1,7 @@
-// The GitHub Actions workflows parse, and every npm script, file and script
+// The GitHub Actions workflows parse, pass actionlint (built from the Go
+// module proxy, scripts/go-tool.sh), and every npm script, file and script
 // they name exists, so a rename cannot silently break CI that only runs there.
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,4 +43,13 @@ describe.each(workflows)('.github/workflows/$file', ({ workflow }) => {
   it('pins every action to a version', () => {
     for (const uses of steps.flatMap((s) => (s.uses ? [s.uses] : []))) expect(uses).toMatch(/^[\w-]+\/[\w-]+@v\d+$/);
   });
+});
+
+describe('actionlint', () => {
+  it('passes on every workflow', () => {
+    const actionlint = execFileSync('bash', [path.join(repoRoot, 'scripts/go-tool.sh'), 'actionlint'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const result = spawnSync(actionlint, ['-no-color'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  }, 10 * 60_000);
 });

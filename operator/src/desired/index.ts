@@ -7,6 +7,7 @@ import { desiredCertificate, desiredHttpRoutes, desiredIngress } from './exposur
 import { withSpecHash } from './hash.js';
 import { needsGeneratedSecret, type RelayModel } from './model.js';
 import { desiredRelayNetworkPolicy, desiredRedisNetworkPolicy } from './network.js';
+import { desiredScaledObject } from './keda.js';
 import { desiredHpa, desiredPdb } from './policy.js';
 import { desiredRedisDeployment, desiredRedisService } from './redis.js';
 import { desiredGeneratedSecret } from './secret.js';
@@ -65,6 +66,7 @@ export function desiredChildren(input: DesiredInput): KubeObject[] {
     desiredRelayWorkload(m, input.secretsChecksum),
     ...maybe(desiredPdb(m)),
     ...maybe(desiredHpa(m)),
+    ...maybe(desiredScaledObject(m)),
     ...maybe(desiredRelayNetworkPolicy(m)),
     ...maybe(desiredRedisNetworkPolicy(m)),
     ...(m.spec.exposure?.ingress ? [desiredIngress(m)] : []),

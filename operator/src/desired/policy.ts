@@ -21,10 +21,20 @@ export function desiredPdb(m: RelayModel): KubeObject | undefined {
   };
 }
 
-/** desiredHpa is the autoscaling/v2 HorizontalPodAutoscaler on the relay workload. */
+/** SCALE_DOWN_BEHAVIOR: scaling down drains WebSockets; do it slowly and one pod at a time. */
+export const SCALE_DOWN_BEHAVIOR = {
+  scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
+};
+
+/** scaleTargetRef names the relay workload for an autoscaler (the HPA, or KEDA's ScaledObject). */
+export function scaleTargetRef(m: RelayModel): Record<string, string> {
+  return { apiVersion: 'apps/v1', kind: m.pinned ? 'StatefulSet' : 'Deployment', name: m.names.workload };
+}
+
+/** desiredHpa is the autoscaling/v2 HorizontalPodAutoscaler on the relay workload; none when KEDA scales it. */
 export function desiredHpa(m: RelayModel): KubeObject | undefined {
   const as = m.spec.autoscaling;
-  if (as === undefined) return undefined;
+  if (as === undefined || as.keda !== undefined) return undefined;
   const metrics: Record<string, unknown>[] = [];
   if (as.targetCPUUtilizationPercentage !== undefined) {
     metrics.push({
@@ -33,27 +43,24 @@ export function desiredHpa(m: RelayModel): KubeObject | undefined {
     });
   }
   if (as.targetConnectionsPerPod !== undefined) {
-    metrics.push({
-      type: 'Pods',
-      pods: {
-        metric: { name: CONNECTIONS_METRIC },
-        target: { type: 'AverageValue', averageValue: String(as.targetConnectionsPerPod) },
-      },
-    });
+    const target = { type: 'AverageValue', averageValue: String(as.targetConnectionsPerPod) };
+    metrics.push(
+      as.connectionsMetric === 'External'
+        ? // External metrics are asked for in the HPA's namespace; the Service label picks this relay's pods.
+          { type: 'External', external: { metric: { name: CONNECTIONS_METRIC, selector: { matchLabels: { service: m.names.service } } }, target } }
+        : { type: 'Pods', pods: { metric: { name: CONNECTIONS_METRIC }, target } },
+    );
   }
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
     metadata: { name: m.name, namespace: m.namespace, labels: childLabels(m, 'relay') },
     spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: m.pinned ? 'StatefulSet' : 'Deployment', name: m.names.workload },
+      scaleTargetRef: scaleTargetRef(m),
       minReplicas: as.minReplicas,
       maxReplicas: as.maxReplicas,
       metrics,
-      // Scaling down drains WebSockets; do it slowly and one pod at a time.
-      behavior: {
-        scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
-      },
+      behavior: SCALE_DOWN_BEHAVIOR,
     },
   };
 }

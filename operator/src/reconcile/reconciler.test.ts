@@ -61,7 +61,7 @@ describe('Reconciler', () => {
   it('creates every child with a controller owner reference and reports progress', async () => {
     kube.seed(relayObject({ backplane: REDIS_MANAGED, replicas: 2, exposure: { host: 'relay.example.com', ingress: {} } }));
     // Not ready yet: look again soon (pod failures and exposure are in objects no informer watches).
-    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'BackplaneNotReady', recheckAfterMs: RECHECK_MS });
+    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'BackplaneNotReady', stalled: false, recheckAfterMs: RECHECK_MS });
     expect(kinds()).toEqual([
       'Deployment/relay',
       'Deployment/relay-redis',
@@ -177,7 +177,7 @@ describe('Reconciler', () => {
 
   it('stalls with a clear reason on an invalid spec, without creating children', async () => {
     kube.seed(relayObject({ replicas: 3 }));
-    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'InvalidSpec' });
+    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'InvalidSpec', stalled: true });
     expect(kinds()).toEqual([]);
     expect(cond('Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(cond('Stalled')!.message).toContain('spec.backplane: more than one replica');
@@ -194,7 +194,7 @@ describe('Reconciler', () => {
 
   it('pause stops reconciliation and is reported; resume catches up', async () => {
     kube.seed(relayObject({}, { annotations: { 'relay.getviewport.com/paused': 'true' } }));
-    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'Paused' });
+    expect(await reconciler.reconcile(KEY)).toEqual({ result: 'done', reason: 'Paused', stalled: false });
     expect(kinds()).toEqual([]);
     expect(status()).toMatchObject({ paused: true });
     expect(cond('Reconciling')).toMatchObject({ status: 'False', reason: 'Paused' });

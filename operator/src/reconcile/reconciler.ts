@@ -20,10 +20,13 @@ import { observePods, observeRelay } from './observe.js';
 import { exposureOf, failedCreateEvent, podFailures, replicaFailure, type PodFailure } from './facts.js';
 import { computeStatus, conditionOf, workloadState, type Problem } from './status.js';
 
-/** ReconcileResult tells the queue what to do with the key next. */
+/**
+ * ReconcileResult tells the queue what to do with the key next; stalled is the
+ * Stalled condition the pass wrote (undefined when it wrote no status).
+ */
 export type ReconcileResult =
-  | { result: 'done'; reason: string; /** look again after this long: pods or exposure not settled yet */ recheckAfterMs?: number }
-  | { result: 'retry'; reason: string; message: string };
+  | { result: 'done'; reason: string; stalled?: boolean; /** look again after this long: pods or exposure not settled yet */ recheckAfterMs?: number }
+  | { result: 'retry'; reason: string; message: string; stalled?: boolean };
 
 /** RECHECK_MS: a relay that is not ready yet is looked at again this soon (pod failures and exposure
  * show up in objects the operator does not watch). */
@@ -191,15 +194,16 @@ export class Reconciler {
 
     // A spec fix arrives as a watch event; anything else (missing Secrets, an
     // add-on API installed later, transient errors) is retried with backoff.
+    const stalled = conditionOf(status, 'Stalled')?.status === 'True';
     if (pass.problem && pass.problem.reason !== 'InvalidSpec') {
-      return { result: 'retry', reason: pass.problem.reason, message: pass.problem.message };
+      return { result: 'retry', reason: pass.problem.reason, message: pass.problem.message, stalled };
     }
     if (pass.paused || pass.problem || conditionOf(status, 'Ready')?.status === 'True') {
-      return { result: 'done', reason: pass.problem?.reason ?? (pass.paused ? 'Paused' : 'Reconciled') };
+      return { result: 'done', reason: pass.problem?.reason ?? (pass.paused ? 'Paused' : 'Reconciled'), stalled };
     }
-    const stalled = conditionOf(status, 'Stalled');
-    const reason = stalled?.status === 'True' ? stalled.reason : (conditionOf(status, 'Reconciling')?.reason ?? 'Progressing');
-    return { result: 'done', reason, recheckAfterMs: RECHECK_MS };
+    const stalledCondition = conditionOf(status, 'Stalled');
+    const reason = stalledCondition?.status === 'True' ? stalledCondition.reason : (conditionOf(status, 'Reconciling')?.reason ?? 'Progressing');
+    return { result: 'done', reason, stalled, recheckAfterMs: RECHECK_MS };
   }
 
   private async emitEvents(

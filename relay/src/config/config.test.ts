@@ -97,7 +97,12 @@ describe('parseConfig errors', () => {
     ['peer link host that is not one', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '8091', RELAY_PEER_LINK_HOST: 'a b/c' }, 'RELAY_PEER_LINK_HOST must be a host name or an IP address'],
     ['peer link port out of range', { ...REDIS_ENV, RELAY_PEER_LINK_PORT: '70000', RELAY_PEER_LINK_HOST: '10.1.2.3' }, 'RELAY_PEER_LINK_PORT must be a TCP port'],
     ['redis mode without URL', { RELAY_BACKPLANE_MODE: 'redis', RELAY_INTERNAL_KEY: 'k', RELAY_BUS_HMAC_KEY: 'h' }, 'RELAY_REDIS_URL'],
-    ['local URL on a public bind', { HOST: '0.0.0.0', SERVER_URL: 'http://localhost:1' }, 'must be set explicitly outside local loopback'],
+    ['local URL on a public bind', { HOST: '0.0.0.0', SERVER_URL: 'http://localhost:1' }, 'SERVER_URL names the local host localhost, but HOST=0.0.0.0 listens beyond loopback'],
+    [
+      'both URLs local on a public bind, as in a container',
+      { HOST: '0.0.0.0', SERVER_URL: 'http://127.0.0.1:7781', RELAY_PUBLIC_WS_BASE_URL: 'ws://relay.test:7781/ws' },
+      'SERVER_URL names the local host 127.0.0.1 and RELAY_PUBLIC_WS_BASE_URL names the local host relay.test, but HOST=0.0.0.0',
+    ],
     ['prod with a placeholder key', { ...POD_ENV, RELAY_INTERNAL_KEY: 'change-me-change-me-change-me' }, 'at least 24 characters'],
     ['prod mtls without verify', { ...POD_ENV, RELAY_SERVER_AUTH_MODE: 'mtls' }, 'mTLS on and RELAY_SERVER_TLS_VERIFY=1'],
     ['prod without TLS', { ...POD_ENV, RELAY_TLS_TERMINATION: 'self' }, 'prod mode needs TLS'],
@@ -115,6 +120,12 @@ describe('parseConfig errors', () => {
     const all = errors({ ...POD_ENV, RELAY_INTERNAL_KEY: secret, RELAY_ADMIN_TOKEN: secret, RELAY_BUS_HMAC_KEY: secret, RELAY_ENABLE_ADMIN_HTTP: secret });
     expect(all.length).toBeGreaterThan(0);
     expect(all.join('\n')).not.toContain(secret);
+  });
+
+  it('names a local URL by its host, never its credentials', () => {
+    const all = errors({ HOST: '0.0.0.0', SERVER_URL: 'http://user:change-me-pass@localhost:1/path' }).join('\n');
+    expect(all).toContain('the local host localhost');
+    expect(all).not.toContain('change-me-pass');
   });
 });
 

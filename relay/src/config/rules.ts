@@ -1,6 +1,7 @@
 // Cross-field rules of docs/protocol.md#mode-and-startup: the relay mode inferred from how local the
 // settings look, local URLs only on a loopback bind, and what prod demands.
-// Pure; each rule appends plain messages that name variables, never values.
+// Pure; each rule appends plain messages that name variables, never secret
+// values (a URL's host at most).
 import { hostOf, isLocalHost, isLoopbackHost } from './hosts.js';
 import type { TlsListenerConfig } from './listener.js';
 import type { PlatformConfig } from './platform.js';
@@ -20,11 +21,23 @@ export function relayModeOf(e: EnvValues, host: string): RelayMode {
   return e.RELAY_MODE ?? (urlsUnset || isLoopbackHost(host) || anyUrlLocal(e) ? 'dev' : 'prod');
 }
 
-/** checkLocalUrls: local URLs are for loopback development only. */
+/**
+ * checkLocalUrls: local URLs are for loopback development only. The message
+ * names each local URL, its host (never the whole URL: it may carry
+ * credentials) and the bind that makes it wrong, and says what would be right.
+ */
 export function checkLocalUrls(e: EnvValues, host: string, errors: string[]): void {
-  if (anyUrlLocal(e) && !isLoopbackHost(host)) {
-    errors.push('SERVER_URL and RELAY_PUBLIC_WS_BASE_URL must be set explicitly outside local loopback development');
-  }
+  if (isLoopbackHost(host)) return;
+  const local = (['SERVER_URL', 'RELAY_PUBLIC_WS_BASE_URL'] as const).flatMap((name) => {
+    const urlHost = hostOf(e[name]);
+    return isLocalHost(urlHost) ? [`${name} names the local host ${urlHost}`] : [];
+  });
+  if (local.length === 0) return;
+  errors.push(
+    `${local.join(' and ')}, but HOST=${host} listens beyond loopback, and local URLs (loopback names, *.test) are for loopback development only: ` +
+      'set SERVER_URL to the platform and RELAY_PUBLIC_WS_BASE_URL to this relay as clients on other machines reach it, ' +
+      'or bind HOST=127.0.0.1 for local development (in a container: --network host, README "In a container")',
+  );
 }
 
 /** ProdFacts are the settings the prod rules judge. */

@@ -226,8 +226,22 @@ const Autoscaling = z
       .min(1)
       .optional()
       .describe('Average relay_connections_total per pod (Pods metric, needs a custom metrics adapter).'),
+    connectionsMetric: z
+      .enum(['Pods', 'External'])
+      .optional()
+      .describe(
+        'Where the HPA reads relay_connections_total for targetConnectionsPerPod: Pods (custom metrics API, default) or External (external metrics API, selected by the relay Service\'s name).',
+      ),
+    keda: z
+      .strictObject({
+        prometheusServerAddress: httpUrl.describe('Prometheus that scrapes the relays (spec.serviceMonitor), e.g. http://prometheus-operated.monitoring.svc:9090.'),
+      })
+      .optional()
+      .describe(
+        'Scale with a KEDA ScaledObject (keda.sh/v1alpha1) instead of an HPA: a Prometheus trigger on the relays\' connections (targetConnectionsPerPod) and/or a cpu trigger. KEDA then owns the HPA.',
+      ),
   })
-  .describe('HorizontalPodAutoscaler (autoscaling/v2) on the relay workload. Mutually exclusive with replicas.');
+  .describe('HorizontalPodAutoscaler (autoscaling/v2) on the relay workload, or a KEDA ScaledObject. Mutually exclusive with replicas.');
 
 const PodDisruptionBudget = z
   .strictObject({
