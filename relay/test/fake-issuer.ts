@@ -22,6 +22,8 @@ export interface MintOptions {
   readonly audience?: string;
   readonly expiresInSeconds?: number;
   readonly notBeforeSeconds?: number;
+  /** Shift `iat` from now by this many seconds (a future iat, say). */
+  readonly issuedAtOffsetSeconds?: number;
   /** Sign with a key that is not published in the JWKS. */
   readonly unpublished?: boolean;
 }
@@ -56,7 +58,7 @@ export async function startFakeIssuer(platform: FakePlatform, alg: IssuerAlg = '
         .setProtectedHeader({ alg: key.alg, kid: key.kid })
         .setIssuer(options.issuer ?? 'viewport-server')
         .setAudience(options.audience ?? 'viewport-relay')
-        .setIssuedAt(now)
+        .setIssuedAt(now + (options.issuedAtOffsetSeconds ?? 0))
         .setExpirationTime(now + (options.expiresInSeconds ?? 600));
       if (options.notBeforeSeconds !== undefined) jwt = jwt.setNotBefore(now + options.notBeforeSeconds);
       return jwt.sign(key.privateKey);
