@@ -20,6 +20,7 @@ interface SigningKey {
 export interface MintOptions {
   readonly issuer?: string;
   readonly audience?: string;
+  /** Token lifetime from now; an hour by default, so peers of a long test run outlive no token (connections close at exp). */
   readonly expiresInSeconds?: number;
   readonly notBeforeSeconds?: number;
   /** Shift `iat` from now by this many seconds (a future iat, say). */
@@ -59,7 +60,7 @@ export async function startFakeIssuer(platform: FakePlatform, alg: IssuerAlg = '
         .setIssuer(options.issuer ?? 'viewport-server')
         .setAudience(options.audience ?? 'viewport-relay')
         .setIssuedAt(now + (options.issuedAtOffsetSeconds ?? 0))
-        .setExpirationTime(now + (options.expiresInSeconds ?? 600));
+        .setExpirationTime(now + (options.expiresInSeconds ?? 3600));
       if (options.notBeforeSeconds !== undefined) jwt = jwt.setNotBefore(now + options.notBeforeSeconds);
       return jwt.sign(key.privateKey);
     },
