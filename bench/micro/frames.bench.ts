@@ -78,4 +78,21 @@ for (const bytes of sizes) {
     console.log(`  ${c.name.padEnd(28)} ${Math.round(perSecond).toLocaleString('en-US').padStart(12)} parses/s ${nsPerFrame.toFixed(0).padStart(8)} ns/frame`);
   });
 }
+
+// The worst frame a peer could send: an array nested just under 1 MiB deep.
+// Before the nesting pre-scan (relay/src/frames/nesting.ts) JSON.parse walked
+// all of it; now the scan stops at the depth limit. Timed per frame, a few
+// times, because the unscanned parse takes hundreds of milliseconds.
+const half = (1 << 19) - 8;
+const nested = '['.repeat(half) + ']'.repeat(half);
+console.log(`\ndeeply nested array, ${nested.length} bytes`);
+for (const c of cases.slice(1)) {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = process.hrtime.bigint();
+    if (c.run(nested) !== undefined) sink++;
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  console.log(`  ${c.name.padEnd(28)} ${Math.min(...times).toFixed(3).padStart(12)} ms/frame (best of 5)`);
+}
 if (sink === 0) console.log('(no work observed)');

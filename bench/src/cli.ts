@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --json] [-- --only=traffic,connect,memory,cross] [-- --cpu-prof]
+// npm run bench [-- --quick] [-- --json] [-- --only=traffic,connect,memory,cross,noisy-neighbour] [-- --cpu-prof]
 // Starts the fake platform, the load generator, the relay and the bare
 // forwarder as separate processes on 127.0.0.1, runs the scenarios, prints
 // the table (or JSON), and exits non-zero if any scenario failed. Every child
@@ -12,11 +12,13 @@ import { forkTracked, killAll, livePids } from './procs.js';
 import { FULL, QUICK, type Profile } from './profiles.js';
 import { formatTable, type ScenarioResult, toJson } from './results.js';
 import { RpcClient } from './rpc.js';
+import { runNoisyNeighbour } from './noisy-scenario.js';
 import { runConnectRate, runCrossRelay, runIdleMemory, runTraffic, type Harness, type TrafficFilter } from './scenarios.js';
 import { relayImageNodeFlags } from './image-flags.js';
 import { type Platform, setRelayNodeFlags, setServerNodeFlags, startBare, startRelay } from './servers.js';
+import { type TokenKey, tokenMinter } from './tokens.js';
 
-const SCENARIO_GROUPS = ['traffic', 'connect', 'memory', 'cross'] as const;
+const SCENARIO_GROUPS = ['traffic', 'connect', 'memory', 'cross', 'noisy-neighbour'] as const;
 type Group = (typeof SCENARIO_GROUPS)[number];
 
 interface Options {
@@ -60,7 +62,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (unknown.length) throw new Error(`unknown scenario group(s) ${unknown.join(', ')}; known: ${SCENARIO_GROUPS.join(', ')}`);
       only = new Set(names as Group[]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--no-throughput] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--relay-node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
+      process.stdout.write('usage: npm run bench -- [--quick|--full] [--json] [--only=traffic,connect,memory,cross,noisy-neighbour] [--rounds=N] [--sizes=256,16384] [--topologies=1x1,50x4] [--no-latency] [--no-throughput] [--memory-hold-ms=N] [--node-flags="--flag ..."] [--relay-node-flags="--flag ..."] [--cpu-prof] [--self-test | --self-test-parse]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -116,7 +118,8 @@ async function main(): Promise<number> {
   // --self-test runs the harness with the bare forwarder in the relay's place (and no redis path), to test the harness itself.
   const startRelayUnderTest: Harness['startRelay'] = (o) =>
     opts.selfTest ? (o.redis ? Promise.reject(new Error('self-test has no backplane')) : startBare(`${o.label}(bare${opts.selfTestParse ? '+parse' : ''})`, 'relay', o.label === 'relay' ? opts.cpuProfDir : undefined, opts.selfTestParse)) : startRelay({ ...o, ...(o.label === 'relay' ? cpuProf : {}), platform });
-  const h: Harness = { loadgen, loadgenPid: loadgenChild.pid!, platform, profile: opts.profile, startRelay: startRelayUnderTest, traffic: opts.traffic, log };
+  const mint = await tokenMinter(platformInfo as unknown as TokenKey);
+  const h: Harness = { loadgen, loadgenPid: loadgenChild.pid!, platform, profile: opts.profile, startRelay: startRelayUnderTest, mint, traffic: opts.traffic, log };
 
   const results: ScenarioResult[] = [];
   const relay = await h.startRelay({ label: 'relay', admission: 'jwks' });
@@ -127,6 +130,7 @@ async function main(): Promise<number> {
     if (opts.only.has('connect')) results.push(...(await runConnectRate(h, relay, bare)));
     if (opts.only.has('memory')) results.push(await runIdleMemory(h));
     if (opts.only.has('cross')) results.push(...(await runCrossRelay(h, relay)));
+    if (opts.only.has('noisy-neighbour')) results.push(await runNoisyNeighbour(h));
   } finally {
     await relay.stop();
     await bare.stop();

@@ -5,19 +5,13 @@
 // Client frames are masked as a browser's are (ws masks client frames).
 // It counts every anomaly; the harness fails a scenario on any of them.
 import { performance } from 'node:perf_hooks';
-import { importJWK, SignJWT, type JWK } from 'jose';
 import { WebSocket, type RawData } from 'ws';
 import { e2eeEnvelope, kexInit, kexResponse, SEQ_BASE, seqOffset, writeSeq } from './envelopes.js';
 import { serveRpc } from './rpc.js';
 import { type LatencySummary, summariseLatency } from './stats.js';
+import { type Minter, type TokenKey, tokenMinter } from './tokens.js';
 
-/** TokenKey is what the harness passes so this process can mint tokens the relay accepts. */
-export interface TokenKey {
-  privateJwk: JWK;
-  kid: string;
-  issuer: string;
-  audience: string;
-}
+export type { TokenKey } from './tokens.js';
 
 /** SetupArgs describes one population of daemons and clients with one session per client. */
 export interface SetupArgs {
@@ -83,8 +77,7 @@ interface Client {
   kexRetries: number;
 }
 
-let key: Awaited<ReturnType<typeof importJWK>> | undefined;
-let tokenKey: TokenKey | undefined;
+let minter: Minter | undefined;
 let runCounter = 0;
 let daemons: WebSocket[] = [];
 let clients: Client[] = [];
@@ -108,14 +101,8 @@ function noteError(kind: Exclude<keyof ErrorCounts, 'statusFrames' | 'firstError
 }
 
 async function mint(claims: Record<string, unknown>): Promise<string> {
-  if (!key || !tokenKey) throw new Error('init must run before tokens are minted');
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'RS256', kid: tokenKey.kid })
-    .setIssuer(tokenKey.issuer)
-    .setAudience(tokenKey.audience)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(key);
+  if (!minter) throw new Error('init must run before tokens are minted');
+  return minter(claims);
 }
 
 function claimsFor(role: 'workspace-daemon' | 'client', workspaceId: string, runtimeTargetId: string, clientId: string): Record<string, unknown> {
@@ -377,8 +364,7 @@ async function connectRate(args: { url: string; count: number; concurrency: numb
 serveRpc(
   {
     init: async (args: TokenKey) => {
-      tokenKey = args;
-      key = await importJWK(args.privateJwk, 'RS256');
+      minter = await tokenMinter(args);
       return { ok: true };
     },
     setup,

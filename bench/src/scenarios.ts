@@ -7,6 +7,7 @@ import type { Profile } from './profiles.js';
 import { addSample, fail, markUnavailable, newScenario, type ScenarioResult, type Target } from './results.js';
 import type { RpcClient } from './rpc.js';
 import { GC_SIGNAL } from './gc-signal.js';
+import type { Minter } from './tokens.js';
 import { type Platform, type RelayOptions, type Server, startBare, startRedis } from './servers.js';
 
 /** Harness is what every scenario needs: the load generator, the fake platform and the profile. */
@@ -17,6 +18,8 @@ export interface Harness {
   profile: Profile;
   /** startRelay starts a relay under test (in a self-test run, a bare forwarder standing in for it). */
   startRelay(opts: Omit<RelayOptions, 'platform'>): Promise<Server>;
+  /** mint signs relay tokens with the fake platform's key (for peers the harness runs itself). */
+  mint: Minter;
   /** traffic narrows the traffic scenarios (for profiling one case); undefined means all. */
   traffic: TrafficFilter;
   log(message: string): void;
@@ -45,7 +48,7 @@ const TOPOLOGIES: readonly Topology[] = [
   { id: '1x1', label: '1 ws × 1 client', workspaces: 1, clientsPerWorkspace: 1, window: 32, latency: false },
   { id: '50x4', label: '50 ws × 4 clients', workspaces: 50, clientsPerWorkspace: 4, window: 4, latency: true },
 ];
-const LATENCY_HZ = 10;
+export const LATENCY_HZ = 10;
 const SETUP_TIMEOUT_MS = 180_000;
 
 const sizeLabel = (size: number): string => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
@@ -56,7 +59,7 @@ export function errorTotal(e: ErrorCounts): number {
   return e.unexpectedClose + e.socketError + e.connectFailed + e.unexpectedFrame + e.lengthMismatch + e.lost;
 }
 
-function describeErrors(e: ErrorCounts): string {
+export function describeErrors(e: ErrorCounts): string {
   const parts = (['unexpectedClose', 'socketError', 'connectFailed', 'unexpectedFrame', 'lengthMismatch', 'lost'] as const)
     .filter((k) => e[k] > 0)
     .map((k) => `${k}=${e[k]}`);
@@ -64,10 +67,10 @@ function describeErrors(e: ErrorCounts): string {
   return `${parts.join(' ')}${statuses.length ? ` statuses: ${statuses.join(', ')}` : ''}; first: ${e.firstError}`;
 }
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+export const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** TrafficSample is one measured window of traffic. */
-interface TrafficSample {
+export interface TrafficSample {
   framesPerSec: number;
   mbPerSec: number;
   serverCpuUsPerFrame: number;
@@ -79,7 +82,7 @@ interface TrafficSample {
 }
 
 /** measureTraffic starts load, measures one window after warm-up, drains, and throws on any anomaly. */
-async function measureTraffic(h: Harness, servers: readonly Server[], load: LoadArgs, windowMs: number): Promise<TrafficSample> {
+export async function measureTraffic(h: Harness, servers: readonly Server[], load: LoadArgs, windowMs: number): Promise<TrafficSample> {
   await h.loadgen.call('load', load, 10_000);
   await sleep(h.profile.warmupMs);
   const a = await h.loadgen.call<Mark>('mark', { record: load.mode === 'rate' }, 10_000);
@@ -108,12 +111,12 @@ async function measureTraffic(h: Harness, servers: readonly Server[], load: Load
   };
 }
 
-async function setupPopulation(h: Harness, daemonUrl: string, clientUrl: string, workspaces: number, clientsPerWorkspace: number): Promise<void> {
+export async function setupPopulation(h: Harness, daemonUrl: string, clientUrl: string, workspaces: number, clientsPerWorkspace: number): Promise<void> {
   await h.loadgen.call('setup', { daemonUrl, clientUrl, workspaces, clientsPerWorkspace }, SETUP_TIMEOUT_MS);
 }
 
 /** teardown closes the population; a failure here means the load generator is unusable, so it propagates. */
-async function teardown(h: Harness): Promise<ErrorCounts> {
+export async function teardown(h: Harness): Promise<ErrorCounts> {
   return h.loadgen.call<ErrorCounts>('teardown', {}, 60_000);
 }
 

@@ -28,6 +28,10 @@ export const BENCH_LIMITS: Readonly<Record<string, string>> = {
   RELAY_RUNTIME_RATE_PER_MINUTE: HUGE,
   RELAY_RUNTIME_RATE_PER_MINUTE_WORKSPACE: HUGE,
   RELAY_DAEMON_RUNTIME_RATE_PER_MINUTE: HUGE,
+  RELAY_CLIENT_INBOUND_FRAMES_PER_SECOND: HUGE,
+  RELAY_CLIENT_INBOUND_BYTES_PER_SECOND: HUGE,
+  RELAY_DAEMON_INBOUND_FRAMES_PER_SECOND: HUGE,
+  RELAY_DAEMON_INBOUND_BYTES_PER_SECOND: HUGE,
   RELAY_PAIRING_REQUEST_TRACK_MAX: '1000000',
   RELAY_SESSION_OWNER_TRACK_MAX: '1000000',
   // Shutdown drains for this long; the harness has closed every peer by then, so keep stops (and profiles) quick.
@@ -62,6 +66,8 @@ export interface RelayOptions {
   /** peerLinks: the relays of the redis path also link to each other directly (RELAY_PEER_LINK_PORT). */
   redis?: { url: string; relayId: string; prefix: string; peerLinks?: boolean };
   cpuProfDir?: string;
+  /** env overrides BENCH_LIMITS, e.g. to run a scenario against the relay's default limits. */
+  env?: Record<string, string>;
 }
 
 // keepTail remembers the last lines a server wrote, preferring warnings and
@@ -160,6 +166,7 @@ export async function startRelay(opts: RelayOptions): Promise<Server> {
     RELAY_ADMISSION_MODE: opts.admission,
     RELAY_PUBLIC_WS_BASE_URL: `ws://127.0.0.1:${port}/ws`,
     RELAY_ID: opts.redis?.relayId ?? `bench-${opts.label}`,
+    ...opts.env,
   };
   if (opts.redis) {
     Object.assign(env, {

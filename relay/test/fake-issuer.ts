@@ -20,8 +20,11 @@ interface SigningKey {
 export interface MintOptions {
   readonly issuer?: string;
   readonly audience?: string;
+  /** Token lifetime from now; an hour by default, so peers of a long test run outlive no token (connections close at exp). */
   readonly expiresInSeconds?: number;
   readonly notBeforeSeconds?: number;
+  /** Shift `iat` from now by this many seconds (a future iat, say). */
+  readonly issuedAtOffsetSeconds?: number;
   /** Sign with a key that is not published in the JWKS. */
   readonly unpublished?: boolean;
 }
@@ -56,8 +59,8 @@ export async function startFakeIssuer(platform: FakePlatform, alg: IssuerAlg = '
         .setProtectedHeader({ alg: key.alg, kid: key.kid })
         .setIssuer(options.issuer ?? 'viewport-server')
         .setAudience(options.audience ?? 'viewport-relay')
-        .setIssuedAt(now)
-        .setExpirationTime(now + (options.expiresInSeconds ?? 600));
+        .setIssuedAt(now + (options.issuedAtOffsetSeconds ?? 0))
+        .setExpirationTime(now + (options.expiresInSeconds ?? 3600));
       if (options.notBeforeSeconds !== undefined) jwt = jwt.setNotBefore(now + options.notBeforeSeconds);
       return jwt.sign(key.privateKey);
     },

@@ -19,6 +19,10 @@ export interface AdmissionConfig {
   /** How long a positive admission may be reused for the same token and scope; 0 = off (R-ADM-4). */
   readonly cacheTtlMs: number;
   readonly cacheMaxEntries: number;
+  /** Longest token lifetime admitted (exp - iat), docs/protocol.md#token-lifetime. */
+  readonly maxLifetimeSeconds: number;
+  /** How far a token's iat may lie in the future, and its exp in the past. */
+  readonly clockSkewSeconds: number;
 }
 
 export const VALIDATE_PATH = '/api/runtime/internal/relay/validate';
@@ -43,5 +47,7 @@ export function buildAdmission(e: EnvValues, origin: PlatformOrigin, errors: str
     handshakeTimeoutMs: e.RELAY_HANDSHAKE_TIMEOUT_MS,
     cacheTtlMs: e.RELAY_ADMISSION_CACHE_TTL_MS,
     cacheMaxEntries: e.RELAY_ADMISSION_CACHE_MAX,
+    maxLifetimeSeconds: e.RELAY_MAX_TOKEN_LIFETIME_SECONDS,
+    clockSkewSeconds: e.RELAY_JWT_CLOCK_SKEW_SECONDS,
   };
 }

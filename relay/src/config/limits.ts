@@ -24,6 +24,21 @@ export interface LimitsConfig {
   readonly pairingRateLimiterMaxKeys: number;
   readonly pairingRequestTrackMax: number;
   readonly sessionOwnerTrackMax: number;
+  /** Per-connection inbound budget of clients (docs/protocol.md#inbound-budget). */
+  readonly clientInboundFramesPerSecond: number;
+  readonly clientInboundBytesPerSecond: number;
+  /** The same for daemons and workers. */
+  readonly daemonInboundFramesPerSecond: number;
+  readonly daemonInboundBytesPerSecond: number;
+  /** Invalid frames a connection may send per minute before it is closed. */
+  readonly maxInvalidFramesPerMinute: number;
+  /** The worker tunnel's bounds (worker/tunnel-budget.ts); each request reserves the response cap. */
+  readonly workerTunnel: {
+    readonly maxInFlightPerWorker: number;
+    readonly maxBufferedBytesPerWorker: number;
+    readonly maxBufferedBytesTotal: number;
+    readonly reserveBytes: number;
+  };
 }
 
 /** TimersConfig is the `timers` group of the relay config. */
@@ -57,6 +72,17 @@ export function buildLimits(e: EnvValues): LimitsConfig {
     pairingRateLimiterMaxKeys: e.RELAY_PAIRING_RATE_LIMITER_MAX_KEYS,
     pairingRequestTrackMax: e.RELAY_PAIRING_REQUEST_TRACK_MAX,
     sessionOwnerTrackMax: e.RELAY_SESSION_OWNER_TRACK_MAX,
+    clientInboundFramesPerSecond: e.RELAY_CLIENT_INBOUND_FRAMES_PER_SECOND,
+    clientInboundBytesPerSecond: e.RELAY_CLIENT_INBOUND_BYTES_PER_SECOND,
+    daemonInboundFramesPerSecond: e.RELAY_DAEMON_INBOUND_FRAMES_PER_SECOND,
+    daemonInboundBytesPerSecond: e.RELAY_DAEMON_INBOUND_BYTES_PER_SECOND,
+    maxInvalidFramesPerMinute: e.RELAY_MAX_INVALID_FRAMES_PER_MINUTE,
+    workerTunnel: {
+      maxInFlightPerWorker: e.RELAY_WORKER_MAX_IN_FLIGHT,
+      maxBufferedBytesPerWorker: e.RELAY_WORKER_MAX_BUFFERED_BYTES,
+      maxBufferedBytesTotal: e.RELAY_WORKER_MAX_BUFFERED_BYTES_TOTAL,
+      reserveBytes: e.RELAY_WORKER_MAX_RESPONSE_BYTES,
+    },
   };
 }
 

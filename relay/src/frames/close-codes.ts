@@ -9,6 +9,8 @@ export const CloseCode = {
   frameTooLarge: 1009,
   /** Policy violation used for every relay-level rejection. */
   policy: 4008,
+  /** The token's `exp` passed: retryable with a fresh token (docs/protocol.md#token-lifetime). */
+  tokenExpired: 4001,
 } as const;
 
 /** CloseReason holds every close reason string the relay sends, keyed by situation. */
@@ -42,6 +44,10 @@ export const CloseReason = {
   sessionEventsScopeRequired: 'session-events scope required',
   // Backpressure (docs/protocol.md#backpressure).
   bufferOverflow: 'buffer overflow',
+  // The inbound budget's invalid-frame allowance is spent (docs/protocol.md#inbound-budget).
+  invalidFrames: 'too many invalid frames',
+  // The token's exp passed (docs/protocol.md#token-lifetime).
+  tokenExpired: 'token expired',
 } as const;
 
 /** RelayCloseReason is any reason string in CloseReason. */

@@ -2,6 +2,7 @@
 // value, or a Rejection; error objects and detail strings are only built on
 // the failure path, so a valid frame costs no allocations here.
 import type { FrameError, FrameRejectReason, ParseResult, Profile } from './frame.js';
+import { MAX_FRAME_DEPTH, MAX_FRAME_VALUES, shapeProblem } from './nesting.js';
 import { isProfile } from './profile.js';
 
 /** JsonObject is a parsed JSON object whose fields are still unchecked. */
@@ -44,8 +45,15 @@ export function rejected<T>(error: FrameError): ParseResult<T> {
   return { ok: false, error };
 }
 
-/** parseObject runs the one JSON.parse of a frame and insists on a non-array object. */
+const SHAPE_DETAIL = {
+  too_deep: `frame nests deeper than ${MAX_FRAME_DEPTH} levels`,
+  too_wide: `frame holds more than ${MAX_FRAME_VALUES} values`,
+} as const;
+
+/** parseObject runs the one JSON.parse of a frame, after the shape pre-scan (nesting.ts), and insists on a non-array object. */
 export function parseObject(text: string): FieldResult<JsonObject> {
+  const problem = shapeProblem(text);
+  if (problem !== undefined) return new Rejection(problem, SHAPE_DETAIL[problem]);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -82,8 +82,8 @@ export interface WorkerRequest {
   body?: string;
 }
 
-/** FrameRejectReason is the stable cause of a rejected frame; used as a metric label value. */
-export type FrameRejectReason = 'not_json' | 'not_object' | 'unknown_type' | 'missing_field' | 'invalid_field';
+/** FrameRejectReason is the stable cause of a rejected frame; used as a metric label value. `too_deep`, `too_wide`: refused before JSON.parse (nesting.ts). */
+export type FrameRejectReason = 'not_json' | 'too_deep' | 'too_wide' | 'not_object' | 'unknown_type' | 'missing_field' | 'invalid_field';
 
 /** FrameError explains a rejection. detail names the field and rule and never echoes field values. */
 export interface FrameError {

@@ -102,13 +102,21 @@ export function workerResponse(
 }
 
 /** WorkerFailureReason is the reason code in a relay-made worker error reply. */
-export type WorkerFailureReason = 'WORKER_TRANSPORT_PATH_DENIED' | 'WORKER_TRANSPORT_FORWARD_FAILED';
+export type WorkerFailureReason = 'WORKER_TRANSPORT_PATH_DENIED' | 'WORKER_TRANSPORT_FORWARD_FAILED' | 'WORKER_TRANSPORT_BUSY';
 
 const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
 
 /** workerPathDenied is the 403 reply for a path outside the worker's managed-executor prefix. */
 export function workerPathDenied(requestId: string): string {
   return workerResponse(requestId, 403, JSON_HEADERS, JSON.stringify({ ok: false, reason: 'WORKER_TRANSPORT_PATH_DENIED' }));
+}
+
+/**
+ * workerBusy is the 503 reply to a request the tunnel's bounds refused before it reached the
+ * platform (docs/protocol.md#worker-transport); detail names the bound. Retry later.
+ */
+export function workerBusy(requestId: string, detail: string): string {
+  return workerResponse(requestId, 503, JSON_HEADERS, JSON.stringify({ ok: false, reason: 'WORKER_TRANSPORT_BUSY', detail }));
 }
 
 /**

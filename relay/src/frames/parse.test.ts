@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FrameRejectReason, ParseResult } from './frame.js';
+import { MAX_FRAME_DEPTH } from './nesting.js';
 import { parseClientFrame, parseClientFrameBytes } from './parse-client.js';
 import { parseDaemonFrame, parseDaemonFrameBytes } from './parse-daemon.js';
 import { parseWorkerFrame } from './parse-worker.js';
@@ -351,9 +352,17 @@ describe.each([
     ['a number', '42'],
     ['a string', '"e2ee"'],
     ['a boolean', 'true'],
-    ['a deeply nested array', '['.repeat(200_000) + ']'.repeat(200_000)],
+    ['an array nested to the depth limit', '['.repeat(MAX_FRAME_DEPTH) + ']'.repeat(MAX_FRAME_DEPTH)],
   ])('rejects %s as not_object', (_name, text) => {
     expectRejected(parser(text), 'not_object', 'frame must be a JSON object');
+  });
+
+  // Issue 22, item 2: refused by the shape pre-scan, before JSON.parse could spend hundreds of ms on them.
+  it.each([
+    ['a deeply nested array', '['.repeat(200_000) + ']'.repeat(200_000)],
+    ['an unbalanced deep nest', '{"a":' + '['.repeat(100_000)],
+  ])('rejects %s as too_deep', (_name, text) => {
+    expectRejected(parser(text), 'too_deep', `frame nests deeper than ${MAX_FRAME_DEPTH} levels`);
   });
 
   it.each([
@@ -363,7 +372,7 @@ describe.each([
     ['single quotes', "{'type':'e2ee'}"],
     ['plain text', 'hello'],
     ['NaN', 'NaN'],
-    ['an unbalanced deep nest', '{"a":' + '['.repeat(100_000)],
+    ['an unbalanced nest within the depth limit', '{"a":' + '['.repeat(MAX_FRAME_DEPTH - 1)],
     ['a lone surrogate escape is fine but a bad escape is not', '{"type":"\\x41"}'],
   ])('rejects %s as not_json', (_name, text) => {
     expectRejected(parser(text), 'not_json', 'frame is not valid JSON');
@@ -610,9 +619,10 @@ describe('frame parsers (properties)', () => {
     );
   });
 
-  it('a valid frame with a very deeply nested extra field is still valid', () => {
-    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    const text = JSON.stringify(validClientFrames.e2ee).replace(/}$/, `,"nested":${deep}}`);
-    expect(parseClientFrame(text).ok).toBe(true);
+  it('a valid frame with an extra field nested up to the depth limit is still valid; one level more is refused', () => {
+    const nest = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    const withExtra = (depth: number) => JSON.stringify(validClientFrames.e2ee).replace(/}$/, `,"nested":${nest(depth)}}`);
+    expect(parseClientFrame(withExtra(MAX_FRAME_DEPTH - 1)).ok).toBe(true);
+    expectRejected(parseClientFrame(withExtra(MAX_FRAME_DEPTH)), 'too_deep');
   });
 });

@@ -16,6 +16,7 @@ import { createRelayMetrics, type RelayMetrics } from '../admin/metrics.js';
 import { buildState } from '../admin/state.js';
 import { createAdmitter, type Admitter, type AdmitterOverrides } from '../admission/admit.js';
 import { withAdmissionCache } from '../admission/cache.js';
+import { withTokenLifetime } from '../admission/lifetime.js';
 import { selectSubprotocol } from '../admission/token.js';
 import { FixedWindowLimiter } from '../limits/index.js';
 import { SessionHub, type WorkerForwarder } from '../session/hub.js';
@@ -87,12 +88,13 @@ export function createRelay(config: Config, deps: RelayDeps = {}): Relay {
   const log = deps.log ?? createLogger({ maxEntries: config.maxLogs });
   const metrics = createRelayMetrics(deps.registry);
   const backplane = deps.backplane ?? createSingleBackplane();
-  const admit = withAdmissionCache(deps.admitter ?? createAdmitter(config, deps.admission), {
+  const cached = withAdmissionCache(deps.admitter ?? createAdmitter(config, deps.admission), {
     ttlMs: config.admission.cacheTtlMs,
     maxEntries: config.admission.cacheMaxEntries,
     now,
     onHit: () => metrics.inc('admission_cache_hits_total'),
   });
+  const admit = withTokenLifetime(cached, config.admission, now);
   const forwardWorker: WorkerForwarder = deps.forwardWorker ?? createWorkerForwarder(config);
   const hub = new SessionHub({ config, metrics, log, backplane, now, forwardWorker });
   const upgradeLimiter = new FixedWindowLimiter({ max: config.limits.upgradeRatePerMinute, windowMs: 60_000, maxKeys: config.limits.upgradeBucketMax, now });

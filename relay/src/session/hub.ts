@@ -14,6 +14,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../admin/log.js';
 import type { PeerRole, RelayMetrics } from '../admin/metrics.js';
 import { relayStatus } from '../frames/index.js';
+import { inboundRates, type InboundRates } from '../limits/index.js';
 import { isEvictable, pruneScope, REQUEST_TTL_MS, SESSION_OWNER_TTL_MS } from '../routing/scope.js';
 import { ScopeRegistry } from '../routing/scope-registry.js';
 import { BusInbound } from './bus-inbound.js';
@@ -30,6 +31,9 @@ import { closePeer, type Peer, type SendOutcome } from './peer.js';
 import { PresenceSync } from './presence-sync.js';
 import { SessionEvents } from './session-events.js';
 import { WorkerPath, type WorkerForwarder } from './worker-path.js';
+
+// setTimeout's largest delay; admission bounds token lifetimes far below it.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type { Admitted } from './membership.js';
 export type { WorkerForwarder } from './worker-path.js';
@@ -61,6 +65,9 @@ export class SessionHub {
   private readonly daemon: DaemonPath;
   private readonly worker: WorkerPath;
   private readonly bus: BusInbound;
+  /** Inbound budgets by role: clients get theirs, daemons and workers the larger one. */
+  private readonly clientRates: InboundRates;
+  private readonly daemonRates: InboundRates;
 
   constructor(private readonly deps: HubDeps) {
     const { config, metrics, backplane, now } = deps;
@@ -74,6 +81,9 @@ export class SessionHub {
       sessionOwnerTrackMax: limits.sessionOwnerTrackMax,
     });
     this.scopes = scopes;
+    const { maxFrameBytes, maxInvalidFramesPerMinute: invalidPerMinute } = limits;
+    this.clientRates = inboundRates({ framesPerSecond: limits.clientInboundFramesPerSecond, bytesPerSecond: limits.clientInboundBytesPerSecond, maxFrameBytes, invalidPerMinute });
+    this.daemonRates = inboundRates({ framesPerSecond: limits.daemonInboundFramesPerSecond, bytesPerSecond: limits.daemonInboundBytesPerSecond, maxFrameBytes, invalidPerMinute });
     const out = new Outbox({ limits, relayId: config.relayId, metrics, log: deps.log, backplane, now });
     const rate = new SessionLimits(limits, now);
     const presence = new PresenceSync({ backplaneConfig, self: config, backplane, out, now });
@@ -97,6 +107,7 @@ export class SessionHub {
     // scope's clients here: close them (1013, retryable) so the loss is not silent.
     backplane.onBusLoss((loss) => {
       const scope = scopes.get(loss.workspaceId, loss.runtimeTargetId);
+      if (scope !== undefined && scope.clients.size > 0) this.out.log('warn', 'peer_closed', { role: 'client', workspaceId: loss.workspaceId, reason: 'bus frames lost', code: 1013, peers: scope.clients.size });
       for (const peer of scope?.clients ?? []) closePeer(peer, 1013, 'bus frames lost');
     });
   }
@@ -136,7 +147,8 @@ export class SessionHub {
   /** register takes over a socket right after its 101; the reservation made at upgrade moves to the socket. */
   register(ws: WebSocket, admitted: Admitted): void {
     const now = this.deps.now();
-    const peer = newPeer(this.connections.takeId(), ws, admitted, now);
+    const rates = admitted.query.role === 'client' ? this.clientRates : this.daemonRates;
+    const peer = newPeer(this.connections.takeId(), ws, admitted, rates, now);
     this.connections.add(peer);
     this.deps.metrics.inc('ws_connections_opened_total');
     // docs/protocol.md#weak-socket-errors: an error listener before anything else, so no socket error can crash the process.
@@ -153,6 +165,7 @@ export class SessionHub {
       return;
     }
     ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
+    if (peer.claims.exp !== undefined) this.closeAtExpiry(peer, peer.claims.exp * 1000 - now);
     if (peer.role === 'workspace-daemon') this.membership.joinAsDaemon(peer, admitted.persistedGeneration, now);
     else if (peer.role === 'client') this.membership.joinAsClient(peer, admitted.redirectTo, now);
     else this.out.log('info', 'worker_connected', { workspaceId: peer.workspaceId });
@@ -165,6 +178,9 @@ export class SessionHub {
       const now = this.deps.now();
       peer.lastActivityAt = now;
       if (peer.closing) return;
+      // docs/protocol.md#inbound-budget: every frame pays before it is parsed, valid or not.
+      const debtMs = peer.budget.spend(buf.length, now);
+      if (debtMs > 0) this.throttle(peer, debtMs);
       let outcome: Outcome;
       if (peer.role === 'client') outcome = this.client.onFrame(peer, buf, isBinary, now);
       else if (peer.role === 'workspace-daemon') outcome = this.daemon.onFrame(peer, buf, isBinary, now);
@@ -177,7 +193,30 @@ export class SessionHub {
     }
   }
 
+  // throttle stops reading a peer that spent more than its budget until the debt is repaid,
+  // so its backlog waits in its own TCP window. Frames ws had already read still arrive and
+  // are charged; one timer per throttled peer, none on the ordinary path.
+  private throttle(peer: Peer, debtMs: number): void {
+    if (peer.throttled) return;
+    peer.throttled = true;
+    peer.ws.pause();
+    this.out.report('inbound_throttled', peer);
+    const t = setTimeout(() => {
+      peer.throttled = false;
+      peer.ws.resume();
+    }, debtMs);
+    t.unref();
+  }
+
+  // closeAtExpiry closes the peer 4001 `token expired` when its token's exp passes: one timer
+  // per connection, nothing per frame. Daemons too, though the idle timeout spares them.
+  private closeAtExpiry(peer: Peer, inMs: number): void {
+    peer.expiry = setTimeout(() => this.out.report('token_expired', peer), Math.min(Math.max(inMs, 0), MAX_TIMER_MS));
+    peer.expiry.unref();
+  }
+
   private onClose(peer: Peer): void {
+    clearTimeout(peer.expiry);
     if (!this.connections.remove(peer)) return;
     const now = this.deps.now();
     this.deps.metrics.inc('ws_connections_closed_total');

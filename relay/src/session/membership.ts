@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import type { Claims } from '../admission/claims.js';
 import type { CrossCheck, QueryIds } from '../admission/cross-check.js';
 import { CloseCode, CloseReason, relayStatus } from '../frames/index.js';
+import { InboundBudget, type InboundRates } from '../limits/index.js';
 import { decideDaemonSlot } from '../routing/daemon-slot.js';
 import { allowedChannels } from '../routing/route.js';
 import { forgetPeer, pruneScope } from '../routing/scope.js';
@@ -30,7 +31,7 @@ export interface Admitted {
 }
 
 /** newPeer is the peer record of an admitted socket; the cross-check decides its effective scope. */
-export function newPeer(id: number, ws: WebSocket, admitted: Admitted, now: number): Peer {
+export function newPeer(id: number, ws: WebSocket, admitted: Admitted, rates: InboundRates, now: number): Peer {
   const { query, claims, check } = admitted;
   return {
     id,
@@ -56,6 +57,9 @@ export function newPeer(id: number, ws: WebSocket, admitted: Admitted, now: numb
     lastPingAt: now,
     pingOutstanding: false,
     closing: false,
+    budget: new InboundBudget(rates, now),
+    throttled: false,
+    expiry: undefined,
     socket: admitted.socket,
     corked: false,
     scope: undefined,

@@ -11,13 +11,17 @@ import type { Logger, LogLevel } from '../admin/log.js';
 import type { RelayMetrics } from '../admin/metrics.js';
 import { relayStatus } from '../frames/index.js';
 import type { ScopeState } from '../routing/scope.js';
-import { OUTCOMES, type Outcome } from './outcomes.js';
+import { FixedWindowLimiter } from '../limits/index.js';
+import { CLOSE_LOG, OUTCOMES, type Effect, type Outcome } from './outcomes.js';
 import { closePeer, isOpen, sendToPeer, type Peer, type SendOutcome } from './peer.js';
 import { WriteBatch } from './write-batch.js';
 
 // Frames up to this size are coalesced per turn (write-batch.ts), in batches of up to about COALESCE_FLUSH_BYTES.
 const COALESCE_MAX_BYTES = 4096;
 const COALESCE_FLUSH_BYTES = 16384;
+// Outcome log lines per event and window: a flood of closes or throttles is summarised, not printed line by line.
+const LOG_LINES_PER_WINDOW = 20;
+const LOG_WINDOW_MS = 10_000;
 
 /** OutboxDeps are the sinks the outbox writes to. */
 export interface OutboxDeps {
@@ -33,9 +37,13 @@ export interface OutboxDeps {
 export class Outbox {
   private readonly batch = new WriteBatch();
   private readonly maxPendingBytes: number;
+  private readonly logLines: FixedWindowLimiter;
+  /** Lines left out per event since its last printed line; the next line carries the count. */
+  private readonly suppressed = new Map<string, number>();
 
   constructor(private readonly deps: OutboxDeps) {
     this.maxPendingBytes = deps.limits.maxPendingBytes;
+    this.logLines = new FixedWindowLimiter({ max: LOG_LINES_PER_WINDOW, windowMs: LOG_WINDOW_MS, maxKeys: 1024, now: deps.now });
   }
 
   /** report applies an outcome's effect (outcomes.ts); peer is absent for frames from other relays. */
@@ -47,13 +55,31 @@ export class Outbox {
     if (e.drop !== undefined) m.drop(e.drop);
     if (e.upgradeRejection !== undefined) m.rejectUpgrade(e.upgradeRejection);
     if (peer === undefined) return;
-    if (e.log !== undefined) {
-      const details: Record<string, unknown> = { role: peer.role, workspaceId: peer.workspaceId };
-      if (e.log.withReason && e.close !== undefined) details.reason = e.close.reason;
-      this.log(e.log.level, e.log.event, details);
-    }
+    const line = e.log ?? (e.close !== undefined ? CLOSE_LOG : undefined);
+    if (line !== undefined) this.logOutcome(line, e, peer);
     if (e.status !== undefined) this.send(peer, relayStatus(e.status, peer.workspaceId, {}));
     if (e.close !== undefined) closePeer(peer, e.close.code, e.close.reason);
+    // An invalid frame spends the peer's allowance; the one that overdraws it closes the peer.
+    else if (e.invalid && !peer.budget.strike(this.deps.now())) this.report('invalid_frames', peer);
+  }
+
+  // logOutcome writes an outcome's line, at most LOG_LINES_PER_WINDOW per event and window.
+  private logOutcome(line: NonNullable<Effect['log']>, e: Effect, peer: Peer): void {
+    if (!this.logLines.hit(line.event)) {
+      this.suppressed.set(line.event, (this.suppressed.get(line.event) ?? 0) + 1);
+      return;
+    }
+    const details: Record<string, unknown> = { role: peer.role, workspaceId: peer.workspaceId };
+    if (line.withReason && e.close !== undefined) {
+      details.reason = e.close.reason;
+      details.code = e.close.code;
+    } else if (line.reason !== undefined) details.reason = line.reason;
+    const suppressed = this.suppressed.get(line.event);
+    if (suppressed !== undefined) {
+      details.suppressed = suppressed;
+      this.suppressed.delete(line.event);
+    }
+    this.log(line.level, line.event, details);
   }
 
   /** send writes to a peer, closing it 4008 `buffer overflow` when it cannot keep up (docs/protocol.md#backpressure). */

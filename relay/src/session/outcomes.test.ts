@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CloseCode, CloseReason } from '../frames/index.js';
-import { closeOutcome, FAMILY_OUTCOMES, OUTCOMES, type Outcome } from './outcomes.js';
+import { CLOSE_LOG, closeOutcome, FAMILY_OUTCOMES, OUTCOMES, type Outcome } from './outcomes.js';
 
 describe('outcome table', () => {
   it('counts every policy close under its reason with underscores, as the drop label dashboards read', () => {
@@ -50,9 +50,25 @@ describe('outcome table', () => {
   });
 
   it('answers invalid client frames INVALID_FRAME with the parser reason in the drop label', () => {
-    expect(OUTCOMES['client_invalid:not_json']).toEqual({ counter: 'frames_client_rejected_total', drop: 'invalid_frame:not_json', status: 'INVALID_FRAME' });
+    expect(OUTCOMES['client_invalid:not_json']).toEqual({ counter: 'frames_client_rejected_total', drop: 'invalid_frame:not_json', status: 'INVALID_FRAME', invalid: true });
     expect(OUTCOMES['client_invalid:scope'].drop).toBe('invalid_frame:scope');
-    expect(OUTCOMES['daemon_invalid:missing_field']).toEqual({ counter: 'frames_daemon_rejected_total', drop: 'invalid_daemon_frame:missing_field' });
-    expect(OUTCOMES['worker_invalid:unknown_type']).toEqual({ counter: 'frames_daemon_rejected_total', drop: 'invalid_worker_frame:unknown_type' });
+    expect(OUTCOMES['daemon_invalid:missing_field']).toEqual({ counter: 'frames_daemon_rejected_total', drop: 'invalid_daemon_frame:missing_field', invalid: true });
+    expect(OUTCOMES['worker_invalid:unknown_type']).toEqual({ counter: 'frames_daemon_rejected_total', drop: 'invalid_worker_frame:unknown_type', invalid: true });
+  });
+
+  it('refuses frames nested too deep as invalid, and closes 4008 when the invalid-frame allowance is spent', () => {
+    expect(OUTCOMES['client_invalid:too_deep']).toMatchObject({ drop: 'invalid_frame:too_deep', status: 'INVALID_FRAME', invalid: true });
+    expect(OUTCOMES['daemon_invalid:too_deep'].invalid).toBe(true);
+    expect(OUTCOMES['worker_invalid:too_deep'].invalid).toBe(true);
+    expect(OUTCOMES.invalid_frames.close).toEqual({ code: 4008, reason: 'too many invalid frames' });
+  });
+
+  it('logs every close the relay initiates, with its reason', () => {
+    for (const [name, e] of Object.entries(OUTCOMES)) {
+      if (e.close === undefined) continue;
+      const line = e.log ?? CLOSE_LOG;
+      expect(line.withReason, name).toBe(true);
+    }
+    for (const o of ['idle_timeout', 'pong_timeout'] as const) expect(OUTCOMES[o].log?.reason).toBeDefined();
   });
 });

@@ -11,6 +11,7 @@ import type { CompatCounter } from '../admin/metrics.js';
 import type { LogLevel } from '../admin/log.js';
 import { CloseCode, CloseReason, type FrameRejectReason, type RelayCloseReason } from '../frames/index.js';
 import type { WorkerPathDenyReason } from '../worker/path.js';
+import { TUNNEL_REFUSALS, type TunnelRefusal } from '../worker/tunnel-budget.js';
 
 /** RouteFamily is the kind of a routed daemon response; each has its own three counters. */
 export type RouteFamily = 'kex' | 'pairing' | 'session';
@@ -25,6 +26,9 @@ export type Outcome =
   | 'frame_too_large'
   | 'socket_frame_too_large'
   | 'slow_peer'
+  | 'inbound_throttled'
+  | 'invalid_frames'
+  | 'token_expired'
   | 'peer_not_open'
   | 'idle_timeout'
   | 'pong_timeout'
@@ -63,6 +67,7 @@ export type Outcome =
   | `worker_invalid:${FrameRejectReason}`
   | `worker_${Lowercase<WorkerPathDenyReason>}`
   | 'worker_forwarded'
+  | `worker_busy:${TunnelRefusal}`
   | 'worker_forward_failed'
   | 'bus_rejected'
   | 'bus_to_daemon'
@@ -78,16 +83,24 @@ export interface Effect {
   readonly drop?: string;
   /** The relay_upgrade_rejections_total reason (refusals after the 101). */
   readonly upgradeRejection?: string;
-  /** A log line with the peer's role and workspaceId (and the close reason when `withReason`). */
-  readonly log?: { readonly level: LogLevel; readonly event: string; readonly withReason?: boolean };
+  /**
+   * A log line with the peer's role and workspaceId (and the close reason when `withReason`, or
+   * `reason`). An entry that closes the peer and names no line gets CLOSE_LOG, so no close the
+   * relay initiates goes unlogged. Lines are rate-limited per event (outbox.ts).
+   */
+  readonly log?: { readonly level: LogLevel; readonly event: string; readonly withReason?: boolean; readonly reason?: string };
   /** A relay_status without extras sent back to the peer. */
   readonly status?: 'INVALID_FRAME' | 'SESSION_EVENTS_SCOPE_ONLY' | 'RUNTIME_TARGET_REQUIRED';
   readonly close?: { readonly code: number; readonly reason: RelayCloseReason };
+  /** The frame was invalid: it spends the peer's invalid-frame allowance (docs/protocol.md#inbound-budget). */
+  readonly invalid?: true;
 }
 
 // Every parser reason (the Record makes the compiler insist), so every invalid frame has its row.
 const FRAME_REJECT_REASONS = Object.keys({
   not_json: 0,
+  too_deep: 0,
+  too_wide: 0,
   not_object: 0,
   unknown_type: 0,
   missing_field: 0,
@@ -123,6 +136,9 @@ function familyOutcomes(): Record<`${RouteFamily}_${'undelivered' | 'no_owner' |
   return out;
 }
 
+/** CLOSE_LOG is the line of a close whose entry names none: the reason and code, at warn. */
+export const CLOSE_LOG = { level: 'warn', event: 'peer_closed', withReason: true } as const satisfies Effect['log'];
+
 /** OUTCOMES is the table: every outcome and its effect. */
 export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
   done: {},
@@ -139,12 +155,26 @@ export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
   slow_peer: {
     counter: 'ws_slow_client_terminated_total',
     drop: 'buffer_overflow',
-    log: { level: 'warn', event: 'slow_peer_closed' },
+    log: { level: 'warn', event: 'slow_peer_closed', withReason: true },
     close: { code: CloseCode.policy, reason: CloseReason.bufferOverflow },
   },
+  // The peer spent its inbound budget: its socket is paused until the debt is repaid (hub.ts).
+  inbound_throttled: { counter: 'ws_inbound_throttled_total', log: { level: 'info', event: 'peer_throttled' } },
+  invalid_frames: {
+    counter: 'ws_invalid_frames_closed_total',
+    drop: 'too_many_invalid_frames',
+    close: { code: CloseCode.policy, reason: CloseReason.invalidFrames },
+  },
+  // docs/protocol.md#token-lifetime: the connection ends with its token; the peer reconnects with a fresh one.
+  token_expired: {
+    counter: 'ws_token_expired_closed_total',
+    log: { level: 'info', event: 'peer_closed', withReason: true },
+    close: { code: CloseCode.tokenExpired, reason: CloseReason.tokenExpired },
+  },
   peer_not_open: { drop: 'peer_not_open' },
-  idle_timeout: { counter: 'ws_idle_terminated_total' },
-  pong_timeout: { counter: 'ws_stale_terminated_total' },
+  // Terminated without a close frame (hub.ts); the log line names why.
+  idle_timeout: { counter: 'ws_idle_terminated_total', log: { level: 'info', event: 'peer_closed', reason: 'idle timeout' } },
+  pong_timeout: { counter: 'ws_stale_terminated_total', log: { level: 'info', event: 'peer_closed', reason: 'pong timeout' } },
   workspace_evicted: { counter: 'workspace_evictions_total' },
   client_redirected: { counter: 'client_redirect_total' },
   // ---- client frames ----
@@ -152,6 +182,7 @@ export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
     counter: 'frames_client_rejected_total',
     drop: `invalid_frame:${r}`,
     status: 'INVALID_FRAME',
+    invalid: true,
   })),
   session_events_scope_only: { counter: 'frames_client_rejected_scope_total', drop: 'session_events_scope_only', status: 'SESSION_EVENTS_SCOPE_ONLY' },
   session_events_scope_required: closing(CloseReason.sessionEventsScopeRequired, 'frames_client_rejected_scope_total'),
@@ -182,7 +213,7 @@ export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
   viewer_presence_no_peers: { counter: 'session_viewer_presence_no_peers_total' },
   // ---- daemon frames (and daemon→clients frames from the bus) ----
   daemon_rate_limited: closing(CloseReason.daemonRateLimit, 'frames_daemon_rate_limited_total'),
-  ...prefixed('daemon_invalid:', FRAME_REJECT_REASONS, (r) => ({ counter: 'frames_daemon_rejected_total', drop: `invalid_daemon_frame:${r}` })),
+  ...prefixed('daemon_invalid:', FRAME_REJECT_REASONS, (r) => ({ counter: 'frames_daemon_rejected_total', drop: `invalid_daemon_frame:${r}`, invalid: true })),
   daemon_profile_mismatch: closing(CloseReason.daemonProfileMismatch, 'frames_daemon_rejected_profile_mismatch_total'),
   ...familyOutcomes(),
   session_event_no_subscribers: { counter: 'session_event_frame_dropped_total', drop: 'session_event_no_subscribers' },
@@ -190,10 +221,16 @@ export const OUTCOMES: Readonly<Record<Outcome, Effect>> = {
   session_event_publish_failed: { counter: 'session_event_frame_publish_failed_total', drop: 'bus_publish_failed' },
   // ---- worker frames ----
   worker_rate_limited: closing(CloseReason.workerRateLimit, 'frames_daemon_rate_limited_total'),
-  ...prefixed('worker_invalid:', FRAME_REJECT_REASONS, (r) => ({ counter: 'frames_daemon_rejected_total', drop: `invalid_worker_frame:${r}` })),
+  ...prefixed('worker_invalid:', FRAME_REJECT_REASONS, (r) => ({ counter: 'frames_daemon_rejected_total', drop: `invalid_worker_frame:${r}`, invalid: true })),
   worker_path_invalid: { counter: 'worker_transport_rejected_total', drop: 'worker_path_invalid' },
   worker_path_denied: { counter: 'worker_transport_rejected_total', drop: 'worker_path_denied' },
   worker_forwarded: { counter: 'worker_transport_forwarded_total' },
+  // Refused before the platform, answered 503 WORKER_TRANSPORT_BUSY (worker-path.ts); logged, rate-limited.
+  ...prefixed('worker_busy:', TUNNEL_REFUSALS, (r) => ({
+    counter: 'worker_transport_busy_total',
+    drop: `worker_busy:${r}`,
+    log: { level: 'warn', event: 'worker_transport_busy', reason: r },
+  })),
   worker_forward_failed: { counter: 'worker_transport_forward_failed_total' },
   // ---- frames from other relays ----
   bus_rejected: { counter: 'bus_frames_rejected_total' },

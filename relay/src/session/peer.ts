@@ -5,6 +5,7 @@
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import type { Claims, ClientScope, Role } from '../admission/claims.js';
+import type { InboundBudget } from '../limits/index.js';
 import type { ClientSender } from '../routing/route.js';
 import type { ScopeState } from '../routing/scope.js';
 import type { ScopeRegistry } from '../routing/scope-registry.js';
@@ -29,6 +30,12 @@ export interface Peer {
   lastPingAt: number;
   pingOutstanding: boolean;
   closing: boolean;
+  /** What the peer may still send before its socket is paused (docs/protocol.md#inbound-budget). */
+  readonly budget: InboundBudget;
+  /** Reading is paused until the budget's debt is repaid. Only the hub touches it. */
+  throttled: boolean;
+  /** Closes the peer at its token's exp (docs/protocol.md#token-lifetime); cleared on close. */
+  expiry: ReturnType<typeof setTimeout> | undefined;
   /** The socket under ws, when known: the hub corks it to coalesce one turn's frames into one write. */
   readonly socket: Writable | undefined;
   /** The socket is corked until the hub's next flush. Only WriteBatch touches it. */

@@ -5,8 +5,9 @@
 // to another peer: it is a request to the platform.
 import type { RelayMetrics } from '../admin/metrics.js';
 import type { Config } from '../config/index.js';
-import { parseWorkerFrame, workerPathDenied, type WorkerRequest } from '../frames/index.js';
+import { parseWorkerFrame, workerBusy, workerPathDenied, type WorkerRequest } from '../frames/index.js';
 import { authorizeWorkerPath } from '../worker/path.js';
+import { TunnelBudget } from '../worker/tunnel-budget.js';
 import type { SessionLimits } from './limits.js';
 import type { Outcome } from './outcomes.js';
 import type { Outbox } from './outbox.js';
@@ -18,6 +19,7 @@ export type WorkerForwarder = (request: WorkerRequest, authorizedPath: string) =
 /** WorkerPath forwards worker transport requests. */
 export class WorkerPath {
   private readonly maxFrameBytes: number;
+  private readonly tunnel: TunnelBudget<Peer>;
 
   constructor(
     limits: Config['limits'],
@@ -27,6 +29,7 @@ export class WorkerPath {
     private readonly forward: WorkerForwarder,
   ) {
     this.maxFrameBytes = limits.maxFrameBytes;
+    this.tunnel = new TunnelBudget(limits.workerTunnel);
   }
 
   /** onFrame checks one frame of a worker peer and forwards it in the background. */
@@ -41,13 +44,21 @@ export class WorkerPath {
       this.out.send(peer, workerPathDenied(request.requestId));
       return auth.reason === 'PATH_INVALID' ? 'worker_path_invalid' : 'worker_path_denied';
     }
+    // Over the tunnel's bounds: refused at once with 503, never queued (docs/protocol.md#worker-transport).
+    const refused = this.tunnel.acquire(peer);
+    if (refused !== undefined) {
+      this.out.send(peer, workerBusy(request.requestId, refused));
+      return `worker_busy:${refused}`;
+    }
     this.metrics.frame('worker_to_platform', buf.length);
     const out = this.out;
     out.background(
-      this.forward(request, auth.path).then((reply) => {
-        out.report(reply.ok ? 'worker_forwarded' : 'worker_forward_failed');
-        out.send(peer, reply.frame);
-      }),
+      this.forward(request, auth.path)
+        .then((reply) => {
+          out.report(reply.ok ? 'worker_forwarded' : 'worker_forward_failed');
+          out.send(peer, reply.frame);
+        })
+        .finally(() => this.tunnel.release(peer)),
       'worker_forward',
     );
     return 'done';

@@ -30,7 +30,7 @@ afterAll(() => {
 function expectOutcome(result: ParseResult<unknown>): void {
   if (result.ok) expect(typeof result.frame).toBe('object');
   else {
-    expect(['not_json', 'not_object', 'unknown_type', 'missing_field', 'invalid_field']).toContain(result.error.reason);
+    expect(['not_json', 'too_deep', 'too_wide', 'not_object', 'unknown_type', 'missing_field', 'invalid_field']).toContain(result.error.reason);
     expect(typeof result.error.detail).toBe('string');
   }
 }

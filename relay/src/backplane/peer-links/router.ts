@@ -188,7 +188,7 @@ export function createPeerLinkRouter(options: PeerLinkRouterOptions): PeerLinkRo
     redialAtMs.set(target, now() + PEER_REDIAL_MS);
     metrics.peerLinks.dec();
     const closed = isClosed();
-    log[closed ? 'info' : 'warn']('peer_link_down', { targetRelayId: target, unacked: unacked.length });
+    log[closed || unacked.length === 0 ? 'info' : 'warn']('peer_link_down', { targetRelayId: target, unacked: unacked.length });
     if (!closed) {
       const failed = (error: unknown) => log.warn('peer_link_marker_failed', { targetRelayId: target, error: String(error) });
       writeMarker(target, 'unlink', link.nonce).catch(failed);
