@@ -10,6 +10,7 @@ import { installCrds, startControlPlane, type ControlPlane, type Toolchain } fro
 import { startComponent, type Component } from '../controlplane/process.js';
 import { waitFor } from '../controlplane/wait.js';
 import { startPodRunner, type PodRunner } from './pod-runner.js';
+import { startExposureStandIns } from '../test/exposure-stand-in.js';
 
 /** OPERATOR_NAMESPACE is where the operator's ServiceAccount lives, as the chart installs it. */
 export const OPERATOR_NAMESPACE = 'viewport-system';
@@ -60,12 +61,14 @@ export async function startLocalCluster(o: {
   const cp = await startControlPlane({ toolchain: o.toolchain, controllerManager: true, scheduler: true });
   let runner: PodRunner | undefined;
   let operator: Component | undefined;
+  let exposure: { stop(): Promise<void> } | undefined;
   const runnerDir = join(cp.dir, 'runner');
   mkdirSync(runnerDir, { recursive: true });
   const runnerLogPath = join(cp.dir, 'pod-runner.log');
   const operatorLogPath = join(cp.dir, 'operator.log');
   const stop = async (): Promise<void> => {
     await operator?.stop(5_000);
+    await exposure?.stop();
     await runner?.stop();
     await cp.stop();
   };
@@ -85,6 +88,10 @@ export async function startLocalCluster(o: {
       pathEnv: o.pathEnv,
       log: (message) => appendLine(runnerLogPath, message),
     });
+    // The runner maps Ingress hosts to pods, as an ingress controller would; it
+    // also publishes their address, and gateway and cert-manager status, so a
+    // relay with exposure can become Ready (the operator's Exposed condition).
+    exposure = startExposureStandIns(cp.adminKubeConfig, 'all');
     const operatorKc = await cp.kubeConfigForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT, 4 * 3600);
     const operatorKubeconfig = cp.writeKubeConfig(operatorKc, 'operator');
     operator = startComponent({

@@ -34,8 +34,12 @@ function addonStatus(plural: string, o: Listed): unknown {
   return undefined;
 }
 
+/** Namespaces is where the stand-ins act: a list, or every namespace (the local cluster's own ingress). */
+type Scope = { has(namespace: string): boolean };
+const EVERY_NAMESPACE: Scope = { has: () => true };
+
 /** publishOnce writes every status still missing in namespaces. */
-async function publishOnce(kc: KubeConfig, namespaces: ReadonlySet<string>): Promise<void> {
+async function publishOnce(kc: KubeConfig, namespaces: Scope): Promise<void> {
   const networking = kc.makeApiClient(NetworkingV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   for (const ing of (await networking.listIngressForAllNamespaces({ labelSelector: MANAGED_BY_SELECTOR })).items) {
@@ -54,9 +58,9 @@ async function publishOnce(kc: KubeConfig, namespaces: ReadonlySet<string>): Pro
 }
 
 /** startExposureStandIns runs the stand-ins over `namespaces` until stop() resolves. */
-export function startExposureStandIns(kc: KubeConfig, namespaces: readonly string[], intervalMs = 1000): { stop(): Promise<void> } {
+export function startExposureStandIns(kc: KubeConfig, namespaces: readonly string[] | 'all', intervalMs = 1000): { stop(): Promise<void> } {
   let running = true;
-  const scope = new Set(namespaces);
+  const scope: Scope = namespaces === 'all' ? EVERY_NAMESPACE : new Set(namespaces);
   const loop = (async () => {
     while (running) {
       // A child deleted between the list and the patch is no failure of the stand-in.
