@@ -49,15 +49,20 @@ describe('scale, pause and delete', () => {
     await api.patchAnnotations('relay', { [PAUSED]: 'true' });
     await api.waitForRelay('relay', 'status.paused', (r) => r.status?.paused === true);
     await api.patch('relay', { spec: { replicas: 1 } });
-    // The operator saw the new generation (its conditions say so) and changed nothing.
-    const paused = await api.waitForRelay(
-      'relay',
-      'the paused relay to acknowledge the new generation',
-      (r) => condition(r, 'Reconciling')?.reason === 'Paused' && condition(r, 'Reconciling')?.observedGeneration === r.metadata.generation,
-    );
-    expect(paused.metadata.generation).toBeGreaterThan(relayBefore?.metadata.generation ?? 0);
-    const frozen = await apps.readNamespacedDeployment({ name: 'relay', namespace: api.namespace });
-    expect(frozen.spec?.replicas).toBe(3);
+    // For as long as it is paused the operator changes nothing, and every
+    // condition keeps the generation it last reconciled: `kubectl wait
+    // --for=condition=Ready` must not report a spec that was never acted on.
+    const patched = (await api.read('relay'))?.metadata.generation ?? 0;
+    expect(patched).toBeGreaterThan(relayBefore?.metadata.generation ?? 0);
+    for (const until = Date.now() + 5_000; Date.now() < until; ) {
+      const r = await api.read('relay');
+      expect(condition(r as RelayObject, 'Reconciling')?.reason).toBe('Paused');
+      expect(condition(r as RelayObject, 'Ready')?.observedGeneration).toBeLessThan(patched);
+      expect(r?.status?.observedGeneration).toBeLessThan(patched);
+      const frozen = await apps.readNamespacedDeployment({ name: 'relay', namespace: api.namespace });
+      expect(frozen.spec?.replicas).toBe(3);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     expect(await api.pods('relay', 'relay', { readyOnly: true })).toHaveLength(3);
 
     await api.patchAnnotations('relay', { [PAUSED]: null });

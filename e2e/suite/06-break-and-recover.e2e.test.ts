@@ -1,5 +1,6 @@
 // Scenario 6: breaking things on purpose. A deleted Redis pod is replaced and
-// the relays route through the new one; a managed Redis that cannot start and
+// the relays route through the new one; a managed Redis that cannot start (with
+// the pod-level reason) and
 // a revoked Secret show up in the status with a clear reason (never the
 // secret's value), a regenerated Redis password reaches Redis and the relays
 // alike, and the relay recovers once fixed.
@@ -64,16 +65,17 @@ describe('breaking the relay on purpose', () => {
     await crossPodRoundTrip('ws-after-password');
   });
 
-  it('reports BackplaneNotReady while the managed Redis cannot start, and recovers when fixed', async () => {
+  it('says why the managed Redis cannot start (its image cannot be pulled), and recovers when fixed', async () => {
     // A Redis image that cannot be pulled: the Recreate strategy stops the old Redis first, the new one never starts.
     await api.patch('relay', { spec: { backplane: { redis: { managed: { image: 'registry.invalid/e2e/no-such-redis:1' } } } } });
     const broken = await api.waitForRelay(
       'relay',
       'the Redis outage to show in the status',
-      (r) => r.status?.observedGeneration === r.metadata.generation && condition(r, 'Ready')?.reason === 'BackplaneNotReady',
+      (r) => r.status?.observedGeneration === r.metadata.generation && condition(r, 'Ready')?.reason === 'ImagePullFailed',
     );
-    expect(condition(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'BackplaneNotReady' });
-    expect(condition(broken, 'Ready')?.message).not.toBe('');
+    // The pod-level cause, not only "the backplane is not ready" (the operator reads the Redis pod's state).
+    expect(condition(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'ImagePullFailed' });
+    expect(condition(broken, 'Ready')?.message).toContain('registry.invalid/e2e/no-such-redis:1');
     expect(broken.status?.backplane?.ready).toBe(false);
 
     await api.patch('relay', { spec: { backplane: { redis: { managed: { image: null } } } } });
