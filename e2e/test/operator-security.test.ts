@@ -249,7 +249,7 @@ describe('the operator ServiceAccount (chart RBAC, cluster-wide install)', () =>
     ['update', 'secrets'],
     ['deletecollection', 'secrets'],
     ['get', 'configmaps'],
-    ['list', 'pods'],
+    ['get', 'pods'],
     ['create', 'pods'],
     ['create', 'pods/exec'],
     ['update', 'deployments.apps'],
@@ -273,6 +273,9 @@ describe('the operator ServiceAccount (chart RBAC, cluster-wide install)', () =>
     ['list', 'secrets'],
     ['patch', 'deployments.apps'],
     ['patch', 'viewportrelays.relay.getviewport.com/status'],
+    // To say why pods do not come up (FailedCreate, image pulls, crash loops, scheduling): read, never write.
+    ['list', 'pods'],
+    ['list', 'events'],
   ])('is allowed %s %s (what the code uses; docs/security.md says why)', async (verb, resource) => {
     expect(await canI(verb, resource, secretsNamespace)).toBe('yes');
   });
