@@ -68,7 +68,14 @@ beforeAll(async () => {
   operator = startComponent({
     name: 'operator',
     command: process.execPath,
-    args: [cli, 'run', '--kubeconfig', kubeconfig, '--leader-elect=false', '--metrics-port', '0', '--health-port', '0', '--relay-image', testRelayImage],
+    // Scoped to the relay's and the noise's namespaces: the other test files of this tier
+    // create relays on the same API server meanwhile, and caching their children would be
+    // growth this test did not cause. Before the fix Secrets were watched unfiltered in the
+    // watched namespaces too, so the noise still reached the operator.
+    args: [
+      cli, 'run', '--kubeconfig', kubeconfig, '--leader-elect=false', '--metrics-port', '0', '--health-port', '0', '--relay-image', testRelayImage,
+      '--namespaces', `${relayNamespace},${noiseNamespace}`,
+    ],
     logPath,
     recordIn: dir,
     env: { PATH: process.env.PATH ?? '', HOME: dir },

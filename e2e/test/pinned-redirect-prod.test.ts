@@ -19,6 +19,7 @@ import { waitFor } from '../controlplane/index.js';
 import { startPlatform, type E2ePlatform } from '../helpers/platform.js';
 import type { Provider } from '../helpers/provider.js';
 import { resolveContainerEnv } from '../local/env.js';
+import { startExposureStandIns } from './exposure-stand-in.js';
 import { memoryLogger, readyRelay, testOperatorConfig } from './operator-harness.js';
 import { useSharedControlPlane } from './shared-control-plane.js';
 
@@ -34,6 +35,7 @@ let platform: E2ePlatform | undefined;
 let redis: TestRedisServer | undefined;
 const relays: RelayProcess[] = [];
 const peers: TestPeer[] = [];
+let standIns: { stop(): Promise<void> } | undefined;
 
 /** decodedSecret reads a Secret's values through the API server. */
 async function decodedSecret(name: string): Promise<Record<string, string>> {
@@ -69,9 +71,12 @@ beforeAll(async () => {
     log: memoryLogger(logLines, 'redirect'),
   });
   operator.start();
+  // An ingress controller would give the relay's Ingress an address: Ready waits for it (Exposed).
+  standIns = startExposureStandIns(shared.kc, [namespace]);
 });
 
 afterAll(async () => {
+  await standIns?.stop();
   await closeAll(peers);
   for (const r of relays) await r.stop();
   await operator?.stop();
