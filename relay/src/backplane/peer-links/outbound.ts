@@ -89,11 +89,12 @@ export class OutboundLink<F> {
 
   /**
    * queuedBytes is what this link holds for its peer: the messages not yet
-   * acknowledged (kept for the loss hand-back) plus what the socket has not
-   * written yet (ws's bufferedAmount).
+   * acknowledged (kept for the loss hand-back), which include what the socket
+   * has not written yet (ws's bufferedAmount).
    */
   queuedBytes(): number {
-    return this.unackedBytes + this.ws.bufferedAmount;
+    // A sent frame stays unacknowledged while it waits in ws's buffer too: count it once.
+    return Math.max(this.unackedBytes, this.ws.bufferedAmount);
   }
 
   /** sentCount and ackedCount are the link's message counts so far (positions for loss-marker guards). */
