@@ -5,6 +5,7 @@
 // (an OOM kill would lose every stream and all presence at once).
 import type { KubeObject } from '../object.js';
 import { secretsChecksum } from './hash.js';
+import { quantityValue } from './quantity.js';
 import { childLabels, SECRETS_CHECKSUM_ANNOTATION, selectorLabels } from './labels.js';
 import { DEFAULT_REDIS_IMAGE, GENERATED_KEYS, REDIS_PORT, type RelayModel } from './model.js';
 import { podSecurity, restrictedContainerSecurity } from './workload.js';
@@ -17,18 +18,11 @@ export const DEFAULT_REDIS_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' 
 /** MAXMEMORY_SHARE of the container limit is the dataset bound; the rest covers client buffers, fragmentation and the process. */
 export const MAXMEMORY_SHARE = 0.75;
 
-const QUANTITY_SUFFIX: Record<string, number> = {
-  '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** quantityBytes reads a memory quantity ("256Mi", "1G", 268435456, "1e9"), or undefined when it is not one. */
+/** quantityBytes reads a memory quantity ("256Mi", "1G", 268435456, "1e9"), or undefined when it is not one (or negative). */
 export function quantityBytes(q: string | number | undefined): number | undefined {
   if (typeof q === 'number') return Number.isFinite(q) && q > 0 ? q : undefined;
-  const match = /^([0-9]+(?:\.[0-9]+)?)(?:([kKMGTPE]i?)|[eE]([0-9]+))?$/.exec(q ?? '');
-  if (!match) return undefined;
-  const factor = match[3] !== undefined ? 10 ** Number(match[3]) : QUANTITY_SUFFIX[match[2] ?? ''];
-  return factor === undefined ? undefined : Number(match[1]) * factor;
+  const bytes = q === undefined ? undefined : quantityValue(q);
+  return bytes !== undefined && bytes >= 0 ? bytes : undefined;
 }
 
 /** redisMaxmemoryArgs bounds the dataset to a share of the memory limit, or nothing without a readable limit. */

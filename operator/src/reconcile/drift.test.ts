@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../object.js';
-import { covers, drifted, quantityValue, repairOps } from './drift.js';
+import { quantityValue } from '../desired/quantity.js';
+import { covers, drifted, repairOps } from './drift.js';
 
 const service = (ports: Record<string, unknown>[], annotations: Record<string, string> = { 'relay.getviewport.com/spec-hash': 'h' }): KubeObject => ({
   apiVersion: 'v1',
