@@ -42,10 +42,10 @@ const PEER_ACK_DELAY_MS = 20;
 /**
  * Bytes a link may hold for its peer (unacknowledged messages, the socket's
  * unwritten buffer among them) before frames are refused: at least this, and
- * room for four of the largest frames. 16 MiB refused frames of a healthy,
- * busy link: 200 clients with four 16 KiB frames each in flight hold 13 MiB.
+ * room for four of the largest frames. A sent frame counts once: 200 clients
+ * with four 16 KiB frames each in flight hold 13 MiB.
  */
-const PEER_QUEUE_BYTES_MIN = 32 * 1024 * 1024;
+const PEER_QUEUE_BYTES_MIN = 16 * 1024 * 1024;
 
 /** PeerLinkStreams is what the router needs from the bus streams. */
 export interface PeerLinkStreams {
